@@ -1,0 +1,58 @@
+# loendur — see README.md. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CACHE        ?= $(HOME)/.cache/loendur
+CHDB_VERSION := 26.7.3-stable.1
+CHDB_LIB     := $(CACHE)/chdb-$(CHDB_VERSION)/libchdb.so
+CH_DIR       ?= /tmp/loendur-clickhouse
+CH_TCP_PORT  ?= 19000
+CH_HTTP_PORT ?= 18123
+BIN          := bin/loendur
+GO           ?= go
+
+export CHDB_LIB_PATH := $(CHDB_LIB)
+export LOENDUR_CH_DIR := $(CH_DIR)
+export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
+export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
+
+.PHONY: build run test bench fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/loendur
+
+# --- set-up -----------------------------------------------------------------
+deps: $(CHDB_LIB) clickhouse-server chromium
+
+$(CHDB_LIB):
+	@mkdir -p $(dir $@)
+	@echo "fetching libchdb $(CHDB_VERSION) from npm (about 180 MB, once) into $(dir $@)"
+	cd $(dir $@) && npm pack --silent @chdb/lib-linux-x64-gnu@$(CHDB_VERSION) >/dev/null \
+	  && tar xzf chdb-lib-linux-x64-gnu-$(CHDB_VERSION).tgz package/libchdb.so \
+	  && mv package/libchdb.so libchdb.so.part && rmdir package \
+	  && rm -f chdb-lib-linux-x64-gnu-$(CHDB_VERSION).tgz && mv libchdb.so.part libchdb.so
+
+clickhouse-server:
+	@command -v clickhouse-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null; }
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clickhouse-start: clickhouse-server
+	@scripts/clickhouse.sh start
+
+clickhouse-stop:
+	@scripts/clickhouse.sh stop
+
+# --- commands ---------------------------------------------------------------
+run: $(CHDB_LIB) build
+	$(BIN) serve --db chdb://./data --site demo.localhost --demo
+
+test: deps clickhouse-start
+	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

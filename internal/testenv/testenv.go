@@ -1,0 +1,57 @@
+// Package testenv finds the real components tests run against: a ClickHouse server,
+// libchdb and Chromium. A missing component skips the test locally and fails it when
+// CI=true, so CI can never pass by skipping.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// ClickHouseAddr is the native-protocol host:port of the test ClickHouse server,
+// from LOENDUR_TEST_CLICKHOUSE (set by `make test`).
+func ClickHouseAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("LOENDUR_TEST_CLICKHOUSE")
+	if addr == "" {
+		missing(t, "LOENDUR_TEST_CLICKHOUSE is not set (run the tests with `make test`, which starts a ClickHouse server)")
+	}
+	return addr
+}
+
+// ChdbLib is the path of libchdb.so, from CHDB_LIB_PATH (set by `make test`).
+func ChdbLib(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("CHDB_LIB_PATH")
+	if path == "" {
+		missing(t, "CHDB_LIB_PATH is not set (run the tests with `make test`, which fetches libchdb)")
+	}
+	if _, err := os.Stat(path); err != nil {
+		missing(t, "libchdb not found at CHDB_LIB_PATH="+path)
+	}
+	return path
+}
+
+// Chromium is the path of a Chromium binary, from LOENDUR_TEST_CHROMIUM or PATH.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if path := os.Getenv("LOENDUR_TEST_CHROMIUM"); path != "" {
+		return path
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	missing(t, "no Chromium found (apt-get install -y chromium, or run `make test`)")
+	return ""
+}
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("required test component missing: %s", why)
+	}
+	t.Skipf("skipping: %s", why)
+}
