@@ -1,0 +1,138 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// bind replaces each `?` outside quotes with the SQL literal of the next arg. The server
+// backend gets the same client-side binding from clickhouse-go; chDB has no such API.
+func bind(query string, args []any) (string, error) {
+	if len(args) == 0 {
+		return query, nil
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16*len(args))
+	next := 0
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && i+1 < len(query) {
+				b.WriteByte(c)
+				i++
+				c = query[i]
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '?':
+			if next >= len(args) {
+				return "", fmt.Errorf("bind: more placeholders than the %d args", len(args))
+			}
+			lit, err := literal(args[next])
+			if err != nil {
+				return "", fmt.Errorf("bind arg %d: %w", next+1, err)
+			}
+			b.WriteString(lit)
+			next++
+			continue
+		}
+		b.WriteByte(c)
+	}
+	if next != len(args) {
+		return "", fmt.Errorf("bind: %d args for %d placeholders", len(args), next)
+	}
+	return b.String(), nil
+}
+
+func literal(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return quoteString(x), nil
+	case []byte:
+		return quoteString(string(x)), nil
+	case bool:
+		if x {
+			return "1", nil
+		}
+		return "0", nil
+	case int:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return fmt.Sprint(x), nil
+	case float32:
+		return literal(float64(x))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "", fmt.Errorf("non-finite float %v", x)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case time.Time:
+		return "toDateTime('" + x.UTC().Format("2006-01-02 15:04:05") + "', 'UTC')", nil
+	case uuid.UUID:
+		return "toUUID('" + x.String() + "')", nil
+	case []string:
+		parts := make([]string, len(x))
+		for i, s := range x {
+			parts[i] = quoteString(s)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
+	case []uint64:
+		parts := make([]string, len(x))
+		for i, n := range x {
+			parts[i] = strconv.FormatUint(n, 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
+	default:
+		return "", fmt.Errorf("unsupported type %T", v)
+	}
+}
+
+// writeValue writes v as a plain VALUES literal: times and UUIDs as quoted text, which
+// ClickHouse parses on its fast path, instead of the function calls literal uses.
+func writeValue(b *strings.Builder, v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		b.WriteString("'" + x.UTC().Format("2006-01-02 15:04:05") + "'")
+	case uuid.UUID:
+		b.WriteString("'" + x.String() + "'")
+	case string:
+		b.WriteString(quoteString(x))
+	default:
+		lit, err := literal(v)
+		if err != nil {
+			return err
+		}
+		b.WriteString(lit)
+	}
+	return nil
+}
+
+func quoteString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case 0:
+			b.WriteString(`\0`)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

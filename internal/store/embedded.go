@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// embedded is a Store on chDB, the ClickHouse engine inside this process.
+type embedded struct {
+	lib  *libchdb
+	conn unsafe.Pointer // chdb_connection*: a pointer to a struct holding the engine's handle
+	lock *os.File
+	info Info
+	mu   sync.Mutex // guards conn against Close during a query
+}
+
+func openEmbedded(dir string, opts Options) (Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("database chdb://: name a folder, e.g. chdb://./data")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("create data folder %s: %w", abs, err)
+	}
+	lock, err := lockFolder(abs)
+	if err != nil {
+		return nil, err
+	}
+	l, err := loadLibchdb(opts.LibPath)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	argv, keep := cstrings([]string{"clickhouse", "--path=" + abs})
+	conn := l.connect(len(argv), argv)
+	_ = keep
+	if conn == nil {
+		lock.Close()
+		return nil, fmt.Errorf("open embedded database in %s: chdb_connect failed (is the folder readable and writable?)", abs)
+	}
+	s := &embedded{lib: l, conn: conn, lock: lock}
+	var rows []struct {
+		V string `ch:"v"`
+	}
+	if err := s.Select(context.Background(), &rows, "SELECT version() AS v"); err != nil || len(rows) == 0 {
+		s.Close()
+		return nil, fmt.Errorf("embedded database in %s does not answer: %v", abs, err)
+	}
+	major, minor := parseVersion(rows[0].V)
+	s.info = Info{Engine: "embedded", Version: rows[0].V, Major: major, Minor: minor}
+	return s, nil
+}
+
+// lockFolder takes an exclusive lock so two processes never open one data folder: chDB
+// would corrupt it. The lock is released by the kernel when the process ends, even on SIGKILL.
+func lockFolder(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "loendur.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lock data folder %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		pid, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is held by pid %s; stop that process first, or point this command at a ClickHouse server with --db clickhouse://HOST:PORT/DATABASE",
+			ErrLocked, dir, strings.TrimSpace(string(pid)))
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func (s *embedded) Info() Info { return s.info }
+
+func (s *embedded) query(ctx context.Context, query, format string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return nil, fmt.Errorf("embedded database is closed")
+	}
+	// chdb_query takes the chdb_connection struct by value: its one pointer field.
+	return s.lib.run(*(*unsafe.Pointer)(conn), query, format)
+}
+
+func (s *embedded) Exec(ctx context.Context, query string, args ...any) error {
+	q, err := bind(query, args)
+	if err != nil {
+		return err
+	}
+	_, err = s.query(ctx, q, "TabSeparated")
+	return err
+}
+
+func (s *embedded) Select(ctx context.Context, dest any, query string, args ...any) error {
+	q, err := bind(query, args)
+	if err != nil {
+		return err
+	}
+	out, err := s.query(ctx, q, "JSONEachRow")
+	if err != nil {
+		return err
+	}
+	return decodeJSONEachRow(out, dest)
+}
+
+func (s *embedded) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	var b strings.Builder
+	b.Grow(64 + len(rows)*len(columns)*16)
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	for i, row := range rows {
+		if len(row) != len(columns) {
+			return fmt.Errorf("insert into %s: row %d has %d values for %d columns", table, i, len(row), len(columns))
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j, v := range row {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeValue(&b, v); err != nil {
+				return fmt.Errorf("insert into %s, column %s: %w", table, columns[j], err)
+			}
+		}
+		b.WriteByte(')')
+	}
+	if _, err := s.query(ctx, b.String(), "TabSeparated"); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+func (s *embedded) Ping(ctx context.Context) error {
+	_, err := s.query(ctx, "SELECT 1", "TabSeparated")
+	return err
+}
+
+func (s *embedded) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.lib.closeConn(s.conn)
+		s.conn = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/websystems/loendur/schema"
+)
+
+// Migrate applies the schema/ migrations not yet recorded in schema_migrations, in
+// order. Each migration is idempotent, so running twice, or from two processes at
+// once, ends in the same schema; a duplicate record is harmless.
+func Migrate(ctx context.Context, s Store) (applied []string, err error) {
+	return migrate(ctx, s, schema.Files)
+}
+
+func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
+	if err := s.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version UInt32, name String, applied_at DateTime('UTC')
+	) ENGINE = MergeTree ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	done, err := appliedVersions(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	var applied []string
+	for _, name := range names {
+		version, err := migrationVersion(name)
+		if err != nil {
+			return applied, err
+		}
+		if done[version] {
+			continue
+		}
+		if err := applyMigration(ctx, s, files, name, version); err != nil {
+			return applied, err
+		}
+		applied = append(applied, name)
+	}
+	return applied, nil
+}
+
+func appliedVersions(ctx context.Context, s Store) (map[uint32]bool, error) {
+	var rows []struct {
+		Version uint32 `ch:"version"`
+	}
+	if err := s.Select(ctx, &rows, "SELECT DISTINCT version FROM schema_migrations"); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	done := make(map[uint32]bool, len(rows))
+	for _, r := range rows {
+		done[r.Version] = true
+	}
+	return done, nil
+}
+
+func migrationVersion(name string) (uint32, error) {
+	prefix, _, _ := strings.Cut(name, "_")
+	v, err := strconv.ParseUint(prefix, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("migration %s: name must start with a number, e.g. 0004_name.sql", name)
+	}
+	return uint32(v), nil
+}
+
+func applyMigration(ctx context.Context, s Store, files fs.FS, name string, version uint32) error {
+	body, err := fs.ReadFile(files, name)
+	if err != nil {
+		return fmt.Errorf("read migration %s: %w", name, err)
+	}
+	for _, stmt := range statements(string(body)) {
+		if err := s.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	if err := s.Insert(ctx, "schema_migrations", []string{"version", "name", "applied_at"},
+		[][]any{{version, name, time.Now().UTC()}}); err != nil {
+		return fmt.Errorf("record migration %s: %w", name, err)
+	}
+	return nil
+}
+
+// statements splits a migration into statements at semicolons that end a line, and
+// drops comment lines, which some engines reject as an empty query.
+func statements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--") || trimmed == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if rest := strings.TrimSpace(cur.String()); rest != "" {
+		out = append(out, rest)
+	}
+	return out
+}

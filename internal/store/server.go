@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// server is a Store on a ClickHouse server over the native protocol.
+type server struct {
+	conn driver.Conn
+	info Info
+}
+
+func openServer(ctx context.Context, dsn string) (Store, error) {
+	opts, database, err := serverOptions(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := createDatabase(ctx, opts, database); err != nil {
+		return nil, err
+	}
+	opts.Auth.Database = database
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
+	}
+	s := &server{conn: conn}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ClickHouse at %s does not answer (is it running? check host, port and that it is the native port, usually 9000): %w",
+			strings.Join(opts.Addr, ","), err)
+	}
+	s.info = Info{Engine: "server", Version: fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch),
+		Major: int(v.Version.Major), Minor: int(v.Version.Minor)}
+	return s, nil
+}
+
+// serverOptions turns clickhouse://[user[:password]@]HOST:PORT/DATABASE into driver options.
+func serverOptions(dsn string) (*clickhouse.Options, string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		return nil, "", fmt.Errorf("database %q: want clickhouse://HOST:PORT/DATABASE", redactDSN(dsn))
+	}
+	database := strings.Trim(u.Path, "/")
+	if database == "" {
+		database = "default"
+	}
+	if !validIdentifier(database) {
+		return nil, "", fmt.Errorf("database name %q: use letters, digits and _ only", database)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":9000"
+	}
+	opts := &clickhouse.Options{
+		Addr:             []string{host},
+		DialTimeout:      5 * time.Second,
+		ReadTimeout:      5 * time.Minute,
+		MaxOpenConns:     16,
+		MaxIdleConns:     8,
+		ConnMaxLifetime:  time.Hour,
+		Compression:      &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+	}
+	if u.User != nil {
+		opts.Auth.Username = u.User.Username()
+		opts.Auth.Password, _ = u.User.Password()
+	}
+	return opts, database, nil
+}
+
+func validIdentifier(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func createDatabase(ctx context.Context, opts *clickhouse.Options, database string) error {
+	bootstrap := *opts
+	bootstrap.Auth.Database = "default"
+	conn, err := clickhouse.Open(&bootstrap)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
+		return fmt.Errorf("ClickHouse at %s: create database %s (is the server running and is %s its native port?): %w",
+			strings.Join(opts.Addr, ","), database, strings.Join(opts.Addr, ","), err)
+	}
+	return nil
+}
+
+func (s *server) Info() Info { return s.info }
+
+func (s *server) Exec(ctx context.Context, query string, args ...any) error {
+	return s.conn.Exec(ctx, query, args...)
+}
+
+func (s *server) Select(ctx context.Context, dest any, query string, args ...any) error {
+	return s.conn.Select(ctx, dest, query, args...)
+}
+
+func (s *server) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
+	if err != nil {
+		return fmt.Errorf("prepare insert into %s: %w", table, err)
+	}
+	defer batch.Abort()
+	for _, row := range rows {
+		if err := batch.Append(row...); err != nil {
+			return fmt.Errorf("append row to %s: %w", table, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+func (s *server) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+func (s *server) Close() error { return s.conn.Close() }

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/testenv"
+)
+
+// openEngines opens every engine the tests run on, each with a fresh database.
+// chDB allows one connection per process, so the embedded store is opened once.
+func openEngines(t *testing.T) map[string]Store {
+	t.Helper()
+	return map[string]Store{"server": openTestServer(t), "embedded": openTestEmbedded(t)}
+}
+
+func openTestServer(t *testing.T) Store {
+	t.Helper()
+	addr := testenv.ClickHouseAddr(t)
+	s, err := Open(context.Background(), fmt.Sprintf("clickhouse://%s/loendur_store_%d", addr, rand.Uint32()), Options{})
+	if err != nil {
+		t.Fatalf("open server: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var (
+	embeddedOnce  sync.Once
+	embeddedStore Store
+	embeddedErr   error
+)
+
+func openTestEmbedded(t *testing.T) Store {
+	t.Helper()
+	lib := testenv.ChdbLib(t)
+	embeddedOnce.Do(func() {
+		// Not t.TempDir: the store outlives the test that opens it first.
+		dir, err := os.MkdirTemp("", "loendur-store-chdb-")
+		if err != nil {
+			embeddedErr = err
+			return
+		}
+		embeddedStore, embeddedErr = Open(context.Background(), "chdb://"+dir, Options{LibPath: lib})
+	})
+	if embeddedErr != nil {
+		t.Fatalf("open embedded: %v", embeddedErr)
+	}
+	return embeddedStore
+}
+
+func sampleEvent(site string, ts time.Time) Event {
+	return Event{
+		EventID: uuid.New(), Site: site, Timestamp: ts.Truncate(time.Second), Name: "pageview",
+		Hostname: "www." + site, Pathname: "/pricing", ReferrerHost: "google.com", ReferrerSource: "Google",
+		UTMSource: "news", UTMMedium: "email", UTMCampaign: "nov", UTMTerm: "t", UTMContent: "c",
+		CountryCode: "EE", Region: "Harju", City: "Tallinn", Browser: "Firefox", BrowserVersion: "120",
+		OS: "Linux", OSVersion: "", Device: "desktop", Width: 1280, VisitorID: 1<<63 + 5, SessionID: 42,
+		IP: "203.0.0.0", EngagedMS: 1500, Scroll: 75, PropKeys: []string{"plan", "quote'"}, PropValues: []string{"pro", `back\slash`},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for engine, s := range openEngines(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			if _, err := Migrate(ctx, s); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			t.Run("MigrateTwice", func(t *testing.T) { testMigrateTwice(t, s) })
+			t.Run("InsertAndSelect", func(t *testing.T) { testInsertAndSelect(t, s) })
+			t.Run("BindArgs", func(t *testing.T) { testBindArgs(t, s) })
+			t.Run("Ping", func(t *testing.T) {
+				if err := s.Ping(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if s.Info().Version == "" || s.Info().Engine != engine {
+					t.Fatalf("info = %+v", s.Info())
+				}
+			})
+		})
+	}
+}
+
+func testMigrateTwice(t *testing.T, s Store) {
+	applied, err := Migrate(context.Background(), s)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, want nothing", applied)
+	}
+	var tables []struct {
+		Name string `ch:"name"`
+	}
+	if err := s.Select(context.Background(), &tables, "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, tb.Name)
+	}
+	for _, want := range []string{"events", "salts", "schema_migrations", "sites"} {
+		if i := sort.SearchStrings(names, want); i >= len(names) || names[i] != want {
+			t.Errorf("table %s missing; have %v", want, names)
+		}
+	}
+}
+
+func testInsertAndSelect(t *testing.T, s Store) {
+	ctx := context.Background()
+	site := fmt.Sprintf("conf%d.example", rand.Uint32())
+	now := time.Now().UTC()
+	want := []Event{sampleEvent(site, now), sampleEvent(site, now.Add(time.Second))}
+	want[1].PropKeys, want[1].PropValues = nil, nil
+	if err := InsertEvents(ctx, s, want); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	var got []Event
+	if err := s.Select(ctx, &got, "SELECT "+eventColumns+" FROM events WHERE site = ? ORDER BY timestamp", site); err != nil {
+		t.Fatalf("select: %v", err)
+	}
+	want[1].PropKeys, want[1].PropValues = []string{}, []string{}
+	if len(got) != 2 {
+		t.Fatalf("got %d rows, want 2", len(got))
+	}
+	for i := range want {
+		got[i].Timestamp = got[i].Timestamp.UTC()
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func testBindArgs(t *testing.T, s Store) {
+	var rows []struct {
+		S  string    `ch:"s"`
+		N  uint64    `ch:"n"`
+		T  time.Time `ch:"t"`
+		Q  string    `ch:"q"`
+		AR []string  `ch:"ar"`
+	}
+	ts := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	tricky := "it's a \\ 'test'? \n"
+	err := s.Select(context.Background(), &rows, "SELECT ? AS s, toUInt64(?) AS n, ? AS t, '?' AS q, ? AS ar",
+		tricky, uint64(18446744073709551615), ts, []string{"a'b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].S != tricky || rows[0].N != 18446744073709551615 || !rows[0].T.Equal(ts) || rows[0].Q != "?" ||
+		!reflect.DeepEqual(rows[0].AR, []string{"a'b", "c"}) {
+		t.Fatalf("got %+v", rows)
+	}
+}
+
+func TestConcurrentMigrations(t *testing.T) {
+	addr := testenv.ClickHouseAddr(t)
+	dsn := fmt.Sprintf("clickhouse://%s/loendur_race_%d", addr, rand.Uint32())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(context.Background(), dsn, Options{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			_, err = Migrate(context.Background(), s)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+}
+
+func TestEmbeddedFolderLock(t *testing.T) {
+	first := openTestEmbedded(t).(*embedded)
+	dir := filepath.Dir(first.lock.Name())
+	_, err := Open(context.Background(), "chdb://"+dir, Options{})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open of %s: err = %v, want ErrLocked", dir, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, tc := range []struct{ dsn, want string }{
+		{"postgres://x", "use chdb://PATH"},
+		{"clickhouse://127.0.0.1:1/db", "is the server running"},
+		{"clickhouse://u:secret@127.0.0.1:1/db", "127.0.0.1:1"},
+		{"clickhouse://127.0.0.1:1/bad-name", "letters, digits"},
+	} {
+		_, err := Open(context.Background(), tc.dsn, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) = %v, want an error mentioning %q and no password", tc.dsn, err, tc.want)
+		}
+	}
+}

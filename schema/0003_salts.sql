@@ -1,0 +1,9 @@
+-- Daily random salts for visitor ids, shared by every collector. One partition a day,
+-- dropped once the day is 48 hours old: after that no hash can be linked to anyone.
+CREATE TABLE IF NOT EXISTS salts (
+    day     Date,
+    salt    String,
+    created DateTime('UTC')
+) ENGINE = MergeTree
+PARTITION BY day
+ORDER BY (day, salt);
