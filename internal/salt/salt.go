@@ -1,0 +1,172 @@
+// Package salt keeps the daily random salts that visitor ids are hashed with. Salts live
+// in ClickHouse so that every collector hashes a visitor the same way, and are dropped
+// once their day is 48 hours old, after which no stored id can be linked to a person.
+package salt
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// RefreshInterval is how often a keeper re-reads the salts table. Tomorrow's salt is
+// created a day ahead, so collectors that raced to create it converge long before use.
+const RefreshInterval = 5 * time.Minute
+
+// Keeper serves the current salts from memory and keeps the table in shape.
+type Keeper struct {
+	db    store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	salts atomic.Pointer[daySalts]
+}
+
+type daySalts struct {
+	byDay map[string][]byte // "2006-01-02" (UTC) → salt
+}
+
+// New returns a Keeper; call Refresh once before serving, then Run in the background.
+func New(db store.Store, log *slog.Logger, now func() time.Time) *Keeper {
+	if now == nil {
+		now = time.Now
+	}
+	return &Keeper{db: db, log: log, now: now}
+}
+
+// For returns the salt of the UTC day of t, or nil when it is not known (yet, or any more).
+func (k *Keeper) For(t time.Time) []byte {
+	cur := k.salts.Load()
+	if cur == nil {
+		return nil
+	}
+	return cur.byDay[t.UTC().Format(time.DateOnly)]
+}
+
+// Live returns every salt still held (today's and yesterday's), newest first: the ids a
+// browser can have had in the last 48 hours are the hashes under these.
+func (k *Keeper) Live() [][]byte {
+	today := k.now().UTC()
+	var out [][]byte
+	for _, d := range []time.Time{today, today.AddDate(0, 0, -1)} {
+		if s := k.For(d); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Run refreshes the salts until ctx ends.
+func (k *Keeper) Run(ctx context.Context) {
+	t := time.NewTicker(RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.Refresh(ctx); err != nil {
+				k.log.Warn("refresh salts", "err", err)
+			}
+		}
+	}
+}
+
+// Refresh makes sure today's and tomorrow's salts exist, drops those older than
+// yesterday, and loads the agreed salt of each day: the smallest, if collectors raced.
+func (k *Keeper) Refresh(ctx context.Context) error {
+	today := k.now().UTC().Truncate(24 * time.Hour)
+	if err := k.dropExpired(ctx, today.AddDate(0, 0, -1)); err != nil {
+		return err
+	}
+	loaded, err := k.load(ctx, today.AddDate(0, 0, -1))
+	if err != nil {
+		return err
+	}
+	created := false
+	for _, day := range []time.Time{today, today.AddDate(0, 0, 1)} {
+		if _, ok := loaded[day.Format(time.DateOnly)]; ok {
+			continue
+		}
+		if err := k.create(ctx, day); err != nil {
+			return err
+		}
+		created = true
+	}
+	if created {
+		if loaded, err = k.load(ctx, today.AddDate(0, 0, -1)); err != nil {
+			return err
+		}
+	}
+	k.salts.Store(&daySalts{byDay: loaded})
+	return nil
+}
+
+// load reads the salts of days from oldest on. Salts are stored as hex text, which
+// survives every output format of both engines unchanged.
+func (k *Keeper) load(ctx context.Context, oldest time.Time) (map[string][]byte, error) {
+	var rows []struct {
+		Day  time.Time `ch:"day"`
+		Salt string    `ch:"salt"`
+	}
+	if err := k.db.Select(ctx, &rows, "SELECT day, min(salt) AS salt FROM salts WHERE day >= ? GROUP BY day",
+		oldest.Format(time.DateOnly)); err != nil {
+		return nil, fmt.Errorf("read salts: %w", err)
+	}
+	out := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		salt, err := hex.DecodeString(r.Salt)
+		if err != nil || len(salt) == 0 {
+			return nil, fmt.Errorf("salt of %s is not hex text", r.Day.Format(time.DateOnly))
+		}
+		out[r.Day.Format(time.DateOnly)] = salt
+	}
+	return out, nil
+}
+
+func (k *Keeper) create(ctx context.Context, day time.Time) error {
+	salt, err := privacy.NewSalt()
+	if err != nil {
+		return fmt.Errorf("new salt: %w", err)
+	}
+	err = k.db.Insert(ctx, "salts", []string{"day", "salt", "created"},
+		[][]any{{day, hex.EncodeToString(salt), k.now().UTC()}})
+	if err != nil {
+		return fmt.Errorf("store salt for %s: %w", day.Format(time.DateOnly), err)
+	}
+	return nil
+}
+
+// dropExpired drops the partitions of days before oldest; a salt is thus gone within
+// one refresh interval after its day became 48 hours old.
+func (k *Keeper) dropExpired(ctx context.Context, oldest time.Time) error {
+	var parts []struct {
+		Partition string `ch:"partition"`
+	}
+	err := k.db.Select(ctx, &parts, `SELECT DISTINCT partition FROM system.parts
+		WHERE database = currentDatabase() AND table = 'salts' AND active AND partition < ?`,
+		oldest.Format(time.DateOnly))
+	if err != nil {
+		return fmt.Errorf("list salt partitions: %w", err)
+	}
+	for _, p := range parts {
+		if err := k.db.Exec(ctx, "ALTER TABLE salts DROP PARTITION "+quotePartition(p.Partition)); err != nil {
+			return fmt.Errorf("drop salts of %s: %w", p.Partition, err)
+		}
+		k.log.Info("salt deleted", "day", p.Partition)
+	}
+	return nil
+}
+
+// quotePartition renders system.parts' partition value as a DROP PARTITION literal.
+func quotePartition(p string) string {
+	if len(p) > 0 && p[0] == '\'' {
+		return p
+	}
+	return "'" + p + "'"
+}
