@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/websystems/loendur/collector"
+	"github.com/websystems/loendur/internal/privacy"
+)
+
+// Defaults of `loendur serve`.
+const (
+	defaultAddr = "127.0.0.1:8080"
+	defaultDB   = "chdb://./data"
+	envPrefix   = "LOENDUR_"
+)
+
+// serveConfig is everything `loendur serve` reads from flags and LOENDUR_* variables.
+type serveConfig struct {
+	Addr          string
+	DB            string
+	Sites         []string
+	GeoIP         string
+	TrustedProxy  []string
+	IPv4Prefix    int
+	IPv6Prefix    int
+	QueueSize     int
+	BatchSize     int
+	FlushInterval time.Duration
+	RateLimit     float64
+	SessionSync   time.Duration
+	ShutdownWait  time.Duration
+	LogFormat     string
+	Demo          bool
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag struct{ values *[]string }
+
+func (l listFlag) String() string {
+	if l.values == nil {
+		return ""
+	}
+	return strings.Join(*l.values, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l.values = append(*l.values, v)
+		}
+	}
+	return nil
+}
+
+// parseServeConfig reads flags, falling back to environment variables (the flag wins),
+// and reports every bad value together.
+func parseServeConfig(args []string) (serveConfig, error) {
+	cfg := serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	// env maps a flag to its environment variable; listed once here for -help and lookup.
+	env := map[string]string{}
+	str := func(p *string, name, envName, def, usage string) {
+		fs.StringVar(p, name, def, usage+" ($"+envPrefix+envName+")")
+		env[name] = envName
+	}
+	str(&cfg.Addr, "addr", "ADDR", defaultAddr, "listen address")
+	str(&cfg.DB, "db", "DB", defaultDB, "database: chdb://PATH (embedded) or clickhouse://[USER:PASSWORD@]HOST:PORT/DATABASE (server, native port)")
+	fs.Var(listFlag{&cfg.Sites}, "site", "site domain to register at start; repeatable or comma-separated ($"+envPrefix+"SITES)")
+	env["site"] = "SITES"
+	str(&cfg.GeoIP, "geoip", "GEOIP", "", "path of a MaxMind-format City or Country database (GeoLite2, DB-IP); empty: no geo")
+	fs.Var(listFlag{&cfg.TrustedProxy}, "trusted-proxy", "CIDR whose X-Forwarded-For is believed; repeatable or comma-separated ($"+envPrefix+"TRUSTED_PROXIES)")
+	env["trusted-proxy"] = "TRUSTED_PROXIES"
+	intf := func(p *int, name, envName string, def int, usage string) {
+		fs.IntVar(p, name, def, usage+" ($"+envPrefix+envName+")")
+		env[name] = envName
+	}
+	intf(&cfg.IPv4Prefix, "ipv4-prefix", "IPV4_PREFIX", privacy.DefaultV4Bits, "bits of an IPv4 address kept; at most 16")
+	intf(&cfg.IPv6Prefix, "ipv6-prefix", "IPV6_PREFIX", privacy.DefaultV6Bits, "bits of an IPv6 address kept; at most 48")
+	intf(&cfg.QueueSize, "queue-size", "QUEUE_SIZE", collector.DefaultQueueSize, "events held in memory before the beacon answers 503")
+	intf(&cfg.BatchSize, "batch-size", "BATCH_SIZE", collector.DefaultBatchSize, "events per insert at most")
+	dur := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
+		fs.DurationVar(p, name, def, usage+" ($"+envPrefix+envName+")")
+		env[name] = envName
+	}
+	dur(&cfg.FlushInterval, "flush-interval", "FLUSH_INTERVAL", collector.DefaultFlushInterval, "longest wait before queued events are inserted")
+	dur(&cfg.SessionSync, "session-sync", "SESSION_SYNC", 0, "with several collectors and no client-address affinity: how often to learn sessions from the database (e.g. 2s); 0 = off")
+	dur(&cfg.ShutdownWait, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 30*time.Second, "how long SIGTERM waits for queued events to be stored")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", collector.DefaultRateLimit, "events per second per client address (burst twice that); -1 = off ($"+envPrefix+"RATE_LIMIT)")
+	env["rate-limit"] = "RATE_LIMIT"
+	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
+	fs.BoolVar(&cfg.Demo, "demo", false, "print a demo curl command at start")
+
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (flags only; see loendur serve -help)", fs.Arg(0))
+	}
+	if err := applyEnv(fs, env); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+// applyEnv sets each flag not given on the command line from its environment variable.
+func applyEnv(fs *flag.FlagSet, env map[string]string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	for name, envName := range env {
+		v, ok := os.LookupEnv(envPrefix + envName)
+		if !ok || given[name] {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s%s=%q: %w", envPrefix, envName, v, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c serveConfig) validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.DB, "chdb://") && !strings.HasPrefix(c.DB, "clickhouse://") {
+		errs = append(errs, errors.New("--db must be chdb://PATH or clickhouse://HOST:PORT/DATABASE"))
+	}
+	if c.QueueSize < 1 || c.BatchSize < 1 {
+		errs = append(errs, errors.New("--queue-size and --batch-size must be positive"))
+	}
+	if c.FlushInterval <= 0 {
+		errs = append(errs, errors.New("--flush-interval must be positive, e.g. 1s"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, errors.New("--log-format must be text or json"))
+	}
+	if _, err := privacy.NewTruncator(c.IPv4Prefix, c.IPv6Prefix); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+

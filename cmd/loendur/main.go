@@ -1,0 +1,45 @@
+// Command loendur is first-party, cookieless web analytics: the beacon collector and
+// the staff dashboard in one binary.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+)
+
+const usage = `loendur — privacy-respecting web analytics
+
+Usage:
+  loendur serve [flags]     run the collector (see loendur serve -help)
+  loendur version           print the version
+`
+
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = runServe(os.Args[2:])
+	case "version":
+		fmt.Println("loendur", version)
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "loendur: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loendur:", err)
+		os.Exit(1)
+	}
+}

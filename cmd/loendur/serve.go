@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/websystems/loendur/collector"
+	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/geo"
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/salt"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/store"
+)
+
+func runServe(args []string) error {
+	cfg, err := parseServeConfig(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	// Fail fast on what the user can fix before touching the database.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using the port? choose one with --addr)", cfg.Addr, err)
+	}
+	defer ln.Close()
+	geoDB, err := openGeo(cfg.GeoIP, log)
+	if err != nil {
+		return err
+	}
+	defer geoDB.Close()
+	proxies, err := clientip.NewResolver(cfg.TrustedProxy)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	truncator, _ := privacy.NewTruncator(cfg.IPv4Prefix, cfg.IPv6Prefix)
+
+	db, err := openStore(ctx, cfg.DB, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	registry, keeper, err := startRegistries(ctx, db, cfg.Sites, log)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	col, err := collector.New(collector.Options{
+		DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Truncator: truncator,
+		Registry: reg, Log: log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
+		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync,
+		Routes: func(app *fiber.App) { mountTracker(app, registry) },
+	})
+	if err != nil {
+		return err
+	}
+	col.Start(ctx)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- col.Serve(ln) }()
+	log.Info("loendur serving", "addr", ln.Addr().String(), "engine", db.Info().Engine, "version", db.Info().Version,
+		"sites", len(registry.Domains()))
+	if cfg.Demo {
+		printDemo(ln.Addr().String(), registry.Domains())
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: flushing queued events", "timeout", cfg.ShutdownWait)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
+	defer cancel()
+	if err := col.Shutdown(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+func openGeo(path string, log *slog.Logger) (*geo.Reader, error) {
+	if path == "" {
+		log.Info("no GeoIP database (--geoip): country, region and city stay empty")
+		return nil, nil
+	}
+	r, err := geo.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--geoip: %w", err)
+	}
+	log.Info("GeoIP database loaded", "database", r.Describe())
+	if a := r.Attribution(); a != "" {
+		log.Info("GeoIP attribution required", "text", a)
+	}
+	return r, nil
+}
+
+func openStore(ctx context.Context, dsn string, log *slog.Logger) (store.Store, error) {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	db, err := store.Open(octx, dsn, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := store.Migrate(octx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("schema migrated", "applied", applied)
+	}
+	return db, nil
+}
+
+func startRegistries(ctx context.Context, db store.Store, domains []string, log *slog.Logger) (*sites.Registry, *salt.Keeper, error) {
+	registry := sites.NewRegistry(db, log)
+	added, err := registry.Ensure(ctx, domains)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(added) > 0 {
+		log.Info("sites registered", "sites", added)
+	}
+	if len(registry.Domains()) == 0 {
+		log.Warn("no sites registered: every event will be refused; add one with --site example.com")
+	}
+	keeper := salt.New(db, log, time.Now)
+	if err := keeper.Refresh(ctx); err != nil {
+		return nil, nil, fmt.Errorf("salts: %w", err)
+	}
+	go registry.Run(ctx)
+	go keeper.Run(ctx)
+	return registry, keeper, nil
+}
+
+func printDemo(addr string, domains []string) {
+	if len(domains) == 0 {
+		return
+	}
+	d := domains[0]
+	fmt.Fprintf(os.Stderr, `
+Demo: store a page view with
+  curl -i -X POST http://%[1]s/api/event -H 'Content-Type: text/plain' -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' \
+    -d '{"site":"%[2]s","name":"pageview","url":"https://%[2]s/hello?utm_source=demo","referrer":"https://www.google.com/"}'
+Embed the tracker with
+  <script defer src="http://%[1]s/js/script.js" data-site="%[2]s"></script>
+
+`, addr, d)
+}
+

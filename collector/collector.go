@@ -1,0 +1,175 @@
+// Package collector receives beacons: it parses, validates and enriches each event in
+// its request, queues it in memory, and a batch writer stores the queue in ClickHouse.
+// The beacon never waits for the database.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/geo"
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/salt"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/useragent"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultQueueSize     = 100_000
+	DefaultBatchSize     = 20_000
+	DefaultFlushInterval = time.Second
+	DefaultRateLimit     = 20 // events per second per client address, burst twice that
+)
+
+// Options configure a Collector. DB, Sites, Salts and Log are required.
+type Options struct {
+	DB            store.Store
+	Sites         *sites.Registry
+	Salts         *salt.Keeper
+	Geo           *geo.Reader // nil: no geo lookup
+	Proxies       *clientip.Resolver
+	Truncator     privacy.Truncator
+	Registry      prometheus.Registerer
+	Log           *slog.Logger
+	QueueSize     int
+	BatchSize     int
+	FlushInterval time.Duration
+	RateLimit     float64 // per second per address; negative disables
+	SessionSync   time.Duration
+	Now           func() time.Time
+	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
+	Routes func(app *fiber.App)
+}
+
+// Collector is the beacon endpoint plus its queue and writer.
+type Collector struct {
+	opts     Options
+	app      *fiber.App
+	ua       *useragent.Parser
+	sessions *sessions
+	limiter  *rateLimiter
+	queue    chan store.Event
+	writer   *writer
+	m        *metrics
+	stopped  chan struct{}
+}
+
+// New builds a collector; Start runs its background work, Serve its HTTP side.
+func New(opts Options) (*Collector, error) {
+	if opts.DB == nil || opts.Sites == nil || opts.Salts == nil || opts.Log == nil {
+		return nil, errors.New("collector: DB, Sites, Salts and Log are required")
+	}
+	setDefaults(&opts)
+	c := &Collector{
+		opts:     opts,
+		ua:       useragent.NewParser(10_000),
+		sessions: newSessions(1_000_000),
+		limiter:  newRateLimiter(opts.RateLimit, 100_000),
+		queue:    make(chan store.Event, opts.QueueSize),
+		stopped:  make(chan struct{}),
+	}
+	c.m = newMetrics(opts.Registry, func() float64 { return float64(len(c.queue)) })
+	c.writer = &writer{db: opts.DB, queue: c.queue, batchSize: opts.BatchSize, interval: opts.FlushInterval,
+		log: opts.Log, m: c.m, done: make(chan struct{})}
+	c.app = c.newApp()
+	return c, nil
+}
+
+func setDefaults(o *Options) {
+	if o.QueueSize <= 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = DefaultRateLimit
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Proxies == nil {
+		o.Proxies, _ = clientip.NewResolver(nil)
+	}
+	if o.Truncator == (privacy.Truncator{}) {
+		o.Truncator = privacy.Truncator{V4Bits: privacy.DefaultV4Bits, V6Bits: privacy.DefaultV6Bits}
+	}
+}
+
+// App is the Fiber app, for mounting more routes or for tests.
+func (c *Collector) App() *fiber.App { return c.app }
+
+// Start warms the session table from ClickHouse and starts the writer and housekeeping.
+func (c *Collector) Start(ctx context.Context) {
+	if n, err := c.sessions.syncFrom(ctx, c.opts.DB, c.opts.Now().Add(-SessionTimeout)); err != nil {
+		c.opts.Log.Warn("could not warm sessions from the database; visits in progress may be split", "err", err)
+	} else if n > 0 {
+		c.opts.Log.Info("sessions in progress restored", "visitors", n)
+	}
+	go c.writer.run(c.stopped)
+	go c.housekeep(ctx)
+}
+
+func (c *Collector) housekeep(ctx context.Context) {
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
+	var sync <-chan time.Time
+	if c.opts.SessionSync > 0 {
+		t := time.NewTicker(c.opts.SessionSync)
+		defer t.Stop()
+		sync = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			now := c.opts.Now()
+			c.sessions.sweep(now)
+			c.limiter.sweep(now)
+		case <-sync:
+			// Overlap the window so an event flushed late by a peer is still seen.
+			since := c.opts.Now().Add(-3*c.opts.SessionSync - 2*c.opts.FlushInterval)
+			if _, err := c.sessions.syncFrom(ctx, c.opts.DB, since); err != nil {
+				c.opts.Log.Warn("session sync", "err", err)
+			}
+		}
+	}
+}
+
+// Serve answers HTTP on ln until Shutdown.
+func (c *Collector) Serve(ln net.Listener) error {
+	return c.app.Listener(ln)
+}
+
+// Shutdown stops taking requests, then flushes every queued event before returning, or
+// gives up when ctx ends (and says how many events were lost).
+func (c *Collector) Shutdown(ctx context.Context) error {
+	if err := c.app.ShutdownWithContext(ctx); err != nil {
+		c.opts.Log.Warn("http shutdown", "err", err)
+	}
+	close(c.queue)
+	select {
+	case <-c.writer.done:
+		return nil
+	case <-ctx.Done():
+		close(c.stopped)
+		<-c.writer.done
+		return fmt.Errorf("shutdown timed out with %d events unstored: %w", len(c.queue), ctx.Err())
+	}
+}

@@ -1,0 +1,180 @@
+package collector
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/pageurl"
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/referrer"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// handleEvent is POST /api/event: parse, validate, drop what must not be stored,
+// enrich and enqueue. Fiber reuses the request's memory after the handler returns, so
+// every string kept in the event is copied out first (json.Unmarshal and the
+// enrichment steps allocate new strings).
+func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
+	c.m.received.Inc()
+	if r := checkContentType(ctx.Get(fiber.HeaderContentType)); r != nil {
+		return c.refuse(ctx, r)
+	}
+	p, r := parsePayload(ctx.Body())
+	if r != nil {
+		return c.refuse(ctx, r)
+	}
+	ev, site, r := c.resolvePage(&p)
+	if r != nil {
+		return c.refuse(ctx, r)
+	}
+	if reason := c.dropReason(ctx, site); reason != "" {
+		c.m.dropped.WithLabelValues(reason).Inc()
+		return c.accepted(ctx)
+	}
+	ip := c.opts.Proxies.ClientIP(remoteAddr(ctx), forwardedFor(ctx))
+	now := c.opts.Now().UTC()
+	if !c.limiter.allow(ip, now) {
+		return c.refuse(ctx, reject(reasonRateLimited, "too many events from this address; slow down"))
+	}
+	ua := c.ua.Parse(string(ctx.Request().Header.UserAgent()))
+	if ua.Bot {
+		c.m.dropped.WithLabelValues(dropBot).Inc()
+		return c.accepted(ctx)
+	}
+	salt := c.opts.Salts.For(now)
+	if salt == nil {
+		return c.refuse(ctx, reject(reasonQueueFull, "collector is starting; retry shortly"))
+	}
+	c.enrich(&ev, &p, ip, string(ctx.Request().Header.UserAgent()), salt, now)
+	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
+	select {
+	case c.queue <- ev:
+		return c.accepted(ctx)
+	default:
+		c.opts.Log.Warn("queue full; refusing events until the writer catches up", "queue", cap(c.queue))
+		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
+	}
+}
+
+func (c *Collector) accepted(ctx *fiber.Ctx) error {
+	c.m.accepted.Inc()
+	allowAnyOrigin(ctx)
+	ctx.Status(fiber.StatusAccepted)
+	return nil
+}
+
+// checkContentType accepts what sendBeacon (text/plain) and fetch send, and no content
+// type at all; anything else is refused.
+func checkContentType(ct string) *rejection {
+	mediaType, _, _ := strings.Cut(ct, ";")
+	switch strings.ToLower(strings.TrimSpace(mediaType)) {
+	case "", "text/plain", "application/json":
+		return nil
+	}
+	return reject(reasonBadType, "send the event as application/json or text/plain")
+}
+
+// resolvePage checks the site and the page URL and fills the page fields of an event.
+func (c *Collector) resolvePage(p *payload) (store.Event, sites.Site, *rejection) {
+	domain, err := sites.NormalizeDomain(p.Site)
+	if err != nil {
+		return store.Event{}, sites.Site{}, reject(reasonBadField, "site must be a domain such as example.com")
+	}
+	site, ok := c.opts.Sites.Lookup(domain)
+	if !ok {
+		return store.Event{}, sites.Site{}, reject(reasonUnknownSite, "site "+domain+" is not registered")
+	}
+	page, err := pageurl.Parse(p.URL)
+	if err != nil {
+		return store.Event{}, sites.Site{}, reject(reasonBadURL, err.Error())
+	}
+	if !pageurl.BelongsTo(page.Hostname, domain) {
+		return store.Event{}, sites.Site{}, reject(reasonForeignURL, "url host does not belong to site "+domain)
+	}
+	ev := store.Event{
+		Site: domain, Hostname: page.Hostname, Pathname: page.Pathname,
+		UTMSource: page.UTM.Source, UTMMedium: page.UTM.Medium, UTMCampaign: page.UTM.Campaign,
+		UTMTerm: page.UTM.Term, UTMContent: page.UTM.Content,
+	}
+	return ev, site, nil
+}
+
+// dropReason says why an event must be answered but not stored: prefetches, Global
+// Privacy Control, and Do Not Track where the site honours it.
+func (c *Collector) dropReason(ctx *fiber.Ctx, site sites.Site) string {
+	h := &ctx.Request().Header
+	if isPrefetch(h.Peek("Sec-Purpose")) || isPrefetch(h.Peek("Purpose")) || isPrefetch(h.Peek("X-Purpose")) || isPrefetch(h.Peek("X-Moz")) {
+		return dropBot
+	}
+	if string(h.Peek("Sec-GPC")) == "1" {
+		return dropGPC
+	}
+	if site.HonourDNT == 1 && string(h.Peek("DNT")) == "1" {
+		return dropDNT
+	}
+	return ""
+}
+
+func isPrefetch(v []byte) bool {
+	return len(v) > 0 && (bytes.Contains(bytes.ToLower(v), []byte("prefetch")) || bytes.Contains(bytes.ToLower(v), []byte("preview")))
+}
+
+// enrich fills what is derived from the request: time, referrer, geo, visitor and
+// session, and the truncated address. The full address ip is used here and not kept.
+func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent string, salt []byte, now time.Time) {
+	ev.EventID = uuid.New()
+	ev.Timestamp = now
+	ev.Name = p.Name
+	if p.Name == eventPageview && p.Referrer != "" {
+		ref := referrer.Parse(p.Referrer, ev.Site)
+		ev.ReferrerHost, ev.ReferrerSource = ref.Host, ref.Source
+	}
+	loc := c.opts.Geo.Lookup(ip)
+	ev.CountryCode, ev.Region, ev.City = loc.CountryCode, loc.Region, loc.City
+	ev.VisitorID = privacy.VisitorID(salt, ev.Site, ip, userAgent)
+	ev.SessionID = c.sessions.assign(ev.Site, ev.VisitorID, now)
+	ev.IP = c.opts.Truncator.Truncate(ip).String()
+	if p.Width != nil {
+		ev.Width = uint16(*p.Width)
+	}
+	if p.EngagedMS != nil {
+		ev.EngagedMS = uint32(*p.EngagedMS)
+	}
+	if p.Scroll != nil {
+		ev.Scroll = uint8(*p.Scroll)
+	}
+	if len(p.Props) > 0 {
+		ev.PropKeys = make([]string, 0, len(p.Props))
+		ev.PropValues = make([]string, 0, len(p.Props))
+		for k, v := range p.Props {
+			ev.PropKeys = append(ev.PropKeys, k)
+			ev.PropValues = append(ev.PropValues, v)
+		}
+	}
+}
+
+func remoteAddr(ctx *fiber.Ctx) netip.Addr {
+	addr, _ := netip.AddrFromSlice(ctx.Context().RemoteIP())
+	return addr.Unmap()
+}
+
+// forwardedFor joins every X-Forwarded-For header in order, as proxies may add several.
+func forwardedFor(ctx *fiber.Ctx) string {
+	values := ctx.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
+	switch len(values) {
+	case 0:
+		return ""
+	case 1:
+		return string(values[0])
+	}
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ",")
+}

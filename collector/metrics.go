@@ -1,0 +1,49 @@
+package collector
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics counts what the collector does; registered on the registry it is given.
+type metrics struct {
+	received      prometheus.Counter
+	accepted      prometheus.Counter
+	rejected      *prometheus.CounterVec
+	dropped       *prometheus.CounterVec
+	stored        prometheus.Counter
+	queueLength   prometheus.GaugeFunc
+	batchSize     prometheus.Histogram
+	flushDuration prometheus.Histogram
+	insertErrors  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_events_received_total", Help: "Beacon requests received."}),
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_events_accepted_total", Help: "Events accepted into the queue (answered 202)."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loendur_events_rejected_total", Help: "Beacon requests refused, by reason."}, []string{"reason"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loendur_events_dropped_total", Help: "Events answered 202 but not stored: bots, Global Privacy Control, Do Not Track."}, []string{"reason"}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_events_stored_total", Help: "Events written to ClickHouse."}),
+		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "loendur_queue_length", Help: "Events waiting in memory for the batch writer."}, queueLen),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "loendur_batch_size", Help: "Events per insert.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)}),
+		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "loendur_flush_duration_seconds", Help: "Time to insert one batch.", Buckets: prometheus.DefBuckets}),
+		insertErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_insert_errors_total", Help: "Failed batch inserts (each is retried)."}),
+	}
+	reg.MustRegister(m.received, m.accepted, m.rejected, m.dropped, m.stored, m.queueLength,
+		m.batchSize, m.flushDuration, m.insertErrors)
+	for _, r := range []string{reasonBadBody, reasonBadField, reasonBadURL, reasonUnknownSite, reasonForeignURL,
+		reasonTooLarge, reasonRateLimited, reasonQueueFull, reasonBadMethod, reasonBadType} {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, r := range []string{dropBot, dropGPC, dropDNT} {
+		m.dropped.WithLabelValues(r)
+	}
+	return m
+}

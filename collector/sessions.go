@@ -1,0 +1,128 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// SessionTimeout ends a visit after this long without an event.
+const SessionTimeout = 30 * time.Minute
+
+const sessionShards = 64
+
+// sessions assigns session ids: a visitor's event continues their session when their
+// previous event is less than SessionTimeout old, and starts a new one otherwise.
+// State is in memory, warmed from ClickHouse at start and optionally synced from it
+// (see README: "Several collectors").
+type sessions struct {
+	shards     [sessionShards]sessionShard
+	maxEntries int
+}
+
+type sessionShard struct {
+	mu sync.Mutex
+	m  map[sessionKey]sessionState
+}
+
+type sessionKey struct {
+	site    string
+	visitor uint64
+}
+
+type sessionState struct {
+	id   uint64
+	last time.Time
+}
+
+func newSessions(maxEntries int) *sessions {
+	s := &sessions{maxEntries: maxEntries}
+	for i := range s.shards {
+		s.shards[i].m = make(map[sessionKey]sessionState)
+	}
+	return s
+}
+
+func (s *sessions) shard(visitor uint64) *sessionShard { return &s.shards[visitor%sessionShards] }
+
+// assign returns the session id of an event of visitor on site at time now.
+func (s *sessions) assign(site string, visitor uint64, now time.Time) uint64 {
+	sh := s.shard(visitor)
+	key := sessionKey{site, visitor}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st, ok := sh.m[key]
+	if !ok || now.Sub(st.last) >= SessionTimeout {
+		if limit := s.maxEntries / sessionShards; !ok && len(sh.m) >= limit {
+			sh.evictIdle(now, limit)
+		}
+		st.id = privacy.SessionID(visitor, now)
+	}
+	if now.After(st.last) {
+		st.last = now
+	}
+	sh.m[key] = st
+	return st.id
+}
+
+// evictIdle drops ended sessions; when every entry is live it drops all, which at worst
+// splits some visits in two rather than letting memory grow without bound.
+func (sh *sessionShard) evictIdle(now time.Time, limit int) {
+	for k, st := range sh.m {
+		if now.Sub(st.last) >= SessionTimeout {
+			delete(sh.m, k)
+		}
+	}
+	if len(sh.m) >= limit {
+		clear(sh.m)
+	}
+}
+
+// sweep removes ended sessions; run periodically.
+func (s *sessions) sweep(now time.Time) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k, st := range sh.m {
+			if now.Sub(st.last) >= SessionTimeout {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// learn adopts a session seen in ClickHouse (written by this or another collector)
+// when it is newer than what this collector knows of that visitor.
+func (s *sessions) learn(site string, visitor, id uint64, last time.Time) {
+	sh := s.shard(visitor)
+	key := sessionKey{site, visitor}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if st, ok := sh.m[key]; !ok || last.After(st.last) {
+		sh.m[key] = sessionState{id: id, last: last}
+	}
+}
+
+// syncFrom loads the latest session of every visitor with an event since `since`.
+func (s *sessions) syncFrom(ctx context.Context, db store.Store, since time.Time) (int, error) {
+	var rows []struct {
+		Site      string    `ch:"site"`
+		VisitorID uint64    `ch:"visitor_id"`
+		SessionID uint64    `ch:"session_id"`
+		Last      time.Time `ch:"last"`
+	}
+	err := db.Select(ctx, &rows, `SELECT site, visitor_id, argMax(session_id, timestamp) AS session_id, max(timestamp) AS last
+		FROM events WHERE timestamp >= ? GROUP BY site, visitor_id`, since)
+	if err != nil {
+		return 0, fmt.Errorf("sync sessions: %w", err)
+	}
+	for _, r := range rows {
+		s.learn(r.Site, r.VisitorID, r.SessionID, r.Last)
+	}
+	return len(rows), nil
+}
