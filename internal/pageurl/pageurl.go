@@ -1,0 +1,57 @@
+// Package pageurl reduces the URL of a viewed page to what loendur stores:
+// its host name, its path and its UTM campaign parameters. The rest of the
+// query string and the fragment are dropped without being looked at, since
+// they often carry personal data (e-mail addresses, tokens, search terms).
+package pageurl
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// Limits of what is accepted and stored.
+const (
+	MaxURLLen      = 2048 // longer page URLs are refused
+	MaxPathnameLen = 1024 // longer paths are cut
+	MaxUTMLen      = 256  // longer UTM values are cut
+)
+
+// Errors name the problem only: the URL itself may hold personal data in its
+// query string, so it must not end up in a log line through an error.
+var (
+	ErrTooLong   = errors.New("pageurl: URL longer than 2048 bytes")
+	ErrMalformed = errors.New("pageurl: malformed URL")
+	ErrScheme    = errors.New("pageurl: scheme must be http or https")
+	ErrHost      = errors.New("pageurl: URL has no valid host")
+)
+
+// UTM holds the campaign parameters of a page URL.
+type UTM struct{ Source, Medium, Campaign, Term, Content string }
+
+// Page is what is stored about a page URL.
+type Page struct {
+	Hostname string // lower case, without port or trailing dot
+	Pathname string // starts with "/", no query or fragment, readable escapes decoded
+	UTM      UTM
+}
+
+// Parse parses the full URL of a page as the browser sends it
+// (location.href). The returned error is one of the Err values.
+func Parse(raw string) (Page, error) {
+	if len(raw) > MaxURLLen {
+		return Page{}, ErrTooLong
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return Page{}, ErrMalformed // err quotes the URL: never pass it on
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return Page{}, ErrScheme
+	}
+	host, ok := CleanHost(u.Host)
+	if !ok {
+		return Page{}, ErrHost
+	}
+	return Page{Hostname: host, Pathname: pathname(u), UTM: utmOf(u.RawQuery)}, nil
+}
