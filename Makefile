@@ -51,6 +51,19 @@ run: $(CHDB_LIB) build
 test: deps clickhouse-start
 	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
 
+# Each fuzz target for a bounded time (FUZZTIME, default 30s each).
+FUZZTIME ?= 30s
+fuzz:
+	@for target in \
+	  "./collector FuzzParsePayload" \
+	  "./internal/pageurl FuzzParse" \
+	  "./internal/referrer FuzzParse" \
+	  "./internal/useragent FuzzParse" \
+	  "./internal/clientip FuzzClientIP"; do \
+	  set -- $$target; echo "== $$1 $$2"; \
+	  $(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) $$1 || exit 1; \
+	done
+
 vet:
 	$(GO) vet ./...
 
