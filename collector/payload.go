@@ -25,15 +25,46 @@ const (
 
 // payload is the JSON body of POST /api/event, as the tracker sends it.
 type payload struct {
-	Site      string            `json:"site"`
-	Name      string            `json:"name"`
-	URL       string            `json:"url"`
-	Referrer  string            `json:"referrer"`
-	Width     *float64          `json:"width"`
-	Props     map[string]string `json:"props"`
-	EngagedMS *float64          `json:"engaged_ms"`
-	Scroll    *float64          `json:"scroll"`
+	Site      string   `json:"site"`
+	Name      string   `json:"name"`
+	URL       string   `json:"url"`
+	Referrer  string   `json:"referrer"`
+	Width     *float64 `json:"width"`
+	Props     props    `json:"props"`
+	EngagedMS *float64 `json:"engaged_ms"`
+	Scroll    *float64 `json:"scroll"`
 }
+
+// props are custom properties. Values may be sent as strings, numbers or booleans (the
+// tracker passes them as given) and are stored as text; null drops the pair.
+type props map[string]string
+
+func (p *props) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return errPropsShape
+	}
+	out := make(props, len(raw))
+	for k, v := range raw {
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return errPropsShape
+			}
+			out[k] = s
+		case string(v) == "null":
+		case string(v) == "true" || string(v) == "false" || json.Valid(v) && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
+			out[k] = string(v)
+		default:
+			return errPropsShape
+		}
+	}
+	*p = out
+	return nil
+}
+
+var errPropsShape = errors.New("props must be an object of string, number or boolean values")
 
 // parsePayload decodes and validates a beacon body. Errors are *rejection values that
 // name the field, never echo the value (it may hold personal data).
@@ -139,9 +170,12 @@ func jsonProblem(err error) string {
 	if errors.As(err, &typeErr) {
 		field := typeErr.Field
 		if strings.HasPrefix(field, "props") {
-			return "props must be an object of string values"
+			return errPropsShape.Error()
 		}
 		return fmt.Sprintf("field %s has the wrong type (want %s)", field, typeErr.Type)
+	}
+	if errors.Is(err, errPropsShape) {
+		return errPropsShape.Error()
 	}
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {

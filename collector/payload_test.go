@@ -33,7 +33,9 @@ func TestParsePayload(t *testing.T) {
 		{"missing name", `{"site":"a.com","url":"https://a.com/"}`, reasonBadField},
 		{"missing url", `{"site":"a.com","name":"pageview"}`, reasonBadField},
 		{"31 props", props31, reasonBadField},
-		{"non-string prop", `{"site":"a.com","name":"x","url":"https://a.com/","props":{"n":1}}`, reasonBadBody},
+		{"scalar props become text", `{"site":"a.com","name":"x","url":"https://a.com/","props":{"n":1.5,"b":true,"z":null}}`, ""},
+		{"object prop", `{"site":"a.com","name":"x","url":"https://a.com/","props":{"n":{"a":1}}}`, reasonBadBody},
+		{"props not an object", `{"site":"a.com","name":"x","url":"https://a.com/","props":[1]}`, reasonBadBody},
 		{"scroll over 100", `{"site":"a.com","name":"engagement","url":"https://a.com/","engaged_ms":1,"scroll":101}`, reasonBadField},
 		{"negative width", `{"site":"a.com","name":"pageview","url":"https://a.com/","width":-1}`, reasonBadField},
 		{"engagement without time", `{"site":"a.com","name":"engagement","url":"https://a.com/"}`, reasonBadField},
@@ -62,7 +64,7 @@ func TestParsePayloadDoesNotEchoInput(t *testing.T) {
 	secret := "jane.doe@example.org"
 	for _, body := range []string{
 		`{"site":"a.com","name":"x","url":"https://a.com/","width":"` + secret + `"}`,
-		`{"site":"a.com","name":"x","url":"https://a.com/","props":{"` + secret + `":1}}`,
+		`{"site":"a.com","name":"x","url":"https://a.com/","props":{"` + secret + `":{}}}`,
 		`{"site":"` + secret + `",`,
 	} {
 		_, r := parsePayload([]byte(body))
