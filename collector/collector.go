@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,9 +59,14 @@ type Collector struct {
 	sessions *sessions
 	limiter  *rateLimiter
 	queue    chan store.Event
-	writer   *writer
-	m        *metrics
-	stopped  chan struct{}
+	// held counts accepted events not yet stored: in the queue or in the writer's
+	// batch. It, not the channel, is what QueueSize bounds.
+	held    atomic.Int64
+	writer  *writer
+	m       *metrics
+	stopped chan struct{}
+	// lastFullWarn is the Unix second of the last "queue full" log line.
+	lastFullWarn atomic.Int64
 }
 
 // New builds a collector; Start runs its background work, Serve its HTTP side.
@@ -77,8 +83,8 @@ func New(opts Options) (*Collector, error) {
 		queue:    make(chan store.Event, opts.QueueSize),
 		stopped:  make(chan struct{}),
 	}
-	c.m = newMetrics(opts.Registry, func() float64 { return float64(len(c.queue)) })
-	c.writer = &writer{db: opts.DB, queue: c.queue, batchSize: opts.BatchSize, interval: opts.FlushInterval,
+	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
+	c.writer = &writer{db: opts.DB, queue: c.queue, held: &c.held, batchSize: opts.BatchSize, interval: opts.FlushInterval,
 		log: opts.Log, m: c.m, done: make(chan struct{})}
 	c.app = c.newApp()
 	return c, nil
@@ -170,6 +176,6 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		close(c.stopped)
 		<-c.writer.done
-		return fmt.Errorf("shutdown timed out with %d events unstored: %w", len(c.queue), ctx.Err())
+		return fmt.Errorf("shutdown timed out with %d events unstored: %w", c.held.Load(), ctx.Err())
 	}
 }

@@ -52,12 +52,20 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	}
 	c.enrich(&ev, &p, ip, string(ctx.Request().Header.UserAgent()), salt, now)
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
-	select {
-	case c.queue <- ev:
-		return c.accepted(ctx)
-	default:
-		c.opts.Log.Warn("queue full; refusing events until the writer catches up", "queue", cap(c.queue))
+	if c.held.Add(1) > int64(c.opts.QueueSize) {
+		c.held.Add(-1)
+		c.warnQueueFull()
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
+	}
+	c.queue <- ev // never blocks: the channel holds QueueSize and held bounds what is in it
+	return c.accepted(ctx)
+}
+
+// warnQueueFull logs at most once a second, so an overload does not flood the log.
+func (c *Collector) warnQueueFull() {
+	now := c.opts.Now().Unix()
+	if last := c.lastFullWarn.Load(); now > last && c.lastFullWarn.CompareAndSwap(last, now) {
+		c.opts.Log.Warn("queue full: answering 503 until the writer catches up", "held", c.held.Load(), "queue_size", c.opts.QueueSize)
 	}
 }
 

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/websystems/loendur/internal/store"
@@ -12,6 +13,7 @@ import (
 type writer struct {
 	db        store.Store
 	queue     chan store.Event
+	held      *atomic.Int64
 	batchSize int
 	interval  time.Duration
 	log       *slog.Logger
@@ -30,7 +32,7 @@ const (
 // fails is retried until it is stored or stop is closed (shutdown gave up waiting).
 func (w *writer) run(stop <-chan struct{}) {
 	defer close(w.done)
-	batch := make([]store.Event, 0, w.batchSize)
+	batch := make([]store.Event, 0, min(w.batchSize, 4096))
 	timer := time.NewTimer(w.interval)
 	defer timer.Stop()
 	for {
@@ -66,6 +68,7 @@ func (w *writer) flush(batch []store.Event, stop <-chan struct{}) []store.Event 
 			w.m.flushDuration.Observe(time.Since(start).Seconds())
 			w.m.batchSize.Observe(float64(len(batch)))
 			w.m.stored.Add(float64(len(batch)))
+			w.held.Add(-int64(len(batch)))
 			return batch[:0]
 		}
 		w.m.insertErrors.Inc()
@@ -73,6 +76,7 @@ func (w *writer) flush(batch []store.Event, stop <-chan struct{}) []store.Event 
 		select {
 		case <-stop:
 			w.log.Error("shutdown: giving up on unstored batch", "events", len(batch))
+			w.held.Add(-int64(len(batch)))
 			return batch[:0]
 		case <-time.After(delay):
 		}

@@ -78,7 +78,9 @@ func (k *Keeper) Run(ctx context.Context) {
 }
 
 // Refresh makes sure today's and tomorrow's salts exist, drops those older than
-// yesterday, and loads the agreed salt of each day: the smallest, if collectors raced.
+// yesterday, and loads the agreed salt of each day: the one created first, if
+// collectors raced. A collector that creates a salt has read the table first and found
+// none, so a salt written later than one it saw can never displace the one it uses.
 func (k *Keeper) Refresh(ctx context.Context) error {
 	today := k.now().UTC().Truncate(24 * time.Hour)
 	if err := k.dropExpired(ctx, today.AddDate(0, 0, -1)); err != nil {
@@ -107,24 +109,37 @@ func (k *Keeper) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// load reads the salts of days from oldest on. Salts are stored as hex text, which
-// survives every output format of both engines unchanged.
+// load reads the salts of days from oldest on and picks each day's first-created one.
+// Salts are stored as hex text, which survives every output format of both engines.
 func (k *Keeper) load(ctx context.Context, oldest time.Time) (map[string][]byte, error) {
 	var rows []struct {
-		Day  time.Time `ch:"day"`
-		Salt string    `ch:"salt"`
+		Day       time.Time `ch:"day"`
+		Salt      string    `ch:"salt"`
+		CreatedNS uint64    `ch:"created_ns"`
 	}
-	if err := k.db.Select(ctx, &rows, "SELECT day, min(salt) AS salt FROM salts WHERE day >= ? GROUP BY day",
+	if err := k.db.Select(ctx, &rows, "SELECT day, salt, created_ns FROM salts WHERE day >= ?",
 		oldest.Format(time.DateOnly)); err != nil {
 		return nil, fmt.Errorf("read salts: %w", err)
 	}
-	out := make(map[string][]byte, len(rows))
+	type pick struct {
+		salt      string
+		createdNS uint64
+	}
+	first := map[string]pick{}
 	for _, r := range rows {
-		salt, err := hex.DecodeString(r.Salt)
-		if err != nil || len(salt) == 0 {
-			return nil, fmt.Errorf("salt of %s is not hex text", r.Day.Format(time.DateOnly))
+		day := r.Day.Format(time.DateOnly)
+		cur, ok := first[day]
+		if !ok || r.CreatedNS < cur.createdNS || r.CreatedNS == cur.createdNS && r.Salt < cur.salt {
+			first[day] = pick{r.Salt, r.CreatedNS}
 		}
-		out[r.Day.Format(time.DateOnly)] = salt
+	}
+	out := make(map[string][]byte, len(first))
+	for day, p := range first {
+		salt, err := hex.DecodeString(p.salt)
+		if err != nil || len(salt) == 0 {
+			return nil, fmt.Errorf("salt of %s is not hex text", day)
+		}
+		out[day] = salt
 	}
 	return out, nil
 }
@@ -134,8 +149,9 @@ func (k *Keeper) create(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return fmt.Errorf("new salt: %w", err)
 	}
-	err = k.db.Insert(ctx, "salts", []string{"day", "salt", "created"},
-		[][]any{{day, hex.EncodeToString(salt), k.now().UTC()}})
+	now := k.now().UTC()
+	err = k.db.Insert(ctx, "salts", []string{"day", "salt", "created", "created_ns"},
+		[][]any{{day, hex.EncodeToString(salt), now, uint64(now.UnixNano())}})
 	if err != nil {
 		return fmt.Errorf("store salt for %s: %w", day.Format(time.DateOnly), err)
 	}

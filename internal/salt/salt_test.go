@@ -38,6 +38,17 @@ func TestSalts(t *testing.T) {
 			if !bytes.Equal(b.For(now), today) {
 				t.Fatal("two keepers on one database disagree on today's salt")
 			}
+			// A racing peer's salt, written after a's, does not displace the one in use.
+			if err := db.Insert(ctx, "salts", []string{"day", "salt", "created", "created_ns"},
+				[][]any{{now.Truncate(24 * time.Hour), "00000000000000000000000000000001", now, uint64(now.Add(time.Second).UnixNano())}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.For(now), today) {
+				t.Fatal("a later salt displaced the one in use")
+			}
 			if a.For(now.AddDate(0, 0, -4)) != nil {
 				t.Fatal("a salt four days old is still served")
 			}
