@@ -35,6 +35,7 @@ type serveConfig struct {
 	SessionSync   time.Duration
 	ShutdownWait  time.Duration
 	LogFormat     string
+	SecureCookies bool
 	Demo          bool
 }
 
@@ -93,7 +94,9 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", collector.DefaultRateLimit, "events per second per client address (burst twice that); -1 = off ($"+envPrefix+"RATE_LIMIT)")
 	env["rate-limit"] = "RATE_LIMIT"
 	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
-	fs.BoolVar(&cfg.Demo, "demo", false, "print a demo curl command at start")
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
+	env["secure-cookies"] = "SECURE_COOKIES"
+	fs.BoolVar(&cfg.Demo, "demo", false, "create an admin account if none exists and print its login, and a demo curl command")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -143,4 +146,3 @@ func (c serveConfig) validate() error {
 	}
 	return errors.Join(errs...)
 }
-

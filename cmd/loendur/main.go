@@ -12,8 +12,12 @@ import (
 const usage = `loendur — privacy-respecting web analytics
 
 Usage:
-  loendur serve [flags]     run the collector (see loendur serve -help)
-  loendur version           print the version
+  loendur serve [flags]                      run the collector and dashboard (see loendur serve -help)
+  loendur user add EMAIL --role admin|manager [--sites a.com,b.com] [--db DSN]
+                                             add a staff account; a password piped on stdin is used,
+                                             otherwise one is generated and printed once
+  loendur key add EMAIL [--db DSN]           print a new API key for that account
+  loendur version                            print the version
 `
 
 var version = "dev"
@@ -27,6 +31,10 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = runServe(os.Args[2:])
+	case "user":
+		err = runUser(os.Args[2:], os.Stdin, os.Stdout)
+	case "key":
+		err = runKey(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("loendur", version)
 	case "-h", "-help", "--help", "help":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/websystems/loendur/collector"
+	"github.com/websystems/loendur/dashboard"
+	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
@@ -60,11 +63,20 @@ func runServe(args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dash, err := dashboard.New(dashboard.Options{DB: db, Sites: registry, Log: log, Registry: reg, Secure: cfg.SecureCookies,
+		ClientIP: func(c *fiber.Ctx) netip.Addr {
+			remote, _ := netip.ParseAddr(c.IP())
+			return proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
+		}})
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
 	col, err := collector.New(collector.Options{
 		DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Truncator: truncator,
 		Registry: reg, Log: log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync,
-		Routes: func(app *fiber.App) { mountTracker(app, registry) },
+		// The dashboard mounts last: its auth middleware applies only to routes after it.
+		Routes: func(app *fiber.App) { mountTracker(app, registry); dash.Mount(app) },
 	})
 	if err != nil {
 		return err
@@ -76,7 +88,9 @@ func runServe(args []string) error {
 	log.Info("loendur serving", "addr", ln.Addr().String(), "engine", db.Info().Engine, "version", db.Info().Version,
 		"sites", len(registry.Domains()))
 	if cfg.Demo {
-		printDemo(ln.Addr().String(), registry.Domains())
+		if err := printDemo(ctx, db, ln.Addr().String(), registry.Domains()); err != nil {
+			return err
+		}
 	}
 
 	select {
@@ -156,18 +170,30 @@ func startRegistries(ctx context.Context, db store.Store, domains []string, log 
 	return registry, keeper, nil
 }
 
-func printDemo(addr string, domains []string) {
+// demoAdmin is the account `make run` creates when a database has no admin yet.
+const demoAdmin = "admin@localhost"
+
+func printDemo(ctx context.Context, db store.Store, addr string, domains []string) error {
+	password, created, err := auth.EnsureAdmin(ctx, db, demoAdmin)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if created {
+		fmt.Fprintf(os.Stderr, "\nDashboard: http://%s/login  as %s  password %s  (shown once)\n", addr, demoAdmin, password)
+	} else {
+		fmt.Fprintf(os.Stderr, "\nDashboard: http://%s/login (an admin account exists already)\n", addr)
+	}
 	if len(domains) == 0 {
-		return
+		return nil
 	}
 	d := domains[0]
 	fmt.Fprintf(os.Stderr, `
-Demo: store a page view with
+Store a page view with
   curl -i -X POST http://%[1]s/api/event -H 'Content-Type: text/plain' -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' \
     -d '{"site":"%[2]s","name":"pageview","url":"https://%[2]s/hello?utm_source=demo","referrer":"https://www.google.com/"}'
 Embed the tracker with
   <script defer src="http://%[1]s/js/script.js" data-site="%[2]s"></script>
 
 `, addr, d)
+	return nil
 }
-

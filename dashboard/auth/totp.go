@@ -1,0 +1,195 @@
+package auth
+
+import (
+	"context"
+	"encoding/base32"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+const totpIssuer = "loendur"
+
+// TOTPKey is what a person types or scans into an authenticator app.
+type TOTPKey struct {
+	Secret string `json:"secret"` // base32
+	URL    string `json:"url"`    // otpauth://totp/…
+}
+
+// TOTPSetupError is returned at login when an admin requires two-factor sign-in and
+// the account has not enrolled yet: the page shows Key and asks for a code.
+type TOTPSetupError struct {
+	Key   TOTPKey
+	Wrong bool // a code was given and did not match
+}
+
+func (e *TOTPSetupError) Error() string {
+	if e.Wrong {
+		return "that code did not match: check the key in your authenticator app and enter its current code"
+	}
+	return "two-factor sign-in is required for this account: add this key to your authenticator app and enter its code"
+}
+
+func newTOTPKey(email string) (TOTPKey, error) {
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: email})
+	if err != nil {
+		return TOTPKey{}, fmt.Errorf("generate TOTP secret: %w", err)
+	}
+	return TOTPKey{Secret: k.Secret(), URL: k.URL()}, nil
+}
+
+// totpKeyOf rebuilds the key shown for a stored secret.
+func totpKeyOf(email, secret string) (TOTPKey, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil {
+		return TOTPKey{}, fmt.Errorf("stored TOTP secret: %w", err)
+	}
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: email, Secret: raw})
+	if err != nil {
+		return TOTPKey{}, fmt.Errorf("TOTP key: %w", err)
+	}
+	return TOTPKey{Secret: k.Secret(), URL: k.URL()}, nil
+}
+
+// validCode checks a code against secret, allowing one step of clock drift either way,
+// and refuses a step already used by this account so an observed code cannot be
+// replayed within its 90-second life.
+func (s *Service) validCode(userID, secret, code string) bool {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(code) != 6 || secret == "" {
+		return false
+	}
+	now := s.now()
+	for _, drift := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(drift) * 30 * time.Second)
+		ok, err := totp.ValidateCustom(code, secret, t, totp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil || !ok {
+			continue
+		}
+		step := t.Unix() / 30
+		if last, used := s.totpUsed.Load(userID); used && last.(int64) >= step {
+			return false
+		}
+		s.totpUsed.Store(userID, step)
+		return true
+	}
+	return false
+}
+
+// checkTOTP is the second factor at login. It enrols the account on the way when an
+// admin requires TOTP and none is set up yet.
+func (s *Service) checkTOTP(ctx context.Context, r *userRow, code string) error {
+	switch {
+	case r.TOTPSecret != "":
+		if strings.TrimSpace(code) == "" {
+			return ErrTOTPNeeded
+		}
+		if !s.validCode(r.ID, r.TOTPSecret, code) {
+			return ErrTOTPWrong
+		}
+		return nil
+	case r.TOTPRequired == 1:
+		return s.enrolAtLogin(ctx, r, code)
+	}
+	return nil
+}
+
+func (s *Service) enrolAtLogin(ctx context.Context, r *userRow, code string) error {
+	key, err := s.pendingKey(ctx, r)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(code) == "" {
+		return &TOTPSetupError{Key: key}
+	}
+	if !s.validCode(r.ID, r.TOTPPending, code) {
+		return &TOTPSetupError{Key: key, Wrong: true}
+	}
+	return s.activateTOTP(ctx, r)
+}
+
+// pendingKey returns the account's unconfirmed key, creating one if there is none, so
+// every attempt of one enrolment shows the same key.
+func (s *Service) pendingKey(ctx context.Context, r *userRow) (TOTPKey, error) {
+	if r.TOTPPending != "" {
+		return totpKeyOf(r.Email, r.TOTPPending)
+	}
+	key, err := newTOTPKey(r.Email)
+	if err != nil {
+		return TOTPKey{}, err
+	}
+	r.TOTPPending = key.Secret
+	return key, writeUser(ctx, s.db, r, s.nextVersion())
+}
+
+func (s *Service) activateTOTP(ctx context.Context, r *userRow) error {
+	r.TOTPSecret, r.TOTPPending = r.TOTPPending, ""
+	if err := writeUser(ctx, s.db, r, s.nextVersion()); err != nil {
+		return err
+	}
+	s.audit(ctx, r.Email, "totp_enrol", r.Email, "", "")
+	return nil
+}
+
+// StartTOTP begins enrolment from the account page: the key is kept pending until
+// ConfirmTOTP sees a code from it.
+func (s *Service) StartTOTP(ctx context.Context, u *User) (TOTPKey, error) {
+	r, err := userByID(ctx, s.db, u.ID)
+	if err != nil {
+		return TOTPKey{}, err
+	}
+	if r.TOTPSecret != "" {
+		return TOTPKey{}, invalidf("two-factor sign-in is already set up")
+	}
+	return s.pendingKey(ctx, r)
+}
+
+// ConfirmTOTP turns the pending key on when code matches it.
+func (s *Service) ConfirmTOTP(ctx context.Context, u *User, code string) error {
+	r, err := userByID(ctx, s.db, u.ID)
+	if err != nil {
+		return err
+	}
+	if r.TOTPPending == "" {
+		return invalidf("start the set-up first")
+	}
+	if !s.validCode(r.ID, r.TOTPPending, code) {
+		return ErrTOTPWrong
+	}
+	return s.activateTOTP(ctx, r)
+}
+
+// DisableTOTP turns two-factor sign-in off for the account itself, with a current
+// code as proof; refused when an admin requires it.
+func (s *Service) DisableTOTP(ctx context.Context, u *User, code string) error {
+	r, err := userByID(ctx, s.db, u.ID)
+	if err != nil {
+		return err
+	}
+	if r.TOTPRequired == 1 {
+		return invalidf("an admin requires two-factor sign-in for this account")
+	}
+	if !s.validCode(r.ID, r.TOTPSecret, code) {
+		return ErrTOTPWrong
+	}
+	r.TOTPSecret, r.TOTPPending = "", ""
+	if err := writeUser(ctx, s.db, r, s.nextVersion()); err != nil {
+		return err
+	}
+	s.audit(ctx, r.Email, "totp_disable", r.Email, "", "")
+	return nil
+}
+
+// PendingTOTP returns the key being enrolled, if any, so the account page can show it
+// again after a wrong code.
+func (s *Service) PendingTOTP(ctx context.Context, u *User) (TOTPKey, bool, error) {
+	r, err := userByID(ctx, s.db, u.ID)
+	if err != nil || r.TOTPPending == "" {
+		return TOTPKey{}, false, err
+	}
+	k, err := totpKeyOf(r.Email, r.TOTPPending)
+	return k, err == nil, err
+}

@@ -1,0 +1,122 @@
+// Package dashboard is the staff dashboard's mount point: it wires authentication
+// (dashboard/auth), the admin pages for sites, users and the audit log, each with a
+// JSON twin under /api/v1, the report API (dashboard/reports) and the report pages
+// (dashboard/web) onto the collector's Fiber app.
+package dashboard
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/web"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// Options configure the dashboard. cmd/loendur is the only place that builds them.
+type Options struct {
+	DB       store.Store
+	Sites    *sites.Registry
+	Log      *slog.Logger
+	Registry prometheus.Registerer // nil: metrics are kept but not exported
+	Secure   bool                  // cookies get Secure (served behind TLS)
+	Now      func() time.Time      // nil: time.Now
+	// ClientIP returns the caller's address for login throttling and the audit log,
+	// e.g. resolved behind trusted proxies. nil: the connection's address.
+	ClientIP func(c *fiber.Ctx) netip.Addr
+}
+
+// Dashboard serves the staff pages and API.
+type Dashboard struct {
+	opts    Options
+	log     *slog.Logger
+	auth    *auth.Service
+	metrics *metrics
+}
+
+// New checks opts and prepares the dashboard; Mount then adds its routes.
+func New(opts Options) (*Dashboard, error) {
+	if opts.DB == nil || opts.Sites == nil {
+		return nil, errors.New("dashboard: Options.DB and Options.Sites are required")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a, err := auth.New(auth.Options{DB: opts.DB, Log: opts.Log, Now: opts.Now, Secure: opts.Secure, ClientIP: opts.ClientIP})
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
+}
+
+// Auth is the dashboard's authentication service, for packages mounted beside it.
+func (d *Dashboard) Auth() *auth.Service { return d.auth }
+
+// Mount adds every dashboard route to app. Call it after the collector's own routes:
+// the authentication middleware it installs runs only for routes added after it.
+func (d *Dashboard) Mount(app *fiber.App) {
+	// Reachable without a session: the login page and its style sheet.
+	app.Get("/dashboard.css", serveCSS)
+	app.Get("/login", d.loginPage)
+	app.Post("/login", d.login)
+
+	app.Use(d.auth.Middleware())
+	app.Post("/logout", d.logout)
+	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
+	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
+	api := app.Group("/api/v1", auth.RequireUser)
+	d.mountAPI(api)
+	// TODO(helper B): reports.Register(api, reports.Deps{...}) once dashboard/reports exists.
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Log: d.log}); err != nil {
+		d.log.Error("dashboard pages not mounted", "err", err)
+	}
+}
+
+func (d *Dashboard) mountAdminPages(r fiber.Router) {
+	r.Get("/sites", d.sitesPage)
+	r.Post("/sites", d.addSitePage)
+	r.Post("/sites/:domain", d.editSitePage)
+	r.Get("/users", d.usersPage)
+	r.Post("/users", d.addUserPage)
+	r.Post("/users/:id", d.editUserPage)
+	r.Post("/users/:id/remove", d.removeUserPage)
+	r.Get("/audit", d.auditPage)
+}
+
+func (d *Dashboard) mountAccountPages(r fiber.Router) {
+	r.Get("", d.accountPage)
+	r.Post("/password", d.passwordPage)
+	r.Post("/keys", d.addKeyPage)
+	r.Post("/keys/:id/revoke", d.revokeKeyPage)
+	r.Post("/totp", d.startTOTPPage)
+	r.Post("/totp/confirm", d.confirmTOTPPage)
+	r.Post("/totp/disable", d.disableTOTPPage)
+}
+
+// mountAPI adds the JSON twins of the admin and account pages.
+func (d *Dashboard) mountAPI(r fiber.Router) {
+	r.Get("/me", d.apiMe)
+	r.Get("/sites", d.apiSites)
+	r.Post("/sites", auth.RequireAdmin, d.apiAddSite)
+	r.Patch("/sites/:domain", auth.RequireAdmin, d.apiEditSite)
+	r.Get("/users", auth.RequireAdmin, d.apiUsers)
+	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
+	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)
+	r.Delete("/users/:id", auth.RequireAdmin, d.apiRemoveUser)
+	r.Get("/audit", auth.RequireAdmin, d.apiAudit)
+	r.Get("/keys", d.apiKeys)
+	r.Post("/keys", d.sessionOnly, d.apiAddKey)
+	r.Delete("/keys/:id", d.apiRevokeKey)
+}

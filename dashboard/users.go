@@ -1,0 +1,139 @@
+package dashboard
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/websystems/loendur/dashboard/auth"
+)
+
+func (d *Dashboard) usersPage(c *fiber.Ctx) error {
+	return d.renderUsers(c, fiber.StatusOK, d.newView(c, "Users"))
+}
+
+func (d *Dashboard) renderUsers(c *fiber.Ctx, status int, v *view) error {
+	users, err := d.auth.ListUsers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	v.Users = users
+	for _, s := range d.readableSites(v.User) {
+		v.AllSites = append(v.AllSites, s.Domain)
+	}
+	return d.render(c, status, "users", v)
+}
+
+// formSites reads the ticked site checkboxes (repeated "sites" fields).
+func formSites(c *fiber.Ctx) []string {
+	var out []string
+	for _, v := range c.Request().PostArgs().PeekMulti("sites") {
+		out = append(out, string(v))
+	}
+	return out
+}
+
+func (d *Dashboard) addUserPage(c *fiber.Ctx) error {
+	v := d.newView(c, "Users")
+	in := auth.NewUser{Email: c.FormValue("email"), Role: auth.Role(c.FormValue("role")), Sites: formSites(c),
+		Password: c.FormValue("password"), TOTPRequired: c.FormValue("totp_required") != ""}
+	u, generated, err := d.auth.CreateUser(c.UserContext(), v.User, in)
+	if err != nil {
+		v.Error = d.message(err)
+		return d.renderUsers(c, statusOf(err), v)
+	}
+	v.Notice = "Added " + u.Email + "."
+	if generated != "" {
+		v.Notice += " Their password is below; it is shown only this once."
+		v.Secret = generated
+	}
+	return d.renderUsers(c, fiber.StatusOK, v)
+}
+
+// editUserPage saves the edit form of one account. The form always sends the whole
+// account, so unticked checkboxes (absent fields) mean false.
+func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
+	v := d.newView(c, "Users")
+	role := auth.Role(c.FormValue("role"))
+	sites := formSites(c)
+	totp, disabled := c.FormValue("totp_required") != "", c.FormValue("disabled") != ""
+	ch := auth.UserChange{Role: &role, Sites: &sites, TOTPRequired: &totp, Disabled: &disabled}
+	switch c.FormValue("action") {
+	case "reset_totp":
+		ch = auth.UserChange{ResetTOTP: true}
+	case "reset_password":
+		ch = auth.UserChange{ResetPassword: true}
+	}
+	u, password, err := d.auth.UpdateUser(c.UserContext(), v.User, c.Params("id"), ch)
+	if err != nil {
+		v.Error = d.message(err)
+		return d.renderUsers(c, statusOf(err), v)
+	}
+	v.Notice = "Saved " + u.Email + "."
+	if password != "" {
+		v.Notice = "New password for " + u.Email + " below; it is shown only this once. Their sessions have ended."
+		v.Secret = password
+	}
+	return d.renderUsers(c, fiber.StatusOK, v)
+}
+
+func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
+	v := d.newView(c, "Users")
+	if c.FormValue("confirm") == "" {
+		v.Error = "tick the box to confirm the removal"
+		return d.renderUsers(c, fiber.StatusBadRequest, v)
+	}
+	if err := d.auth.RemoveUser(c.UserContext(), v.User, c.Params("id")); err != nil {
+		v.Error = d.message(err)
+		return d.renderUsers(c, statusOf(err), v)
+	}
+	v.Notice = "Account removed."
+	return d.renderUsers(c, fiber.StatusOK, v)
+}
+
+func (d *Dashboard) apiUsers(c *fiber.Ctx) error {
+	users, err := d.auth.ListUsers(c.UserContext())
+	if err != nil {
+		return d.apiError(c, err)
+	}
+	return c.JSON(fiber.Map{"users": users})
+}
+
+func (d *Dashboard) apiAddUser(c *fiber.Ctx) error {
+	var in auth.NewUser
+	if err := c.BodyParser(&in); err != nil {
+		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"email\":\"a@example.com\",\"role\":\"manager\",\"sites\":[\"example.com\"]}", auth.ErrInvalid))
+	}
+	u, generated, err := d.auth.CreateUser(c.UserContext(), auth.CurrentUser(c), in)
+	if err != nil {
+		return d.apiError(c, err)
+	}
+	out := fiber.Map{"user": u}
+	if generated != "" {
+		out["password"] = generated
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+func (d *Dashboard) apiEditUser(c *fiber.Ctx) error {
+	var ch auth.UserChange
+	if err := c.BodyParser(&ch); err != nil {
+		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"disabled\":true}", auth.ErrInvalid))
+	}
+	u, password, err := d.auth.UpdateUser(c.UserContext(), auth.CurrentUser(c), strings.Clone(c.Params("id")), ch)
+	if err != nil {
+		return d.apiError(c, err)
+	}
+	out := fiber.Map{"user": u}
+	if password != "" {
+		out["password"] = password
+	}
+	return c.JSON(out)
+}
+
+func (d *Dashboard) apiRemoveUser(c *fiber.Ctx) error {
+	if err := d.auth.RemoveUser(c.UserContext(), auth.CurrentUser(c), c.Params("id")); err != nil {
+		return d.apiError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
