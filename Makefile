@@ -16,10 +16,19 @@ export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
 
-.PHONY: build run test bench fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
+.PHONY: assets build run test bench fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
 
-build:
+build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
+
+# Front-end assets: uPlot from npm (exact version in dashboard/web/package-lock.json),
+# copied into dashboard/web/dist/, which the binary embeds.
+WEB_DIST := dashboard/web/dist/uPlot.iife.min.js
+assets: $(WEB_DIST)
+$(WEB_DIST): dashboard/web/package.json dashboard/web/package-lock.json dashboard/web/build.mjs
+	npm ci --prefix dashboard/web --no-audit --no-fund
+	npm run --prefix dashboard/web --silent build
+	@touch $@
 
 # --- set-up -----------------------------------------------------------------
 deps: $(CHDB_LIB) clickhouse-server chromium
@@ -48,8 +57,13 @@ clickhouse-stop:
 run: $(CHDB_LIB) build
 	$(BIN) serve --db chdb://./data --site demo.localhost --demo
 
-test: deps clickhouse-start
+test: deps clickhouse-start assets
 	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
+
+# --- benchmark (see BENCHMARKS.md) -------------------------------------------------
+BENCH_ARGS ?=
+bench: $(CHDB_LIB) clickhouse-start build
+	bench/run.sh $(BENCH_ARGS)
 
 # Each fuzz target for a bounded time (FUZZTIME, default 30s each).
 FUZZTIME ?= 30s
@@ -59,7 +73,9 @@ fuzz:
 	  "./internal/pageurl FuzzParse" \
 	  "./internal/referrer FuzzParse" \
 	  "./internal/useragent FuzzParse" \
-	  "./internal/clientip FuzzClientIP"; do \
+	  "./internal/clientip FuzzClientIP" \
+	  "./internal/spool FuzzOpenSegment" \
+	  "./internal/spool FuzzDecodePayload"; do \
 	  set -- $$target; echo "== $$1 $$2"; \
 	  $(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) $$1 || exit 1; \
 	done

@@ -19,6 +19,7 @@ import (
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/useragent"
 )
@@ -46,7 +47,9 @@ type Options struct {
 	FlushInterval time.Duration
 	RateLimit     float64 // per second per address; negative disables
 	SessionSync   time.Duration
-	Now           func() time.Time
+	// Spool takes batches ClickHouse refuses, for replay; nil keeps them in memory.
+	Spool *spool.Spool
+	Now   func() time.Time
 	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
 	Routes func(app *fiber.App)
 }
@@ -84,8 +87,8 @@ func New(opts Options) (*Collector, error) {
 		stopped:  make(chan struct{}),
 	}
 	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
-	c.writer = &writer{db: opts.DB, queue: c.queue, held: &c.held, batchSize: opts.BatchSize, interval: opts.FlushInterval,
-		log: opts.Log, m: c.m, done: make(chan struct{})}
+	c.writer = &writer{db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
+		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1)}
 	c.app = c.newApp()
 	return c, nil
 }
@@ -128,6 +131,7 @@ func (c *Collector) Start(ctx context.Context) {
 		c.opts.Log.Info("sessions in progress restored", "visitors", n)
 	}
 	go c.writer.run(c.stopped)
+	go c.writer.replay(ctx)
 	go c.housekeep(ctx)
 }
 

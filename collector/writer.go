@@ -2,16 +2,22 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
 // writer drains the queue into ClickHouse in batches: by size, by time, and at shutdown.
+// A batch that cannot be inserted goes to the disk spool, and while anything is spooled
+// new batches go there too; a replayer drains the spool in order once ClickHouse answers.
 type writer struct {
 	db        store.Store
+	spool     *spool.Spool // nil: no spool, failed batches are retried in memory
 	queue     chan store.Event
 	held      *atomic.Int64
 	batchSize int
@@ -19,17 +25,21 @@ type writer struct {
 	log       *slog.Logger
 	m         *metrics
 	done      chan struct{}
+	spooled   chan struct{} // wakes the replayer
 }
 
-// retryDelay bounds the wait between attempts at a batch that failed to insert. While a
-// batch is retried the queue fills, and the beacon answers 503 instead of losing events.
+// Bounds of the wait between attempts at a batch that failed to insert or to spool.
+// While a batch waits in memory the queue fills, and the beacon answers 503 instead of
+// losing accepted events.
 const (
 	minRetryDelay = 100 * time.Millisecond
 	maxRetryDelay = 5 * time.Second
+	insertTimeout = 30 * time.Second
 )
 
-// run batches events until the queue is closed and drained, then returns. A batch that
-// fails is retried until it is stored or stop is closed (shutdown gave up waiting).
+// run batches events until the queue is closed and drained, then returns. stop is
+// closed when shutdown gives up waiting for a batch that can be neither inserted nor
+// spooled.
 func (w *writer) run(stop <-chan struct{}) {
 	defer close(w.done)
 	batch := make([]store.Event, 0, min(w.batchSize, 4096))
@@ -39,7 +49,7 @@ func (w *writer) run(stop <-chan struct{}) {
 		select {
 		case ev, ok := <-w.queue:
 			if !ok {
-				w.flush(batch, stop)
+				w.deliver(batch, stop)
 				return
 			}
 			batch = append(batch, ev)
@@ -48,36 +58,113 @@ func (w *writer) run(stop <-chan struct{}) {
 			}
 		case <-timer.C:
 		}
-		batch = w.flush(batch, stop)
+		if len(batch) > 0 {
+			w.deliver(batch, stop)
+			batch = batch[:0]
+		}
 		timer.Reset(w.interval)
 	}
 }
 
-// flush inserts the batch, retrying with backoff, and returns the emptied slice.
-func (w *writer) flush(batch []store.Event, stop <-chan struct{}) []store.Event {
-	if len(batch) == 0 {
-		return batch
+// deliver stores a batch in ClickHouse or, failing that, in the spool, retrying until
+// one of them takes it (or stop). Either way the batch is then safe and leaves memory.
+func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
+	if len(events) == 0 {
+		return
+	}
+	b := spool.Batch{ID: uuid.New(), Events: events}
+	defer w.held.Add(-int64(len(events)))
+	delay := minRetryDelay
+	for {
+		if w.spoolEmpty() && w.insert(b) == nil {
+			return
+		}
+		if w.spool != nil {
+			err := w.spool.Append(b)
+			if err == nil {
+				w.wakeReplayer()
+				return
+			}
+			if errors.Is(err, spool.ErrFull) {
+				w.log.Error("spool full: holding the batch in memory; the beacon answers 503 when the queue fills", "events", len(events))
+			} else {
+				w.log.Error("spool write failed", "events", len(events), "err", err)
+			}
+		}
+		select {
+		case <-stop:
+			w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, maxRetryDelay)
+	}
+}
+
+func (w *writer) spoolEmpty() bool {
+	if w.spool == nil {
+		return true
+	}
+	n, _ := w.spool.Stats()
+	return n == 0
+}
+
+// insert writes one batch, with its id as the deduplication token so that a retry of
+// an insert that did land is dropped by engines that support it.
+func (w *writer) insert(b spool.Batch) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(store.WithInsertToken(context.Background(), b.ID.String()), insertTimeout)
+	defer cancel()
+	if err := store.InsertEvents(ctx, w.db, b.Events); err != nil {
+		w.m.insertErrors.Inc()
+		w.log.Warn("insert batch failed", "events", len(b.Events), "err", err)
+		return err
+	}
+	w.m.flushDuration.Observe(time.Since(start).Seconds())
+	w.m.batchSize.Observe(float64(len(b.Events)))
+	w.m.stored.Add(float64(len(b.Events)))
+	return nil
+}
+
+func (w *writer) wakeReplayer() {
+	select {
+	case w.spooled <- struct{}{}:
+	default:
+	}
+}
+
+// replay drains the spool into ClickHouse, oldest batch first, until ctx ends.
+func (w *writer) replay(ctx context.Context) {
+	if w.spool == nil {
+		return
 	}
 	delay := minRetryDelay
 	for {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := store.InsertEvents(ctx, w.db, batch)
-		cancel()
-		if err == nil {
-			w.m.flushDuration.Observe(time.Since(start).Seconds())
-			w.m.batchSize.Observe(float64(len(batch)))
-			w.m.stored.Add(float64(len(batch)))
-			w.held.Add(-int64(len(batch)))
-			return batch[:0]
+		b, ok, err := w.spool.Oldest()
+		switch {
+		case err != nil:
+			w.log.Error("read spool", "err", err)
+		case !ok:
+			delay = minRetryDelay
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.spooled:
+			case <-time.After(time.Second):
+			}
+			continue
+		case w.insert(b) == nil:
+			if err := w.spool.Ack(b.ID); err != nil && !errors.Is(err, spool.ErrNotSpooled) {
+				w.log.Error("acknowledge spooled batch", "err", err)
+			} else {
+				w.log.Info("spooled batch replayed", "events", len(b.Events))
+				delay = minRetryDelay
+				continue
+			}
 		}
-		w.m.insertErrors.Inc()
-		w.log.Error("insert batch failed; retrying", "events", len(batch), "retry_in", delay, "err", err)
 		select {
-		case <-stop:
-			w.log.Error("shutdown: giving up on unstored batch", "events", len(batch))
-			w.held.Add(-int64(len(batch)))
-			return batch[:0]
+		case <-ctx.Done():
+			return
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, maxRetryDelay)

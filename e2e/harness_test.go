@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +206,10 @@ func launch(t *testing.T, r run) *loendur {
 		env = append(append([]string{}, r.DB.Env...), env...)
 	}
 	args = append(args, r.Args...)
+	if !slices.Contains(args, "--spool") {
+		// Each collector needs a spool folder of its own; the default is the working directory.
+		args = append(args, "--spool", t.TempDir())
+	}
 	cmd := exec.Command(loendurBin, args...)
 	cmd.Env = childEnv(env...)
 	p := &loendur{t: t, cmd: cmd, Addr: addr, log: &syncBuffer{}, done: make(chan struct{})}
@@ -424,6 +429,10 @@ func runToExit(t *testing.T, r run) exitResult {
 		env = append(append([]string{}, r.DB.Env...), env...)
 	}
 	args = append(args, r.Args...)
+	if !slices.Contains(args, "--spool") {
+		// Each collector needs a spool folder of its own; the default is the working directory.
+		args = append(args, "--spool", t.TempDir())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, loendurBin, args...)

@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/spool"
 )
 
 // Defaults of `loendur serve`.
@@ -36,6 +38,8 @@ type serveConfig struct {
 	ShutdownWait  time.Duration
 	LogFormat     string
 	SecureCookies bool
+	Spool         string
+	SpoolMax      int64
 	Demo          bool
 }
 
@@ -94,6 +98,9 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", collector.DefaultRateLimit, "events per second per client address (burst twice that); -1 = off ($"+envPrefix+"RATE_LIMIT)")
 	env["rate-limit"] = "RATE_LIMIT"
 	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
+	str(&cfg.Spool, "spool", "SPOOL", "", "folder for batches ClickHouse could not take, replayed when it answers (default: ./spool, beside a chdb:// data folder)")
+	fs.Int64Var(&cfg.SpoolMax, "spool-max", 1<<30, "bytes the spool may use; when full the beacon answers 503 ($"+envPrefix+"SPOOL_MAX)")
+	env["spool-max"] = "SPOOL_MAX"
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
 	env["secure-cookies"] = "SECURE_COOKIES"
 	fs.BoolVar(&cfg.Demo, "demo", false, "create an admin account if none exists and print its login, and a demo curl command")
@@ -138,6 +145,9 @@ func (c serveConfig) validate() error {
 	if c.FlushInterval <= 0 {
 		errs = append(errs, errors.New("--flush-interval must be positive, e.g. 1s"))
 	}
+	if c.SpoolMax < spool.MinSegmentBytes {
+		errs = append(errs, fmt.Errorf("--spool-max must be at least %d bytes", spool.MinSegmentBytes))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
 	}
@@ -145,4 +155,15 @@ func (c serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// spoolDir is --spool, or the default: beside the embedded data folder, else ./spool.
+func (c serveConfig) spoolDir() string {
+	if c.Spool != "" {
+		return c.Spool
+	}
+	if path, ok := strings.CutPrefix(c.DB, "chdb://"); ok && path != "" {
+		return filepath.Join(filepath.Dir(filepath.Clean(path)), filepath.Base(filepath.Clean(path))+"-spool")
+	}
+	return "spool"
 }

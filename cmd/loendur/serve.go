@@ -22,6 +22,7 @@ import (
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -63,6 +64,14 @@ func runServe(args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sp, err := spool.Open(spool.Options{Dir: cfg.spoolDir(), MaxBytes: cfg.SpoolMax, Log: log, Registry: reg})
+	if err != nil {
+		return fmt.Errorf("--spool %s: %w", cfg.spoolDir(), err)
+	}
+	defer sp.Close()
+	if n, size := sp.Stats(); n > 0 {
+		log.Info("replaying spooled batches", "batches", n, "bytes", size)
+	}
 	dash, err := dashboard.New(dashboard.Options{DB: db, Sites: registry, Log: log, Registry: reg, Secure: cfg.SecureCookies,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
@@ -74,7 +83,7 @@ func runServe(args []string) error {
 	col, err := collector.New(collector.Options{
 		DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Truncator: truncator,
 		Registry: reg, Log: log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
-		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync,
+		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: sp,
 		// The dashboard mounts last: its auth middleware applies only to routes after it.
 		Routes: func(app *fiber.App) { mountTracker(app, registry); dash.Mount(app) },
 	})

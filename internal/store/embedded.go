@@ -120,7 +120,19 @@ func (s *embedded) Select(ctx context.Context, dest any, query string, args ...a
 func (s *embedded) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
 	var b strings.Builder
 	b.Grow(64 + len(rows)*len(columns)*16)
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ")")
+	if settings := s.info.insertSettings(ctx); settings != nil {
+		b.WriteString(" SETTINGS ")
+		first := true
+		for k, v := range settings {
+			if !first {
+				b.WriteString(", ")
+			}
+			first = false
+			b.WriteString(k + " = " + quoteString(v))
+		}
+	}
+	b.WriteString(" VALUES ")
 	for i, row := range rows {
 		if len(row) != len(columns) {
 			return fmt.Errorf("insert into %s: row %d has %d values for %d columns", table, i, len(row), len(columns))

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/websystems/loendur/schema"
@@ -79,7 +80,11 @@ func applyMigration(ctx context.Context, s Store, files fs.FS, name string, vers
 	if err != nil {
 		return fmt.Errorf("read migration %s: %w", name, err)
 	}
-	for _, stmt := range statements(string(body)) {
+	sql, err := render(name, string(body), s.Info())
+	if err != nil {
+		return err
+	}
+	for _, stmt := range statements(sql) {
 		if err := s.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
@@ -89,6 +94,21 @@ func applyMigration(ctx context.Context, s Store, files fs.FS, name string, vers
 		return fmt.Errorf("record migration %s: %w", name, err)
 	}
 	return nil
+}
+
+// render expands a migration's template: `{{if .Modern}}…{{end}}` keeps statements
+// that only engines newer than ClickHouse 18.16 understand (see Info.Features).
+func render(name, body string, info Info) (string, error) {
+	tmpl, err := template.New(name).Option("missingkey=error").Parse(body)
+	if err != nil {
+		return "", fmt.Errorf("migration %s: %w", name, err)
+	}
+	var out strings.Builder
+	data := struct{ Modern bool }{info.Features().ModernSettings}
+	if err := tmpl.Execute(&out, data); err != nil {
+		return "", fmt.Errorf("migration %s: %w", name, err)
+	}
+	return out.String(), nil
 }
 
 // statements splits a migration into statements at semicolons that end a line, and

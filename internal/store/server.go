@@ -111,6 +111,13 @@ func (s *server) Select(ctx context.Context, dest any, query string, args ...any
 }
 
 func (s *server) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	if settings := s.info.insertSettings(ctx); settings != nil {
+		chSettings := clickhouse.Settings{}
+		for k, v := range settings {
+			chSettings[k] = v
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chSettings))
+	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
 	if err != nil {
 		return fmt.Errorf("prepare insert into %s: %w", table, err)

@@ -86,3 +86,30 @@ func parseVersion(v string) (major, minor int) {
 	fmt.Sscanf(v, "%d.%d", &major, &minor)
 	return major, minor
 }
+
+type insertTokenKey struct{}
+
+// WithInsertToken names the batch an insert carries. Engines that support it
+// (insert_deduplication_token) drop a repeated insert of the same batch, so a retry of
+// an insert that did land is not stored twice.
+func WithInsertToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, insertTokenKey{}, token)
+}
+
+func insertToken(ctx context.Context) string {
+	token, _ := ctx.Value(insertTokenKey{}).(string)
+	return token
+}
+
+// insertSettings are pinned on every insert so behaviour does not follow a server's
+// changed defaults (async_insert) and retries are deduplicated, on engines that know them.
+func (i Info) insertSettings(ctx context.Context) map[string]string {
+	if !i.Features().ModernSettings {
+		return nil
+	}
+	settings := map[string]string{"async_insert": "0"}
+	if token := insertToken(ctx); token != "" {
+		settings["insert_deduplication_token"] = token
+	}
+	return settings
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// loadConfig is one run of the load generator against one server.
+type loadConfig struct {
+	URL      string        // e.g. http://127.0.0.1:18181/api/event
+	Duration time.Duration // stop sending after this long
+	Max      int64         // or after this many requests, whichever comes first
+	Conns    int           // concurrent keep-alive connections, one worker each
+	Work     *workload
+	Seed     uint64
+}
+
+// loadResult is what the load generator saw.
+type loadResult struct {
+	Sent     int64         `json:"sent"`
+	Accepted int64         `json:"accepted"` // answered 202
+	Status   map[int]int64 `json:"status"`   // every answer by status code
+	Errors   int64         `json:"errors"`   // transport errors (no answer)
+	FirstErr string        `json:"first_error,omitempty"`
+	Start    time.Time     `json:"start"` // first request sent
+	End      time.Time     `json:"end"`   // last answer received
+	P50      time.Duration `json:"p50"`
+	P90      time.Duration `json:"p90"`
+	P99      time.Duration `json:"p99"`
+	P999     time.Duration `json:"p999"`
+	Max      time.Duration `json:"max"`
+}
+
+// Elapsed is the sending window: first request to last answer.
+func (r loadResult) Elapsed() time.Duration { return r.End.Sub(r.Start) }
+
+// PerSecond is the rate of n over the sending window.
+func (r loadResult) PerSecond(n int64) float64 { return float64(n) / r.Elapsed().Seconds() }
+
+// workerStats are one worker's counts, merged at the end (no sharing while running).
+type workerStats struct {
+	status    map[int]int64
+	errors    int64
+	firstErr  error
+	latencies []uint32 // microseconds, one per answered request
+	last      time.Time
+}
+
+// runLoad drives cfg.URL with cfg.Conns workers, each a closed loop on its own keep-alive
+// connection: send, wait for the answer, send the next. Latency is measured per request
+// from just before the write to the parsed answer.
+func runLoad(cfg loadConfig) (loadResult, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Host == "" {
+		return loadResult{}, fmt.Errorf("load: bad url %q", cfg.URL)
+	}
+	client := &fasthttp.HostClient{
+		Addr:                          u.Host,
+		MaxConns:                      cfg.Conns,
+		ReadTimeout:                   10 * time.Second,
+		WriteTimeout:                  10 * time.Second,
+		MaxIdleConnDuration:           time.Minute,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		MaxConnWaitTimeout:            10 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+
+	var issued atomic.Int64
+	stats := make([]workerStats, cfg.Conns)
+	perWorker := int(min(cfg.Max/int64(cfg.Conns)+1, 1<<20))
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	for i := range cfg.Conns {
+		stats[i] = workerStats{status: map[int]int64{}, latencies: make([]uint32, 0, perWorker)}
+		wg.Add(1)
+		go func(st *workerStats, seed uint64) {
+			defer wg.Done()
+			work(client, cfg, st, &issued, deadline, seed)
+		}(&stats[i], cfg.Seed+uint64(i)*1_000_003)
+	}
+	wg.Wait()
+
+	res := loadResult{Status: map[int]int64{}, Start: start}
+	var all []uint32
+	for i := range stats {
+		st := &stats[i]
+		for code, n := range st.status {
+			res.Status[code] += n
+			res.Sent += n
+		}
+		res.Sent += st.errors
+		res.Errors += st.errors
+		if st.firstErr != nil && res.FirstErr == "" {
+			res.FirstErr = st.firstErr.Error()
+		}
+		if st.last.After(res.End) {
+			res.End = st.last
+		}
+		all = append(all, st.latencies...)
+	}
+	res.Accepted = res.Status[fasthttp.StatusAccepted]
+	if len(all) > 0 {
+		slices.Sort(all)
+		q := func(p float64) time.Duration {
+			return time.Duration(all[min(len(all)-1, int(p*float64(len(all))))]) * time.Microsecond
+		}
+		res.P50, res.P90, res.P99, res.P999 = q(0.50), q(0.90), q(0.99), q(0.999)
+		res.Max = time.Duration(all[len(all)-1]) * time.Microsecond
+	}
+	if res.End.IsZero() {
+		res.End = time.Now()
+	}
+	return res, nil
+}
+
+func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *atomic.Int64, deadline time.Time, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, seed*31+7))
+	w := cfg.Work
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	var xffBuf []byte
+	for issued.Add(1) <= cfg.Max {
+		v := rng.Uint32N(w.visitors)
+		b, xff := w.visitor(v, xffBuf[:0])
+		xffBuf = xff
+		pool := w.desktop
+		if b.mobile {
+			pool = w.mobile
+		}
+		t := &pool[rng.IntN(len(pool))]
+
+		req.Reset()
+		req.SetRequestURI(cfg.URL)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType(t.contentType)
+		req.Header.SetUserAgent(b.ua)
+		req.Header.Set("Accept", "*/*")
+		req.Header.Set("Accept-Language", languages[v%uint32(len(languages))])
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd")
+		req.Header.Set("Origin", w.origin)
+		req.Header.Set("Referer", t.page)
+		req.Header.SetBytesV("X-Forwarded-For", xff)
+		req.SetBodyRaw(t.body)
+
+		sent := time.Now()
+		if !sent.Before(deadline) {
+			return
+		}
+		err := client.Do(req, resp)
+		done := time.Now()
+		if err != nil {
+			st.errors++
+			if st.firstErr == nil {
+				st.firstErr = err
+			}
+			st.last = done
+			continue
+		}
+		st.status[resp.StatusCode()]++
+		st.latencies = append(st.latencies, uint32(done.Sub(sent)/time.Microsecond))
+		st.last = done
+	}
+}

@@ -1,0 +1,51 @@
+package spool
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics describe the spool; none has a label, and none carries event content.
+type metrics struct {
+	bytes       prometheus.Gauge
+	batches     prometheus.Gauge
+	corrupt     prometheus.Counter
+	full        prometheus.Counter
+	quarantined prometheus.Counter
+}
+
+// newMetrics creates the metrics and registers them on reg, if any. A spool opened
+// again on the same registry (after Close) takes over the metrics already there.
+func newMetrics(reg prometheus.Registerer) (metrics, error) {
+	m := metrics{
+		bytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loendur_spool_bytes", Help: "Bytes the disk spool holds, counted against its bound."}),
+		batches: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loendur_spool_batches", Help: "Batches waiting in the disk spool to be replayed into ClickHouse."}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_spool_corrupt_records_total", Help: "Damaged spool records found (torn or failing a checksum) and quarantined, each with whatever followed it in its segment."}),
+		full: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_spool_full_total", Help: "Batches refused because the disk spool was full."}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loendur_spool_quarantined_bytes_total", Help: "Bytes of damaged spool records moved to the quarantine folder."}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	err := errors.Join(register(reg, &m.bytes), register(reg, &m.batches), register(reg, &m.corrupt),
+		register(reg, &m.full), register(reg, &m.quarantined))
+	return m, err
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C) error {
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			*c = existing
+			return nil
+		}
+	}
+	return err
+}
