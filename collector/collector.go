@@ -27,7 +27,7 @@ import (
 // Defaults for Options left zero.
 const (
 	DefaultQueueSize     = 100_000
-	DefaultBatchSize     = 20_000
+	DefaultBatchSize     = 10_000
 	DefaultFlushInterval = time.Second
 	DefaultRateLimit     = 20 // events per second per client address, burst twice that
 )

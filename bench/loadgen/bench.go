@@ -77,7 +77,7 @@ func cmdBench(args []string) error {
 	engines := fs.String("engines", "server,chdb", "engines to load, in order: server (ClickHouse server at -clickhouse), chdb (embedded)")
 	fs.StringVar(&cfg.chAddr, "clickhouse", "127.0.0.1:"+envOr("LOENDUR_CH_TCP_PORT", "19000"), "native address of the ClickHouse server")
 	fs.IntVar(&cfg.queueSize, "queue-size", 100_000, "collector --queue-size")
-	fs.IntVar(&cfg.batchSize, "batch-size", 20_000, "collector --batch-size")
+	fs.IntVar(&cfg.batchSize, "batch-size", 10_000, "collector --batch-size")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", time.Second, "collector --flush-interval")
 	fs.DurationVar(&cfg.waitStored, "wait", 60*time.Second, "how long to wait after the load for every accepted event to be stored")
 	fs.BoolVar(&cfg.geo, "geoip", true, "give the collector a GeoIP City database covering the generated addresses")
