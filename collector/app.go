@@ -56,6 +56,8 @@ func statusOf(reason string) int {
 		return fiber.StatusForbidden
 	case reasonTooLarge:
 		return fiber.StatusRequestEntityTooLarge
+	case reasonHeadersTooLarge:
+		return fiber.StatusRequestHeaderFieldsTooLarge
 	case reasonRateLimited:
 		return fiber.StatusTooManyRequests
 	case reasonQueueFull:
@@ -91,7 +93,7 @@ func (c *Collector) errorHandler(ctx *fiber.Ctx, err error) error {
 		case fiber.StatusNotFound, fiber.StatusMethodNotAllowed:
 			return ctx.Status(fe.Code).SendString(fe.Message)
 		case fiber.StatusRequestHeaderFieldsTooLarge:
-			return c.refuse(ctx, reject(reasonBadRequest, "request headers too large"))
+			return c.refuse(ctx, reject(reasonHeadersTooLarge, "request headers over 16 KiB"))
 		}
 		return ctx.Status(fe.Code).SendString(fe.Message)
 	}

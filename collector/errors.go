@@ -3,17 +3,17 @@ package collector
 // Rejection reasons: the value of the X-Loendur-Reason header and of the reason label
 // of loendur_events_rejected_total.
 const (
-	reasonBadBody     = "bad_body"
-	reasonBadField    = "bad_field"
-	reasonBadURL      = "bad_url"
-	reasonUnknownSite = "unknown_site"
-	reasonForeignURL  = "foreign_url"
-	reasonTooLarge    = "too_large"
-	reasonRateLimited = "rate_limited"
-	reasonQueueFull   = "queue_full"
-	reasonBadMethod   = "bad_method"
-	reasonBadType     = "bad_content_type"
-	reasonBadRequest  = "bad_request"
+	reasonBadBody         = "bad_body"
+	reasonBadField        = "bad_field"
+	reasonBadURL          = "bad_url"
+	reasonUnknownSite     = "unknown_site"
+	reasonForeignURL      = "foreign_url"
+	reasonTooLarge        = "too_large"
+	reasonRateLimited     = "rate_limited"
+	reasonQueueFull       = "queue_full"
+	reasonBadMethod       = "bad_method"
+	reasonBadType         = "bad_content_type"
+	reasonHeadersTooLarge = "headers_too_large"
 )
 
 // Reasons for dropping an event while still answering 202: the sender did nothing wrong

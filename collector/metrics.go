@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 	reg.MustRegister(m.received, m.accepted, m.rejected, m.dropped, m.stored, m.queueLength,
 		m.batchSize, m.flushDuration, m.insertErrors)
 	for _, r := range []string{reasonBadBody, reasonBadField, reasonBadURL, reasonUnknownSite, reasonForeignURL,
-		reasonTooLarge, reasonRateLimited, reasonQueueFull, reasonBadMethod, reasonBadType} {
+		reasonTooLarge, reasonHeadersTooLarge, reasonRateLimited, reasonQueueFull, reasonBadMethod, reasonBadType} {
 		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{dropBot, dropGPC, dropDNT} {

@@ -126,6 +126,30 @@ func (w *writer) insert(b spool.Batch) error {
 	return nil
 }
 
+// landed reports whether a spooled batch is already in ClickHouse: an insert can land
+// and still report an error (the server killed before it answered). Engines with
+// deduplication tokens drop such a repeat themselves; on older ones (18.16) the batch's
+// first and last event ids are looked up, since one insert of a batch is one block.
+func (w *writer) landed(b spool.Batch) bool {
+	if len(b.Events) == 0 || w.db.Info().Features().ModernSettings {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+	defer cancel()
+	for _, e := range []*store.Event{&b.Events[0], &b.Events[len(b.Events)-1]} {
+		var rows []struct {
+			N uint64 `ch:"n"`
+		}
+		err := w.db.Select(ctx, &rows, `SELECT count() AS n FROM events
+			WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
+		if err != nil || len(rows) == 0 || rows[0].N == 0 {
+			return false
+		}
+	}
+	w.log.Info("spooled batch was already stored; not inserting it again", "events", len(b.Events))
+	return true
+}
+
 func (w *writer) wakeReplayer() {
 	select {
 	case w.spooled <- struct{}{}:
@@ -153,7 +177,7 @@ func (w *writer) replay(ctx context.Context) {
 			case <-time.After(time.Second):
 			}
 			continue
-		case w.insert(b) == nil:
+		case w.landed(b) || w.insert(b) == nil:
 			if err := w.spool.Ack(b.ID); err != nil && !errors.Is(err, spool.ErrNotSpooled) {
 				w.log.Error("acknowledge spooled batch", "err", err)
 			} else {

@@ -1,0 +1,838 @@
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// loendurBin is the binary under test, built once by TestMain.
+var loendurBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // every test skips itself; nothing to build
+	}
+	dir, err := os.MkdirTemp("", "loendur-faults-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "faults:", err)
+		os.Exit(1)
+	}
+	loendurBin = filepath.Join(dir, "loendur")
+	build := exec.Command("go", "build", "-o", loendurBin, "./cmd/loendur")
+	build.Dir = filepath.Join("..", "..") // the module root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "faults: go build ./cmd/loendur:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	site      = "fault.test"
+	database  = "loendur"
+	firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+)
+
+// needFaultTools skips (or, under CI=true, fails) a test when the ClickHouse binaries are
+// missing, with the semantics of internal/testenv, and skips it under -short.
+func needFaultTools(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("fault tests run real servers for minutes; skipped with -short")
+	}
+	for _, name := range []string{"clickhouse-server", "clickhouse-client"} {
+		if _, err := exec.LookPath(name); err != nil {
+			why := name + " not found in PATH (apt-get install -y clickhouse-server clickhouse-client, or run `make test`)"
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("required test component missing: %s", why)
+			}
+			t.Skipf("skipping: %s", why)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------------
+// ClickHouse server
+
+// chServer is one throwaway ClickHouse server owned by one test: its own data folder
+// and ports, started, stopped, killed and restarted on the same folder.
+type chServer struct {
+	t                        *testing.T
+	dir                      string
+	tcpPort, httpPort, iPort int
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// newClickHouse starts a fresh server and stops it when the test ends.
+func newClickHouse(t *testing.T) *chServer {
+	t.Helper()
+	needFaultTools(t)
+	s := &chServer{t: t, dir: t.TempDir()}
+	t.Cleanup(func() {
+		s.kill()
+		if t.Failed() {
+			t.Logf("ClickHouse error log (%s):\n%s", s.dir, tail(readFile(filepath.Join(s.dir, "log", "error.log")), 30))
+		}
+	})
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.pickPorts(); err != nil {
+			continue
+		}
+		if err = s.launch(); err == nil {
+			return s
+		}
+		s.kill()
+		if !strings.Contains(err.Error(), "Address already in use") {
+			break
+		}
+	}
+	t.Fatalf("start ClickHouse: %v", err)
+	return nil
+}
+
+// pickPorts takes three free loopback ports: native, HTTP and interserver (the Debian
+// config's 9009 is held by the shared test server).
+func (s *chServer) pickPorts() error {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	s.tcpPort, s.httpPort, s.iPort = ports[0], ports[1], ports[2]
+	return nil
+}
+
+// launch runs clickhouse-server in the foreground as a child of the test (so that it
+// can be killed by pid and reaped, and dies with the test process) and waits until it
+// answers SELECT 1.
+func (s *chServer) launch() error {
+	d := s.dir
+	for _, sub := range []string{"tmp", "log", "user_files", "format_schemas"} {
+		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command("clickhouse-server", "--config-file=/etc/clickhouse-server/config.xml", "--",
+		"--path="+d+"/", "--tmp_path="+d+"/tmp/", "--user_files_path="+d+"/user_files/",
+		"--format_schema_path="+d+"/format_schemas/",
+		"--tcp_port="+strconv.Itoa(s.tcpPort), "--http_port="+strconv.Itoa(s.httpPort),
+		"--interserver_http_port="+strconv.Itoa(s.iPort), "--listen_host=127.0.0.1",
+		"--logger.log="+d+"/log/server.log", "--logger.errorlog="+d+"/log/error.log")
+	cmd.Dir = d
+	out, err := os.OpenFile(filepath.Join(d, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		out.Close()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case <-done:
+			return fmt.Errorf("clickhouse-server exited (%v) before answering; error log:\n%s",
+				cmd.ProcessState, tail(readFile(filepath.Join(d, "log", "error.log")), 15))
+		default:
+		}
+		if _, err := s.query("default", "SELECT 1"); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("clickhouse-server on port %d did not answer within 90 s; error log:\n%s",
+				s.tcpPort, tail(readFile(filepath.Join(d, "log", "error.log")), 15))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// start starts the server again on the same folder and ports.
+func (s *chServer) start() {
+	s.t.Helper()
+	began := time.Now()
+	if err := s.launch(); err != nil {
+		s.t.Fatalf("restart ClickHouse: %v", err)
+	}
+	s.t.Logf("ClickHouse started again in %s", time.Since(began).Round(time.Millisecond))
+}
+
+// stop sends SIGTERM and waits for the server to exit (SIGKILL after a minute).
+func (s *chServer) stop() {
+	s.t.Helper()
+	s.signal(syscall.SIGTERM, time.Minute)
+}
+
+// kill sends SIGKILL and waits for the server to exit.
+func (s *chServer) kill() {
+	s.signal(syscall.SIGKILL, time.Minute)
+}
+
+func (s *chServer) signal(sig syscall.Signal, wait time.Duration) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	select {
+	case <-done:
+		return
+	default:
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(wait):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// running reports whether the server process is alive.
+func (s *chServer) running() bool {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *chServer) dsn() string {
+	return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", s.tcpPort, database)
+}
+
+// query runs a query with clickhouse-client and returns its TabSeparated output.
+func (s *chServer) query(db, q string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "clickhouse-client", "--host", "127.0.0.1", "--port", strconv.Itoa(s.tcpPort),
+		"--database", db, "--query", q)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("clickhouse-client %q: %v: %s", q, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// ---------------------------------------------------------------------------------
+// The collector
+
+// collector is one running `loendur serve`.
+type collector struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	args  []string
+	Addr  string
+	Spool string
+	log   *syncBuffer
+	done  chan struct{}
+}
+
+// startCollector launches loendur serve against ch with the spool folder spoolDir and
+// waits until /readyz answers 200. The defaults suit a load test: the test's site,
+// 127.0.0.1 as trusted proxy (the load varies X-Forwarded-For) and no rate limit.
+func startCollector(t *testing.T, ch *chServer, spoolDir string, extra ...string) *collector {
+	t.Helper()
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", ch.dsn(), "--site", site,
+		"--trusted-proxy", "127.0.0.1/32", "--rate-limit", "-1", "--spool", spoolDir}
+	args = append(args, extra...)
+	cmd := exec.Command(loendurBin, args...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LOENDUR_") && !strings.HasPrefix(kv, "CHDB_LIB_PATH=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	c := &collector{t: t, cmd: cmd, args: args, Spool: spoolDir, log: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = c.log, c.log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start loendur: %v", err)
+	}
+	go func() {
+		cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		if !c.exited() {
+			cmd.Process.Kill()
+			<-c.done
+		}
+		if t.Failed() {
+			t.Logf("log of loendur %s (last 60 lines):\n%s", strings.Join(args, " "), tail(c.log.String(), 60))
+		}
+	})
+	c.waitReady()
+	return c
+}
+
+func (c *collector) waitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for {
+		if c.exited() {
+			c.t.Fatalf("loendur exited (%v) before it was ready:\n%s", c.cmd.ProcessState, tail(c.log.String(), 40))
+		}
+		if c.Addr == "" {
+			c.Addr = servingAddr(c.log.String())
+		}
+		if c.Addr != "" {
+			resp, err := hc.Get(c.url("/readyz"))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("loendur not ready after 90 s:\n%s", tail(c.log.String(), 40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *collector) url(path string) string { return "http://" + c.Addr + path }
+
+func (c *collector) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (c *collector) kill() {
+	c.t.Helper()
+	c.cmd.Process.Kill()
+	<-c.done
+}
+
+// term sends SIGTERM and waits up to a minute; it returns the exit code and the time
+// the process took to exit.
+func (c *collector) term() (int, time.Duration) {
+	c.t.Helper()
+	began := time.Now()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(time.Minute):
+		c.cmd.Process.Kill()
+		<-c.done
+		c.t.Fatalf("loendur did not exit within a minute of SIGTERM")
+	}
+	return c.cmd.ProcessState.ExitCode(), time.Since(began)
+}
+
+var metricsClient = &http.Client{Timeout: 10 * time.Second}
+
+// metrics reads GET /metrics into a map from `name{labels}` (as printed) to value.
+func (c *collector) metrics() (map[string]float64, error) {
+	resp, err := metricsClient.Get(c.url("/metrics"))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// waitMetric polls /metrics until ok(value of name) or timeout, and returns the last
+// value seen.
+func (c *collector) waitMetric(name string, timeout time.Duration, ok func(float64) bool) (float64, bool) {
+	deadline := time.Now().Add(timeout)
+	last := -1.0
+	for {
+		if m, err := c.metrics(); err == nil {
+			last = m[name]
+			if ok(last) {
+				return last, true
+			}
+		}
+		if time.Now().After(deadline) || c.exited() {
+			return last, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// servingAddr finds the listen address in loendur's "loendur serving" log line.
+func servingAddr(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="loendur serving"`) {
+			continue
+		}
+		for _, field := range strings.Fields(line) {
+			if a, ok := strings.CutPrefix(field, "addr="); ok {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------------
+// Load generator
+
+// loadGen posts valid page views at a steady, bounded rate from several goroutines.
+// Every event carries a unique marker (prop "n"), stored in prop_values, and the
+// generator remembers what each marker was answered.
+type loadGen struct {
+	target  atomic.Pointer[string]
+	rate    int
+	workers int
+	padLen  int // a prop "pad" of this many random hex digits on every event, to make events larger
+	seq     atomic.Int64
+	client  *http.Client
+	stop    chan struct{}
+	stopped sync.Once
+	wg      sync.WaitGroup
+
+	mu         sync.Mutex
+	accepted   map[string]time.Time // marker → when its 202 arrived
+	refused    map[string]string    // marker → "status reason" of a definite refusal
+	uncertain  int                  // requests that got no answer (connection refused, reset, timeout)
+	statuses   map[string]int       // "202", "503 queue_full", "error", ...
+	unexpected []string             // answers other than 202 and 503 queue_full
+	first503   time.Time
+	last202    time.Time
+}
+
+// startLoad starts rate events/s from workers goroutines against the collector at base
+// (http://host:port). Stop it before reading the tally.
+func startLoad(t *testing.T, base string, rate, workers, padLen int) *loadGen {
+	l := &loadGen{rate: rate, workers: workers, padLen: padLen, stop: make(chan struct{}),
+		accepted: map[string]time.Time{}, refused: map[string]string{}, statuses: map[string]int{},
+		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			MaxIdleConnsPerHost: workers, DisableCompression: true,
+			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}}}
+	l.setTarget(base)
+	interval := time.Duration(float64(time.Second) * float64(workers) / float64(rate))
+	for w := range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			// Spread the workers over the interval so the load is even.
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(interval * time.Duration(w) / time.Duration(workers)):
+			}
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-l.stop:
+					return
+				case <-tick.C:
+				}
+				l.send()
+			}
+		}()
+	}
+	t.Cleanup(l.Stop)
+	return l
+}
+
+func (l *loadGen) setTarget(base string) { l.target.Store(&base) }
+
+// Stop ends the load and waits for requests in flight.
+func (l *loadGen) Stop() {
+	l.stopped.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	l.client.CloseIdleConnections()
+}
+
+func (l *loadGen) send() {
+	i := l.seq.Add(1)
+	marker := fmt.Sprintf("m%08d", i)
+	props := map[string]string{"n": marker}
+	if l.padLen > 0 {
+		pad := make([]byte, (l.padLen+1)/2)
+		rand.Read(pad)
+		props["pad"] = hex.EncodeToString(pad)[:l.padLen]
+	}
+	body, _ := json.Marshal(map[string]any{"site": site, "name": "pageview",
+		"url": fmt.Sprintf("https://%s/page/%d", site, i%97), "width": 1280, "props": props})
+	req, err := http.NewRequest(http.MethodPost, *l.target.Load()+"/api/event", bytes.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("User-Agent", firefoxUA)
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	resp, err := l.client.Do(req)
+	var status int
+	var reason string
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status, reason = resp.StatusCode, resp.Header.Get("X-Loendur-Reason")
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case err != nil:
+		l.uncertain++
+		l.statuses["error"]++
+	case status == http.StatusAccepted:
+		l.accepted[marker] = now
+		l.statuses["202"]++
+		l.last202 = now
+	default:
+		key := fmt.Sprintf("%d %s", status, reason)
+		l.refused[marker] = key
+		l.statuses[key]++
+		if status == http.StatusServiceUnavailable && reason == "queue_full" {
+			if l.first503.IsZero() {
+				l.first503 = now
+			}
+		} else if len(l.unexpected) < 20 {
+			l.unexpected = append(l.unexpected, marker+": "+key)
+		}
+	}
+}
+
+// acceptedCount is the number of events answered 202 so far.
+func (l *loadGen) acceptedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.accepted)
+}
+
+func (l *loadGen) count(status string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.statuses[status]
+}
+
+func (l *loadGen) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := make([]string, 0, len(l.statuses))
+	for k := range l.statuses {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %d; ", k, l.statuses[k])
+	}
+	return strings.TrimSuffix(b.String(), "; ")
+}
+
+// checkAnswers fails the test for any answer other than 202 and 503 queue_full (a
+// fault must never turn into a 500 or a refusal of a valid event).
+func (l *loadGen) checkAnswers(t *testing.T) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.unexpected) > 0 {
+		t.Errorf("valid events got answers other than 202 or 503 queue_full (first %d): %v", len(l.unexpected), l.unexpected)
+	}
+}
+
+// ---------------------------------------------------------------------------------
+// What is stored
+
+// markers reads how many rows carry each marker.
+func (s *chServer) markers() (map[string]uint64, error) {
+	out, err := s.query(database, "SELECT v, count() FROM events ARRAY JOIN prop_keys AS k, prop_values AS v WHERE k = 'n' GROUP BY v")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]uint64{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		v, n, ok := strings.Cut(line, "\t")
+		if !ok {
+			return nil, fmt.Errorf("unexpected line %q", line)
+		}
+		c, err := strconv.ParseUint(n, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("unexpected line %q", line)
+		}
+		m[v] = c
+	}
+	return m, nil
+}
+
+// tally compares what the load generator was told with what ClickHouse holds.
+type tally struct {
+	accepted      int
+	stored        int               // distinct accepted markers found
+	rows          uint64            // rows with a marker
+	missing       []string          // accepted, not stored
+	duplicated    map[string]uint64 // stored more than once
+	refusedStored []string          // answered with a refusal, stored anyway
+	extra         int               // stored without a 202 having arrived (answer lost)
+	acceptedAt    map[string]time.Time
+}
+
+// collect waits until every accepted marker outside allowMissing is stored (or timeout),
+// then, when c is given and running, until its queue and spool are empty, and reads the
+// final state.
+func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.Duration, allowMissing map[string]bool) tally {
+	t.Helper()
+	l.mu.Lock()
+	accepted := make(map[string]time.Time, len(l.accepted))
+	for k, v := range l.accepted {
+		accepted[k] = v
+	}
+	refused := make(map[string]string, len(l.refused))
+	for k, v := range l.refused {
+		refused[k] = v
+	}
+	l.mu.Unlock()
+
+	began := time.Now()
+	deadline := began.Add(timeout)
+	var stored map[string]uint64
+	// When the collector has nothing left to write (empty queue and spool) and the
+	// stored count has not moved for a while, waiting longer changes nothing.
+	var settled time.Time
+	lastRows := -1
+	for {
+		m, err := ch.markers()
+		if err == nil {
+			stored = m
+			waiting := 0
+			for k := range accepted {
+				if stored[k] == 0 && !allowMissing[k] {
+					waiting++
+				}
+			}
+			if waiting == 0 {
+				break
+			}
+			idle := false
+			if c != nil && !c.exited() {
+				if mm, err := c.metrics(); err == nil {
+					idle = mm["loendur_spool_batches"] == 0 && mm["loendur_queue_length"] == 0
+				}
+			}
+			switch {
+			case !idle || len(stored) != lastRows:
+				settled = time.Time{}
+			case settled.IsZero():
+				settled = time.Now()
+			case time.Since(settled) > 5*time.Second:
+				t.Logf("%d accepted events still missing with the collector idle for 5 s: giving up waiting", waiting)
+				deadline = time.Now()
+			}
+			lastRows = len(stored)
+		} else if time.Now().After(deadline) {
+			t.Fatalf("read markers: %v", err)
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if c != nil && !c.exited() {
+		// Let replay finish, so that a late duplicate would be seen.
+		rest := max(time.Until(deadline), 10*time.Second)
+		c.waitMetric("loendur_spool_batches", rest, func(v float64) bool { return v == 0 })
+		c.waitMetric("loendur_queue_length", 10*time.Second, func(v float64) bool { return v == 0 })
+		m, err := ch.markers()
+		if err != nil {
+			t.Fatalf("read markers: %v", err)
+		}
+		stored = m
+	}
+	t.Logf("stored state read %s after the load stopped", time.Since(began).Round(time.Millisecond))
+
+	r := tally{accepted: len(accepted), duplicated: map[string]uint64{}, acceptedAt: accepted}
+	for k, n := range stored {
+		r.rows += n
+		if n > 1 {
+			r.duplicated[k] = n
+		}
+		if _, ok := accepted[k]; ok {
+			r.stored++
+		} else if why, ok := refused[k]; ok {
+			r.refusedStored = append(r.refusedStored, k+" ("+why+")")
+		} else {
+			r.extra++
+		}
+	}
+	for k := range accepted {
+		if stored[k] == 0 {
+			r.missing = append(r.missing, k)
+		}
+	}
+	slices.Sort(r.missing)
+	slices.Sort(r.refusedStored)
+	t.Logf("accepted %d, stored %d of them (%d rows with a marker), missing %d, duplicated %d, stored without a 202 having arrived %d, refused but stored %d",
+		r.accepted, r.stored, r.rows, len(r.missing), len(r.duplicated), r.extra, len(r.refusedStored))
+	return r
+}
+
+// assertExactlyOnce fails the test unless every accepted event is stored exactly once
+// and no refused event is stored.
+func assertExactlyOnce(t *testing.T, ch *chServer, r tally) {
+	t.Helper()
+	if len(r.missing) > 0 {
+		t.Errorf("%d of %d events answered 202 are missing from ClickHouse (e.g. %v)", len(r.missing), r.accepted, first(r.missing, 10))
+	}
+	assertNoDuplicates(t, ch, r)
+	if len(r.refusedStored) > 0 {
+		t.Errorf("%d events answered with a refusal are stored anyway (e.g. %v)", len(r.refusedStored), first(r.refusedStored, 10))
+	}
+}
+
+// assertNoDuplicates fails the test for any marker stored twice, and says whether the
+// copies are one event inserted twice (same event_id: a batch replayed after an insert
+// that had landed) or two events.
+func assertNoDuplicates(t *testing.T, ch *chServer, r tally) {
+	t.Helper()
+	if len(r.duplicated) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(r.duplicated))
+	extraRows := uint64(0)
+	for k, n := range r.duplicated {
+		keys = append(keys, k)
+		extraRows += n - 1
+	}
+	slices.Sort(keys)
+	out, err := ch.query(database, "SELECT count(), uniqExact(event_id), uniqExact(arrayElement(prop_values, indexOf(prop_keys, 'n'))) FROM events WHERE has(prop_keys, 'n')")
+	if err != nil {
+		out = err.Error()
+	}
+	t.Errorf("%d markers are stored more than once (%d extra rows; e.g. %v); rows, distinct event ids, distinct markers: %s",
+		len(r.duplicated), extraRows, first(keys, 10), strings.TrimSpace(out))
+}
+
+func first[T any](s []T, n int) []T {
+	return s[:min(n, len(s))]
+}
+
+// ---------------------------------------------------------------------------------
+// Small helpers
+
+// syncBuffer collects a child's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func readFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// sleepOrFail sleeps d, failing the test early if the collector dies meanwhile.
+func sleepOrFail(t *testing.T, c *collector, d time.Duration) {
+	t.Helper()
+	select {
+	case <-c.done:
+		t.Fatalf("loendur exited unexpectedly (%v):\n%s", c.cmd.ProcessState, tail(c.log.String(), 40))
+	case <-time.After(d):
+	}
+}
