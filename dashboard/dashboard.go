@@ -5,6 +5,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
@@ -37,6 +39,7 @@ type Dashboard struct {
 	log     *slog.Logger
 	auth    *auth.Service
 	metrics *metrics
+	reports *reports.Service // set by Mount
 }
 
 // New checks opts and prepares the dashboard; Mount then adds its routes.
@@ -61,6 +64,14 @@ func New(opts Options) (*Dashboard, error) {
 	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
 }
 
+// Run keeps the reports' per-visit table filled until ctx ends; reports stay correct
+// without it, only slower.
+func (d *Dashboard) Run(ctx context.Context) {
+	if d.reports != nil {
+		d.reports.Run(ctx)
+	}
+}
+
 // Auth is the dashboard's authentication service, for packages mounted beside it.
 func (d *Dashboard) Auth() *auth.Service { return d.auth }
 
@@ -78,7 +89,13 @@ func (d *Dashboard) Mount(app *fiber.App) {
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
-	// TODO(helper B): reports.Register(api, reports.Deps{...}) once dashboard/reports exists.
+	rep, err := reports.Register(api, reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
+		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
+	if err != nil {
+		d.log.Error("reports not mounted", "err", err)
+	} else {
+		d.reports = rep
+	}
 	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Log: d.log}); err != nil {
 		d.log.Error("dashboard pages not mounted", "err", err)
 	}

@@ -17,6 +17,13 @@ Usage:
                                              add a staff account; a password piped on stdin is used,
                                              otherwise one is generated and printed once
   loendur key add EMAIL [--db DSN]           print a new API key for that account
+  loendur erase --site DOMAIN (--visitor ID | --session ID | --ip ADDR --from T --to T [--page P] | --event ID)
+                [--yes] [--by WHO] [--db DSN]      erase a data subject's events everywhere, verified and recorded
+  loendur export (same selectors) [--format json|csv] [--db DSN]
+                                             export a data subject's events
+  loendur backup [--db DSN] [--http-port N] DIR
+  loendur restore [--db DSN] [--http-port N] DIR
+                                             restore every table, then re-apply the erasure ledger
   loendur version                            print the version
 `
 
@@ -35,6 +42,14 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout)
 	case "key":
 		err = runKey(os.Args[2:], os.Stdout)
+	case "erase":
+		err = runErase(os.Args[2:], os.Stdin, os.Stdout)
+	case "export":
+		err = runExport(os.Args[2:], os.Stdout)
+	case "backup":
+		err = runBackup(os.Args[2:], os.Stdout)
+	case "restore":
+		err = runRestore(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("loendur", version)
 	case "-h", "-help", "--help", "help":

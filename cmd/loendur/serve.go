@@ -20,6 +20,7 @@ import (
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/spool"
@@ -63,7 +64,7 @@ func runServe(args []string) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), salt.DeletedTotal)
 	sp, err := spool.Open(spool.Options{Dir: cfg.spoolDir(), MaxBytes: cfg.SpoolMax, Log: log, Registry: reg})
 	if err != nil {
 		return fmt.Errorf("--spool %s: %w", cfg.spoolDir(), err)
@@ -91,6 +92,8 @@ func runServe(args []string) error {
 		return err
 	}
 	col.Start(ctx)
+	go retention.New(db, log, reg, time.Now).Run(ctx)
+	go dash.Run(ctx)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- col.Serve(ln) }()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -18,6 +19,10 @@ import (
 // RefreshInterval is how often a keeper re-reads the salts table. Tomorrow's salt is
 // created a day ahead, so collectors that raced to create it converge long before use.
 const RefreshInterval = 5 * time.Minute
+
+// DeletedTotal counts salts deleted 48 hours after their day (privacy invariant 3).
+var DeletedTotal = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "loendur_salts_deleted_total", Help: "Daily salts deleted 48 hours after their day."})
 
 // Keeper serves the current salts from memory and keeps the table in shape.
 type Keeper struct {
@@ -175,6 +180,7 @@ func (k *Keeper) dropExpired(ctx context.Context, oldest time.Time) error {
 			return fmt.Errorf("drop salts of %s: %w", p.Partition, err)
 		}
 		k.log.Info("salt deleted", "day", p.Partition)
+		DeletedTotal.Inc()
 	}
 	return nil
 }

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/backup"
+	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
+)
+
+const selectorUsage = "--site DOMAIN (--visitor ID | --session ID | --ip ADDR --from TIME --to TIME [--page PATTERN] | --event ID)"
+
+// selectorFlags are the flags of erase and export that name a data subject's events.
+type selectorFlags struct {
+	dsn                        *string
+	site, ip, from, to, page   *string
+	visitors, sessions, events []string
+	ipv4, ipv6                 *int
+}
+
+func addSelectorFlags(fs *flag.FlagSet) *selectorFlags {
+	f := &selectorFlags{dsn: dbFlag(fs)}
+	f.site = fs.String("site", "", "the site (registered domain)")
+	fs.Var(listFlag{&f.visitors}, "visitor", "visitor id(s), as /api/me shows them; repeatable or comma-separated")
+	fs.Var(listFlag{&f.sessions}, "session", "session id(s); repeatable or comma-separated")
+	fs.Var(listFlag{&f.events}, "event", "event id(s) (UUID); repeatable or comma-separated")
+	f.ip = fs.String("ip", "", "client address, full or truncated; truncated as ingestion does (needs --from and --to)")
+	f.from = fs.String("from", "", "start of the window: RFC 3339 or YYYY-MM-DD (UTC)")
+	f.to = fs.String("to", "", "end of the window, inclusive: RFC 3339 or YYYY-MM-DD (the whole day)")
+	f.page = fs.String("page", "", "only pages matching this path pattern, * matches anything (with --ip)")
+	f.ipv4 = fs.Int("ipv4-prefix", envInt("IPV4_PREFIX", privacy.DefaultV4Bits), "IPv4 bits ingestion keeps ($"+envPrefix+"IPV4_PREFIX)")
+	f.ipv6 = fs.Int("ipv6-prefix", envInt("IPV6_PREFIX", privacy.DefaultV6Bits), "IPv6 bits ingestion keeps ($"+envPrefix+"IPV6_PREFIX)")
+	return f
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(envPrefix + name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// selector turns the flags into a validated selector.
+func (f *selectorFlags) selector() (erasure.Selector, error) {
+	domain, err := sites.NormalizeDomain(*f.site)
+	if *f.site == "" || err != nil {
+		return erasure.Selector{}, fmt.Errorf("--site: a registered domain is required; usage: %s", selectorUsage)
+	}
+	sel := erasure.Selector{Site: domain}
+	kinds := 0
+	if len(f.visitors) > 0 {
+		kinds++
+		sel.Kind = erasure.KindVisitor
+		if sel.Visitors, err = parseUints(f.visitors); err != nil {
+			return sel, fmt.Errorf("--visitor: %w", err)
+		}
+	}
+	if len(f.sessions) > 0 {
+		kinds++
+		sel.Kind = erasure.KindSession
+		if sel.Sessions, err = parseUints(f.sessions); err != nil {
+			return sel, fmt.Errorf("--session: %w", err)
+		}
+	}
+	if len(f.events) > 0 {
+		kinds++
+		sel.Kind = erasure.KindEvent
+		for _, s := range f.events {
+			id, err := uuid.Parse(s)
+			if err != nil {
+				return sel, fmt.Errorf("--event %q: not a UUID", s)
+			}
+			sel.Events = append(sel.Events, id)
+		}
+	}
+	if *f.ip != "" {
+		kinds++
+		sel.Kind = erasure.KindIP
+		tr, err := privacy.NewTruncator(*f.ipv4, *f.ipv6)
+		if err != nil {
+			return sel, err
+		}
+		if sel.IP, err = erasure.TruncateIP(*f.ip, tr); err != nil {
+			return sel, fmt.Errorf("--ip: %w", err)
+		}
+		if *f.from == "" || *f.to == "" {
+			return sel, errors.New("--ip needs --from and --to")
+		}
+		if sel.From, err = erasure.ParseTime(*f.from, false); err != nil {
+			return sel, fmt.Errorf("--from: %w", err)
+		}
+		if sel.To, err = erasure.ParseTime(*f.to, true); err != nil {
+			return sel, fmt.Errorf("--to: %w", err)
+		}
+		sel.Page = *f.page
+	} else if *f.page != "" || *f.from != "" || *f.to != "" {
+		return sel, errors.New("--from, --to and --page go with --ip")
+	}
+	if kinds != 1 {
+		return sel, fmt.Errorf("give exactly one selector: %s", selectorUsage)
+	}
+	return sel, sel.Validate()
+}
+
+func parseUints(ss []string) ([]uint64, error) {
+	out := make([]uint64, 0, len(ss))
+	for _, s := range ss {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an id (a decimal number)", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runErase handles `loendur erase`.
+func runErase(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("erase", flag.ContinueOnError)
+	f := addSelectorFlags(fs)
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	by := fs.String("by", defaultRequester(), "who requested the erasure, for the ledger and the audit log")
+	spoolDir := fs.String("spool", "", "also erase from this collector spool folder (the collector must be stopped; a running collector's spool is reached through its dashboard)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; usage: loendur erase %s [--yes]", fs.Arg(0), selectorUsage)
+	}
+	sel, err := f.selector()
+	if err != nil {
+		return err
+	}
+	return withLongStore(*f.dsn, func(ctx context.Context, db store.Store) error {
+		plan, err := erasure.Preview(ctx, db, sel)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "site %s, %s\n", sel.Site, sel)
+		for _, t := range plan.Tables {
+			if t.Rows > 0 {
+				fmt.Fprintf(stdout, "  %-24s %d rows\n", t.Table, t.Rows)
+			}
+		}
+		fmt.Fprintf(stdout, "%d events match", plan.Events)
+		if plan.Events > 0 {
+			fmt.Fprintf(stdout, " (%s to %s)", plan.From.Format(time.RFC3339), plan.To.Format(time.RFC3339))
+		}
+		fmt.Fprintln(stdout)
+		if plan.Rows() == 0 && *spoolDir == "" {
+			fmt.Fprintln(stdout, "nothing to erase; recording the request in the ledger anyway")
+		}
+		if !*yes && !confirm(stdin, stdout, "erase them? [y/N] ") {
+			return errors.New("not confirmed; nothing erased")
+		}
+		opts := erasure.Options{RequestedBy: *by}
+		if *spoolDir != "" {
+			sp, err := spool.Open(spool.Options{Dir: *spoolDir, MaxBytes: 1 << 40, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				return fmt.Errorf("--spool %s: %w", *spoolDir, err)
+			}
+			defer sp.Close()
+			opts.Spool = sp
+		}
+		res, err := erasure.Apply(ctx, db, plan, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "erased %d events (%d rows in all tables, %d spooled); verified none left; ledger entry %s\n",
+			res.Events, res.Rows, res.Spooled, res.ID)
+		return nil
+	})
+}
+
+// runExport handles `loendur export`: the matching events as JSON or CSV on stdout.
+func runExport(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	f := addSelectorFlags(fs)
+	format := fs.String("format", "json", "json or csv")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; usage: loendur export %s [--format json|csv]", fs.Arg(0), selectorUsage)
+	}
+	sel, err := f.selector()
+	if err != nil {
+		return err
+	}
+	return withLongStore(*f.dsn, func(ctx context.Context, db store.Store) error {
+		w := bufio.NewWriter(stdout)
+		if _, err := erasure.Export(ctx, db, sel, *format, w); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+}
+
+// runBackup handles `loendur backup --db DSN DIR`.
+func runBackup(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	dsn := dbFlag(fs)
+	httpPort := httpPortFlag(fs)
+	dir, err := parseWithPositional(fs, args, "DIR")
+	if err != nil {
+		return err
+	}
+	return withLongStore(*dsn, func(ctx context.Context, db store.Store) error {
+		m, err := backup.Backup(ctx, db, dir, backup.Options{DSN: *dsn, HTTPPort: *httpPort})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backed up %d tables into %s\n", len(m.Tables), dir)
+		return nil
+	})
+}
+
+// runRestore handles `loendur restore --db DSN DIR`: tables recreated and reloaded, then
+// the whole erasure ledger re-applied, before anything serves the data.
+func runRestore(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	dsn := dbFlag(fs)
+	httpPort := httpPortFlag(fs)
+	dir, err := parseWithPositional(fs, args, "DIR")
+	if err != nil {
+		return err
+	}
+	return withLongStore(*dsn, func(ctx context.Context, db store.Store) error {
+		n, err := backup.Restore(ctx, db, dir, backup.Options{DSN: *dsn, HTTPPort: *httpPort})
+		if err != nil {
+			return err
+		}
+		// A backup from an older binary: bring its schema up to date.
+		if _, err := store.Migrate(ctx, db); err != nil {
+			return fmt.Errorf("restored %d tables, but migrating them failed: %w", n, err)
+		}
+		erased, err := erasure.Reapply(ctx, db, nil)
+		if err != nil {
+			return fmt.Errorf("restored %d tables, but re-applying the erasure ledger failed (do not serve this data until it succeeds; run restore again): %w", n, err)
+		}
+		fmt.Fprintf(stdout, "restored %d tables from %s; erasure ledger re-applied (%d events erased again)\n", n, dir, erased)
+		return nil
+	})
+}
+
+// httpPortFlag is the ClickHouse server's HTTP port, which backup and restore stream
+// Native data through (unused with chdb://).
+func httpPortFlag(fs *flag.FlagSet) *int {
+	return fs.Int("http-port", envInt("CH_HTTP_PORT", 8123), "the ClickHouse server's HTTP port ($"+envPrefix+"CH_HTTP_PORT); also clickhouse://…?http_port=N")
+}
+
+func defaultRequester() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+func confirm(stdin io.Reader, stdout io.Writer, prompt string) bool {
+	fmt.Fprint(stdout, prompt)
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
+
+// withLongStore is withStore without its one-minute limit: an erasure, a backup or a
+// restore of a large database takes as long as it takes; Ctrl-C stops it.
+func withLongStore(dsn string, fn func(ctx context.Context, db store.Store) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, err := openStore(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(ctx, db)
+}

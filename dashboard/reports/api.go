@@ -1,0 +1,324 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/sites"
+)
+
+// Report names of GET /api/v1/stats/REPORT.
+var ReportNames = []string{"overview", "timeseries", "top-pages", "entry-pages", "exit-pages", "scroll", "funnel",
+	"sources", "utm", "locations", "devices", "events", "realtime"}
+
+// queryTimeout bounds one API request's queries.
+const queryTimeout = 30 * time.Second
+
+// errNoSite is the one answer for a site that does not exist and for one the caller
+// may not read, so neither domains nor ids can be probed.
+var errNoSite = errors.New("no such site, or no access to it")
+
+// Register adds the report API to r, which is the /api/v1 group behind the
+// authentication middleware (auth.RequireUser):
+//
+//	GET    /stats/:report       a report (JSON, or CSV with format=csv)
+//	GET    /funnels?site=       the site's funnels
+//	POST   /funnels?site=       a new funnel (admins)
+//	PUT    /funnels/:id?site=   replace a funnel (admins)
+//	DELETE /funnels/:id?site=   remove a funnel (admins)
+func (rep *Service) Register(r fiber.Router) {
+	r.Get("/stats/:report", rep.handleStats)
+	r.Get("/funnels", rep.handleListFunnels)
+	r.Post("/funnels", auth.RequireAdmin, rep.handleSaveFunnel)
+	r.Put("/funnels/:id", auth.RequireAdmin, rep.handleSaveFunnel)
+	r.Delete("/funnels/:id", auth.RequireAdmin, rep.handleDeleteFunnel)
+}
+
+// Register builds the reports service from deps and adds its API to r (see
+// (*Service).Register). Start (*Service).Run to keep the sessions table filled.
+func Register(r fiber.Router, deps Deps) (*Service, error) {
+	rep, err := New(deps)
+	if err != nil {
+		return nil, err
+	}
+	rep.Register(r)
+	return rep, nil
+}
+
+// periodJSON is a range as the API shows it: local dates, both included.
+type periodJSON struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+func rangeJSON(rg Range) periodJSON {
+	return periodJSON{From: rg.From.Format(dateLayout), To: rg.To.Format(dateLayout)}
+}
+
+// answer is the body of every report.
+type answer struct {
+	Site       string           `json:"site"`
+	Report     string           `json:"report"`
+	Timezone   string           `json:"timezone"`
+	PeriodName string           `json:"period_name"`
+	Period     periodJSON       `json:"period"`
+	Comparison periodJSON       `json:"comparison"`
+	Filters    Filters          `json:"filters"`
+	Dimension  string           `json:"dimension,omitempty"` // the filter key the rows' first field answers to
+	Interval   string           `json:"interval,omitempty"`  // timeseries: hour or day
+	Metrics    *OverviewMetrics `json:"metrics,omitempty"`
+	Rows       []Row            `json:"rows"`
+	Totals     map[string]any   `json:"totals,omitempty"`
+}
+
+// request is what every report handler has parsed and checked.
+type request struct {
+	site   sites.Site
+	period Period
+	query  Query
+}
+
+func (rep *Service) handleStats(c *fiber.Ctx) error {
+	report := strings.Clone(c.Params("report"))
+	known := false
+	for _, name := range ReportNames {
+		known = known || name == report
+	}
+	if !known {
+		return apiError(c, fiber.StatusNotFound, fmt.Sprintf("unknown report %q; reports: %s", report, strings.Join(ReportNames, ", ")))
+	}
+	req, err := rep.parse(c)
+	if err != nil {
+		return rep.fail(c, report, err)
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	a, err := rep.run(ctx, c, report, req)
+	if err != nil {
+		return rep.fail(c, report, err)
+	}
+	if c.Query("format") == "csv" {
+		body, err := writeCSV(a.Rows)
+		if err != nil {
+			return rep.fail(c, report, err)
+		}
+		name := fmt.Sprintf("%s-%s-%s-%s.csv", a.Site, report, a.Period.From, a.Period.To)
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+		return c.Send(body)
+	}
+	return c.JSON(a)
+}
+
+// parse reads site, period, filters and limit, and checks the caller may read the site.
+func (rep *Service) parse(c *fiber.Ctx) (request, error) {
+	site, err := rep.readableSite(c, c.Query("site"))
+	if err != nil {
+		return request{}, err
+	}
+	loc, ok := loadLocation(site.Timezone)
+	if !ok {
+		rep.log.Warn("site time zone unknown, using UTC", "site", site.Domain, "timezone", site.Timezone)
+	}
+	p, err := ParsePeriod(c.Query("period"), c.Query("from"), c.Query("to"), loc, rep.now())
+	if err != nil {
+		return request{}, err
+	}
+	filters, err := ParseFilters(strings.Clone(c.Query("filters")))
+	if err != nil {
+		return request{}, err
+	}
+	limit := 0
+	if v := c.Query("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxLimit {
+			return request{}, badRequest("limit must be a number from 1 to %d", MaxLimit)
+		}
+	}
+	return request{site: site, period: p,
+		query: Query{Site: site.Domain, Location: loc, Range: p.Current, Filters: filters, Limit: limit}}, nil
+}
+
+// readableSite resolves ?site= to a registered site the caller may read.
+func (rep *Service) readableSite(c *fiber.Ctx, raw string) (sites.Site, error) {
+	u := auth.CurrentUser(c)
+	if u == nil {
+		return sites.Site{}, errUnauthenticated
+	}
+	if raw == "" {
+		return sites.Site{}, badRequest("name the site: ?site=example.com")
+	}
+	domain, err := sites.NormalizeDomain(raw)
+	if err != nil {
+		return sites.Site{}, errNoSite
+	}
+	site, ok := rep.sites.Lookup(domain)
+	if !ok || !u.CanRead(domain) {
+		return sites.Site{}, errNoSite
+	}
+	return site, nil
+}
+
+var errUnauthenticated = errors.New("sign in or send Authorization: Bearer KEY")
+
+func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req request) (answer, error) {
+	q := req.query
+	a := answer{Site: q.Site, Report: report, Timezone: q.Location.String(), PeriodName: req.period.Name,
+		Period: rangeJSON(req.period.Current), Comparison: rangeJSON(req.period.Previous),
+		Filters: q.Filters, Rows: []Row{}}
+	if a.Filters == nil {
+		a.Filters = Filters{}
+	}
+	var err error
+	switch report {
+	case "overview":
+		var m OverviewMetrics
+		m, err = rep.Overview(ctx, q)
+		a.Metrics, a.Rows = &m, m.rows()
+	case "timeseries":
+		a.Interval = "day"
+		if q.Range.Hourly() {
+			a.Interval = "hour"
+		}
+		a.Rows, err = rep.Timeseries(ctx, q)
+	case "top-pages":
+		a.Dimension = FilterPage
+		a.Rows, err = rep.TopPages(ctx, q)
+	case "exit-pages":
+		a.Dimension = FilterExitPage
+		a.Rows, err = rep.ExitPages(ctx, q)
+	case "entry-pages", "sources", "utm", "locations", "devices":
+		var dim dimension
+		if dim, err = lookupDimension(report, c.Query("by")); err == nil {
+			a.Dimension = dim.key
+			a.Rows, err = rep.Dimension(ctx, q, report, dim.key)
+		}
+	case "scroll":
+		page := strings.Clone(c.Query("page"))
+		if page == "" {
+			page, _ = q.Filters.Get(FilterPage)
+		}
+		if page == "" {
+			return a, badRequest("scroll: name the page, ?page=/path or a page filter")
+		}
+		if !strings.HasPrefix(page, "/") && !strings.HasPrefix(page, "*") {
+			return a, badRequest("scroll: page must be a path starting with /")
+		}
+		a.Rows, err = rep.Scroll(ctx, q, page)
+		if err == nil && len(a.Rows) > 0 {
+			a.Totals = map[string]any{"page": page, "visitors": a.Rows[0].Get("visitors")}
+		}
+	case "funnel":
+		id := strings.Clone(c.Query("funnel"))
+		if id == "" {
+			return a, badRequest("funnel: name the funnel, ?funnel=ID (GET /api/v1/funnels?site= lists them)")
+		}
+		var f Funnel
+		if f, err = rep.Funnel(ctx, q.Site, id); err == nil {
+			a.Totals = map[string]any{"funnel": f}
+			a.Rows, err = rep.FunnelReport(ctx, q, f)
+		}
+	case "events":
+		a.Dimension = FilterEvent
+		a.Rows, err = rep.Events(ctx, q)
+	case "realtime":
+		var n uint64
+		n, a.Rows, err = rep.Realtime(ctx, q)
+		a.Dimension = FilterPage
+		a.Totals = map[string]any{"visitors": n, "minutes": int(RealtimeWindow / time.Minute)}
+	}
+	if a.Rows == nil {
+		a.Rows = []Row{}
+	}
+	return a, err
+}
+
+func (rep *Service) handleListFunnels(c *fiber.Ctx) error {
+	site, err := rep.readableSite(c, c.Query("site"))
+	if err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	fs, err := rep.Funnels(c.UserContext(), site.Domain)
+	if err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	return c.JSON(fiber.Map{"site": site.Domain, "funnels": fs})
+}
+
+func (rep *Service) handleSaveFunnel(c *fiber.Ctx) error {
+	var f Funnel
+	if err := json.Unmarshal(c.Body(), &f); err != nil {
+		return rep.fail(c, "funnels", badRequest("funnel: send JSON {\"name\": …, \"steps\": [{\"type\": \"page\"|\"event\", \"value\": …}]}"))
+	}
+	raw := c.Query("site")
+	if raw == "" {
+		raw = f.Site
+	}
+	site, err := rep.readableSite(c, raw)
+	if err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	f.Site, f.ID = site.Domain, strings.Clone(c.Params("id"))
+	created := f.ID == ""
+	saved, err := rep.SaveFunnel(c.UserContext(), f)
+	if err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	action := "funnel_update"
+	if created {
+		action = "funnel_add"
+		c.Status(fiber.StatusCreated)
+	}
+	rep.audit(c, action, site.Domain, saved.ID+" "+saved.Name)
+	return c.JSON(saved)
+}
+
+func (rep *Service) handleDeleteFunnel(c *fiber.Ctx) error {
+	site, err := rep.readableSite(c, c.Query("site"))
+	if err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	id := strings.Clone(c.Params("id"))
+	if err := rep.DeleteFunnel(c.UserContext(), site.Domain, id); err != nil {
+		return rep.fail(c, "funnels", err)
+	}
+	rep.audit(c, "funnel_remove", site.Domain, id)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (rep *Service) audit(c *fiber.Ctx, action, target, detail string) {
+	if rep.auditFn != nil {
+		rep.auditFn(c.UserContext(), auth.CurrentUser(c), action, target, detail)
+	}
+}
+
+// fail is the one place an error becomes an HTTP answer.
+func (rep *Service) fail(c *fiber.Ctx, report string, err error) error {
+	var bad *errBadRequest
+	switch {
+	case errors.As(err, &bad):
+		return apiError(c, fiber.StatusBadRequest, bad.msg)
+	case errors.Is(err, errUnauthenticated):
+		return apiError(c, fiber.StatusUnauthorized, err.Error())
+	case errors.Is(err, errNoSite):
+		return apiError(c, fiber.StatusForbidden, err.Error())
+	case errors.Is(err, ErrFunnelNotFound):
+		return apiError(c, fiber.StatusNotFound, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		rep.log.Error("report timed out", "report", report, "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "the report took too long; try a shorter period")
+	default:
+		rep.log.Error("report failed", "report", report, "err", err)
+		return apiError(c, fiber.StatusInternalServerError, "the report failed; see the server log")
+	}
+}
+
+func apiError(c *fiber.Ctx, status int, msg string) error {
+	return c.Status(status).JSON(fiber.Map{"error": msg})
+}

@@ -1,0 +1,233 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// finalizeChunk bounds one finalizer step, so catching up on months of events reads
+// them a day at a time.
+const finalizeChunk = 24 * time.Hour
+
+// sessionRow is one visit as session_summary.sql computes it and the sessions table keeps it.
+type sessionRow struct {
+	SessionID      uint64    `ch:"session_id"`
+	VisitorID      uint64    `ch:"visitor_id"`
+	StartTime      time.Time `ch:"start_time"`
+	EndTime        time.Time `ch:"end_time"`
+	Pageviews      uint32    `ch:"pageviews"`
+	Events         uint32    `ch:"events"`
+	EngagedMS      uint64    `ch:"engaged_ms"`
+	EntryPage      string    `ch:"entry_page"`
+	ExitPage       string    `ch:"exit_page"`
+	ReferrerHost   string    `ch:"referrer_host"`
+	ReferrerSource string    `ch:"referrer_source"`
+	UTMSource      string    `ch:"utm_source"`
+	UTMMedium      string    `ch:"utm_medium"`
+	UTMCampaign    string    `ch:"utm_campaign"`
+	CountryCode    string    `ch:"country_code"`
+	Region         string    `ch:"region"`
+	City           string    `ch:"city"`
+	Device         string    `ch:"device"`
+	Browser        string    `ch:"browser"`
+	OS             string    `ch:"os"`
+	SeqNames       []string  `ch:"seq_names"`
+	SeqPaths       []string  `ch:"seq_paths"`
+	EngPaths       []string  `ch:"eng_paths"`
+	EngMS          []uint64  `ch:"eng_ms"`
+	EngScroll      []uint64  `ch:"eng_scroll"`
+}
+
+var sessionColumns = []string{"site", "session_id", "visitor_id", "start_time", "end_time", "pageviews", "events",
+	"engaged_ms", "entry_page", "exit_page", "referrer_host", "referrer_source", "utm_source", "utm_medium",
+	"utm_campaign", "country_code", "region", "city", "device", "browser", "os", "seq_names", "seq_paths", "eng_paths", "eng_ms", "eng_scroll", "version"}
+
+// Run writes ended visits of every site to the sessions table once a minute until ctx
+// ends. Reports are complete without it, only slower: visits not yet written are
+// computed from events. Several processes may run it at once (see dedupe).
+func (rep *Service) Run(ctx context.Context) {
+	// Processes started together should not finalize in lockstep.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(rand.N(20 * time.Second)):
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := rep.FinalizeAll(ctx); err != nil && ctx.Err() == nil {
+			rep.log.Warn("finalize visits", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// FinalizeAll runs Finalize for every registered site.
+func (rep *Service) FinalizeAll(ctx context.Context) error {
+	var firstErr error
+	for _, site := range rep.sites.Domains() {
+		if _, err := rep.Finalize(ctx, site); err != nil {
+			rep.metrics.finalizeErrors.Inc()
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+// Finalize writes the visits of site that ended more than FinalizeDelay ago and are
+// not yet written, and returns how many it wrote.
+func (rep *Service) Finalize(ctx context.Context, site string) (int, error) {
+	rep.finalizeMu.Lock()
+	defer rep.finalizeMu.Unlock()
+	target := rep.now().UTC().Add(-FinalizeDelay).Truncate(time.Minute)
+	done, err := rep.done(ctx, site)
+	if err != nil {
+		return 0, err
+	}
+	if done.Unix() <= 0 {
+		if done, err = rep.firstEvent(ctx, site, target); err != nil {
+			return 0, err
+		}
+	}
+	written := 0
+	for done.Before(target) {
+		until := done.Add(finalizeChunk)
+		if until.After(target) {
+			until = target
+		}
+		n, err := rep.finalizeSpan(ctx, site, done, until)
+		if err != nil {
+			return written, err
+		}
+		written += n
+		done = until
+	}
+	rep.metrics.finalizeLagSecs.WithLabelValues(site).Set(rep.now().Sub(done).Seconds())
+	return written, nil
+}
+
+// firstEvent is where finalizing a site starts: the hour of its first event, or target
+// when it has none yet.
+func (rep *Service) firstEvent(ctx context.Context, site string, target time.Time) (time.Time, error) {
+	q, err := render("first_event", struct {
+		Site string
+		From time.Time
+	}{site, time.Unix(1, 0)})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var rows []struct {
+		N     uint64    `ch:"n"`
+		First time.Time `ch:"first"`
+	}
+	if err := rep.db.Select(ctx, &rows, q); err != nil {
+		return time.Time{}, fmt.Errorf("find first event of %s: %w", site, err)
+	}
+	if len(rows) == 0 || rows[0].N == 0 || !rows[0].First.Before(target) {
+		return target, rep.recordProgress(ctx, site, target)
+	}
+	return rows[0].First.UTC().Truncate(time.Hour), nil
+}
+
+// finalizeSpan writes the visits whose last event is in [from, until), then records
+// that the table is complete up to until.
+func (rep *Service) finalizeSpan(ctx context.Context, site string, from, until time.Time) (int, error) {
+	// A visit whose last event is before until has no event in [until, until+timeout):
+	// reading that far tells an ended visit from one that goes on.
+	q, err := render("finalize", summaryData{
+		Site: site, From: from.Add(-MaxVisitLength), To: until.Add(SessionTimeout + time.Minute),
+		EndFrom: from, EndTo: until,
+	})
+	if err != nil {
+		return 0, err
+	}
+	var rows []sessionRow
+	if err := rep.query(ctx, "finalize", &rows, q); err != nil {
+		return 0, fmt.Errorf("finalize visits of %s from %s: %w", site, from.Format(time.RFC3339), err)
+	}
+	// Another process may have written part of the span meanwhile: leave that part.
+	latest, err := rep.done(ctx, site)
+	if err != nil {
+		return 0, err
+	}
+	if !latest.Before(until) {
+		return 0, nil
+	}
+	if latest.After(from) {
+		rows = slices.DeleteFunc(rows, func(s sessionRow) bool { return s.EndTime.Before(latest) })
+		from = latest
+	}
+	version := uint64(rep.now().UnixNano())
+	const batch = 50000
+	for i := 0; i < len(rows); i += batch {
+		part := rows[i:min(i+batch, len(rows))]
+		values := make([][]any, len(part))
+		for j, s := range part {
+			values[j] = []any{site, s.SessionID, s.VisitorID, s.StartTime.UTC(), s.EndTime.UTC(), s.Pageviews, s.Events,
+				s.EngagedMS, s.EntryPage, s.ExitPage, s.ReferrerHost, s.ReferrerSource, s.UTMSource, s.UTMMedium,
+				s.UTMCampaign, s.CountryCode, s.Region, s.City, s.Device, s.Browser, s.OS,
+				nonNil(s.SeqNames), nonNil(s.SeqPaths), nonNil(s.EngPaths), nonNil(s.EngMS), nonNil(s.EngScroll), version}
+		}
+		if err := rep.db.Insert(ctx, "sessions", sessionColumns, values); err != nil {
+			return i, fmt.Errorf("write visits of %s: %w", site, err)
+		}
+	}
+	rep.metrics.finalized.Add(float64(len(rows)))
+	if len(rows) > 0 {
+		if err := rep.dedupe(ctx, site, from, until); err != nil {
+			return len(rows), err
+		}
+	}
+	return len(rows), rep.recordProgress(ctx, site, until)
+}
+
+// dedupe merges away visits written twice in [from, until): reports read the sessions
+// table without FINAL, which would double the cost of every query. Two finalizers
+// writing the same span at the same moment are rare (each re-reads the progress just
+// before writing); whichever writes second finds the copies here.
+func (rep *Service) dedupe(ctx context.Context, site string, from, until time.Time) error {
+	q, err := render("duplicates", summaryData{Site: site, StartFrom: from.Add(-MaxVisitLength), EndFrom: from, EndTo: until})
+	if err != nil {
+		return err
+	}
+	var months []struct {
+		Month uint32 `ch:"month"`
+		N     uint64 `ch:"n"`
+		U     uint64 `ch:"u"`
+	}
+	if err := rep.query(ctx, "duplicates", &months, q); err != nil {
+		return fmt.Errorf("check visits of %s for duplicates: %w", site, err)
+	}
+	for _, m := range months {
+		rep.log.Info("merging visits written twice", "site", site, "month", m.Month, "copies", m.N-m.U)
+		if err := rep.db.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE sessions PARTITION %d FINAL", m.Month)); err != nil {
+			return fmt.Errorf("merge duplicate visits of %s: %w", site, err)
+		}
+	}
+	return nil
+}
+
+func (rep *Service) recordProgress(ctx context.Context, site string, until time.Time) error {
+	err := rep.db.Insert(ctx, "sessions_progress", []string{"site", "done_until", "version"},
+		[][]any{{site, until.UTC(), uint64(rep.now().UnixNano())}})
+	if err != nil {
+		return fmt.Errorf("record sessions progress of %s: %w", site, err)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,220 @@
+// Package reports answers the dashboard's questions about a site: visitors, pages,
+// sources, funnels, for a period in the site's time zone, compared with the period
+// before, under any filters; and serves them as the JSON API /api/v1/stats/REPORT.
+//
+// Where the numbers come from:
+//   - Visits (overview, time series, entry and exit pages, sources, UTM, locations,
+//     devices, funnels) are rows of the sessions table, one per ended visit, written by
+//     the finalizer (Run); visits that are still open, or not yet written, are computed
+//     from events in the same query (sessions.sql), so answers are complete either way
+//     and only faster with the finalizer running.
+//   - Pages and custom events (top pages, exit rates, scroll depth, events) come from
+//     hourly and daily rollups kept by materialized views, and from events for what
+//     the rollups cannot answer (filters on visits, ragged edges of a period).
+//   - Realtime reads the last five minutes of events.
+//
+// Every query is ClickHouse SQL that runs on server 18.16 and on chDB 26.x, kept in
+// sql/*.sql.
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	_ "time/tzdata" // site time zones must resolve on hosts without a zoneinfo database
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// Timing of visits, as the collector defines them.
+const (
+	// SessionTimeout ends a visit after this long without an event (collector.SessionTimeout).
+	SessionTimeout = 30 * time.Minute
+	// FinalizeDelay is how long after its last event a visit is written to the sessions
+	// table: the timeout plus time for events still on their way (queue, batch, retry).
+	FinalizeDelay = SessionTimeout + 5*time.Minute
+	// MaxVisitLength bounds how far back a visit's first event is looked for. A visit
+	// longer than this (a tab left open and pinged all day) counts from its last 24 hours.
+	MaxVisitLength = 24 * time.Hour
+
+	// DefaultLimit and MaxLimit bound the rows of a table report (?limit=).
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Deps is what the reports need; dashboard.Mount fills it.
+type Deps struct {
+	DB       store.Store
+	Sites    *sites.Registry
+	Log      *slog.Logger
+	Registry prometheus.Registerer // nil: metrics are kept but not exported
+	Now      func() time.Time      // nil: time.Now
+	// Audit records funnel changes in the audit log (auth.Service.Audit); nil: not recorded.
+	Audit func(ctx context.Context, actor *auth.User, action, target, detail string)
+}
+
+// Service answers report queries and keeps the sessions table filled.
+type Service struct {
+	db      store.Store
+	sites   *sites.Registry
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	auditFn func(ctx context.Context, actor *auth.User, action, target, detail string)
+
+	finalizeMu sync.Mutex // one finalizer run at a time in this process
+}
+
+// New checks deps and returns the reports service.
+func New(deps Deps) (*Service, error) {
+	if deps.DB == nil || deps.Sites == nil {
+		return nil, errors.New("reports: Deps.DB and Deps.Sites are required")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	m, err := newMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{db: deps.DB, sites: deps.Sites, log: deps.Log, now: deps.Now, metrics: m, auditFn: deps.Audit}, nil
+}
+
+// Query is one report question: a site, a range of days in its time zone, filters.
+type Query struct {
+	Site     string
+	Location *time.Location
+	Range    Range
+	Filters  Filters
+	Limit    int
+}
+
+func (q Query) limit() int {
+	if q.Limit <= 0 {
+		return DefaultLimit
+	}
+	return min(q.Limit, MaxLimit)
+}
+
+// sessionsData feeds sessions.sql.
+type sessionsData struct {
+	Site       string
+	Start, End time.Time // visits that started in [Start, End)
+	Done       time.Time // the sessions table holds every visit that ended before Done
+	Live       *summaryData
+}
+
+// summaryData feeds session_summary.sql.
+type summaryData struct {
+	Site               string
+	From, To           time.Time // events read
+	EndFrom, EndTo     time.Time // visits whose last event is in [EndFrom, EndTo); EndTo zero: no bound
+	StartFrom, StartTo time.Time // and whose first is in [StartFrom, StartTo); zero: no bound
+}
+
+// done is how far the sessions table of site is complete.
+func (rep *Service) done(ctx context.Context, site string) (time.Time, error) {
+	q, err := render("progress", struct{ Site string }{site})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var rows []struct {
+		Done time.Time `ch:"done"`
+	}
+	if err := rep.db.Select(ctx, &rows, q); err != nil {
+		return time.Time{}, fmt.Errorf("read sessions progress of %s: %w", site, err)
+	}
+	if len(rows) == 0 {
+		return time.Time{}, nil
+	}
+	return rows[0].Done.UTC(), nil
+}
+
+// visits describes the visits of site that started in [start, end), given that the
+// sessions table is complete up to done.
+func visits(site string, start, end, done time.Time) sessionsData {
+	d := sessionsData{Site: site, Start: start, End: end, Done: done}
+	// A visit that started before end and is not in the table ended at or after done,
+	// so it started after done - MaxVisitLength: none when end is before that.
+	if end.After(done.Add(-MaxVisitLength)) {
+		from := start
+		if done.After(from) {
+			from = done
+		}
+		d.Live = &summaryData{
+			Site: site, From: from.Add(-MaxVisitLength), To: end.Add(MaxVisitLength),
+			EndFrom: done, StartFrom: start, StartTo: end,
+		}
+	}
+	return d
+}
+
+// scope is what every query of one request shares.
+type scope struct {
+	Query
+	done time.Time
+}
+
+func (rep *Service) scope(ctx context.Context, q Query) (scope, error) {
+	done, err := rep.done(ctx, q.Site)
+	if err != nil {
+		return scope{}, err
+	}
+	if q.Location == nil {
+		q.Location = time.UTC
+	}
+	return scope{Query: q, done: done}, nil
+}
+
+// sessions are the visits of the range rg.
+func (s scope) sessions(rg Range) sessionsData {
+	return visits(s.Site, rg.Start, rg.End, s.done)
+}
+
+// eventFilter renders the filters as conditions on events of the range rg: direct
+// conditions on the event's own columns, and membership of a matching visit.
+func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
+	direct, visit := s.Filters.split(eventsMatchEvent)
+	if len(visit) == 0 {
+		return direct, nil
+	}
+	// Events of the range may belong to visits that began up to MaxVisitLength earlier.
+	in, err := render("visit_filter", struct {
+		Sessions sessionsData
+		Where    string
+	}{visits(s.Site, rg.Start.Add(-MaxVisitLength), rg.End, s.done), visit.sessionWhere()})
+	if err != nil {
+		return "", err
+	}
+	return direct + in, nil
+}
+
+// statsData feeds page_stats.sql and event_stats.sql.
+type statsData struct {
+	Site     string
+	Visits   *visitRowsData // set: rows come from the matching visits instead
+	Segments []segment
+	Where    string // conditions every source can answer (the rollups' key columns)
+	RawWhere string // conditions only events can answer
+}
+
+// select runs a rendered query, timing it under the report's name.
+func (rep *Service) query(ctx context.Context, report string, dest any, sql string) error {
+	start := time.Now()
+	err := rep.db.Select(ctx, dest, sql)
+	rep.metrics.queryDuration.WithLabelValues(report).Observe(time.Since(start).Seconds())
+	if err != nil {
+		rep.metrics.queryErrors.WithLabelValues(report).Inc()
+		return fmt.Errorf("%s query: %w", report, err)
+	}
+	return nil
+}

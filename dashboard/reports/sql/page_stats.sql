@@ -1,0 +1,32 @@
+{{- /* Page rows of a time span: whole UTC days from page_stats_daily, whole hours from
+page_stats_hourly, and the edges of a period in a time zone that is not a whole number
+of hours from UTC from events; or, under filters the rollups cannot answer, from the
+matching visits (page_visits.sql). Columns as in page_stats_*. */ -}}
+{{- if .Visits}}{{template "page_visits.sql" .Visits}}{{else}}
+{{- range $i, $g := .Segments}}{{if $i}}
+UNION ALL
+{{end}}
+{{- if eq $g.Kind "day"}}
+SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, reached_25, reached_50, reached_75, reached_100
+FROM page_stats_daily
+WHERE site = {{str $.Site}} AND day >= {{date $g.From}} AND day < {{date $g.To}}{{$.Where}}
+{{- else if eq $g.Kind "hour"}}
+SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, reached_25, reached_50, reached_75, reached_100
+FROM page_stats_hourly
+WHERE site = {{str $.Site}} AND hour >= {{ts $g.From}} AND hour < {{ts $g.To}}{{$.Where}}
+{{- else}}
+SELECT pathname,
+    uniqIfState(visitor_id, name = 'pageview') AS visitors,
+    toUInt64(countIf(name = 'pageview')) AS pageviews,
+    toUInt64(countIf(name = 'engagement')) AS engagements,
+    toUInt64(sumIf(engaged_ms, name = 'engagement')) AS engaged_total,
+    toUInt64(sumIf(scroll, name = 'engagement')) AS scroll_total,
+    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 25) AS reached_25,
+    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 50) AS reached_50,
+    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 75) AS reached_75,
+    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 100) AS reached_100
+FROM events
+WHERE site = {{str $.Site}} AND name IN ('pageview', 'engagement')
+    AND timestamp >= {{ts $g.From}} AND timestamp < {{ts $g.To}}{{$.Where}}{{$.RawWhere}}
+GROUP BY pathname
+{{- end}}{{end}}{{end}}

@@ -1,0 +1,208 @@
+package reports
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// visitsData feeds the queries over visits (overview, timeseries, dimension, funnel).
+type visitsData struct {
+	Sessions sessionsData
+	Where    string // filters on the visit's columns
+	Views    string // what a visit counts as page views
+	TZ       string
+	Hourly   bool
+	Dims     []string // dimension.sql: the columns grouped by (trusted identifiers)
+	Order    string   // dimension.sql: ORDER BY (trusted)
+	Limit    int
+	Steps    []string // funnel.sql: a condition on (n, p), the event name and path, per step
+}
+
+func (s scope) visitsData(rg Range) visitsData {
+	return visitsData{Sessions: s.sessions(rg), Where: s.Filters.sessionWhere(), Views: s.views(),
+		TZ: s.Location.String(), Hourly: rg.Hourly(), Limit: s.limit()}
+}
+
+// views is what a visit counts as page views: all of them, or under a page filter
+// only those of the matching pages.
+func (s scope) views() string {
+	var conds []string
+	for _, f := range s.Filters {
+		if f.Key == FilterPage {
+			conds = append(conds, matchPath("p", f.Value))
+		}
+	}
+	if len(conds) == 0 {
+		return "pageviews"
+	}
+	return "arrayCount((n, p) -> n = 'pageview' AND " + strings.Join(conds, " AND ") + ", seq_names, seq_paths)"
+}
+
+// visitTotals are the sums over a set of visits.
+type visitTotals struct {
+	Bucket    uint32 `ch:"bucket"`
+	Visitors  uint64 `ch:"n_visitors"`
+	Visits    uint64 `ch:"n_visits"`
+	Pageviews uint64 `ch:"n_pageviews"`
+	Bounces   uint64 `ch:"n_bounces"`
+	Duration  uint64 `ch:"sum_duration"`
+	Engaged   uint64 `ch:"sum_engaged"`
+}
+
+func (t visitTotals) bounceRate() float64    { return percent(float64(t.Bounces), float64(t.Visits)) }
+func (t visitTotals) visitDuration() float64 { return avg(float64(t.Duration), float64(t.Visits)) }
+func (t visitTotals) engagedTime() float64   { return avg(float64(t.Engaged)/1000, float64(t.Visits)) }
+func (t visitTotals) viewsPerVisit() float64 {
+	if t.Visits == 0 {
+		return 0
+	}
+	return float64(int(100*float64(t.Pageviews)/float64(t.Visits)+0.5)) / 100
+}
+
+// Metric is one overview figure with the previous period's value.
+type Metric struct {
+	Value    float64 `json:"value"`
+	Previous float64 `json:"previous"`
+	// Change is the percent change from Previous (for bounce_rate: the difference in
+	// percentage points); null when there is nothing to compare with.
+	Change *float64 `json:"change"`
+}
+
+// OverviewMetrics are the headline figures of a period.
+type OverviewMetrics struct {
+	Visitors      Metric `json:"visitors"`        // unique visitors
+	Visits        Metric `json:"visits"`          // visits (sessions) with a page view
+	Pageviews     Metric `json:"pageviews"`       // page views of those visits
+	ViewsPerVisit Metric `json:"views_per_visit"` // pageviews / visits
+	BounceRate    Metric `json:"bounce_rate"`     // % of visits with a single page view
+	VisitDuration Metric `json:"visit_duration"`  // seconds from a visit's first to last event, average
+	EngagedTime   Metric `json:"engaged_time"`    // seconds the pages were visible per visit, average
+}
+
+func metric(cur, prev float64, points bool) Metric {
+	m := Metric{Value: cur, Previous: prev}
+	switch {
+	case points:
+		c := round1(cur - prev)
+		m.Change = &c
+	case prev != 0:
+		c := round1(100 * (cur - prev) / prev)
+		m.Change = &c
+	}
+	return m
+}
+
+// rows lists the metrics for CSV export.
+func (o OverviewMetrics) rows() []Row {
+	var out []Row
+	for _, m := range []struct {
+		name string
+		m    Metric
+	}{{"visitors", o.Visitors}, {"visits", o.Visits}, {"pageviews", o.Pageviews}, {"views_per_visit", o.ViewsPerVisit},
+		{"bounce_rate", o.BounceRate}, {"visit_duration", o.VisitDuration}, {"engaged_time", o.EngagedTime}} {
+		out = append(out, Row{{"metric", m.name}, {"value", m.m.Value}, {"previous", m.m.Previous}, {"change", m.m.Change}})
+	}
+	return out
+}
+
+// Overview answers the headline figures for q's range and the one before it.
+func (rep *Service) Overview(ctx context.Context, q Query) (OverviewMetrics, error) {
+	s, err := rep.scope(ctx, q)
+	if err != nil {
+		return OverviewMetrics{}, err
+	}
+	cur, err := rep.visitTotals(ctx, s, q.Range)
+	if err != nil {
+		return OverviewMetrics{}, err
+	}
+	prev, err := rep.visitTotals(ctx, s, q.Range.Previous())
+	if err != nil {
+		return OverviewMetrics{}, err
+	}
+	return OverviewMetrics{
+		Visitors:      metric(float64(cur.Visitors), float64(prev.Visitors), false),
+		Visits:        metric(float64(cur.Visits), float64(prev.Visits), false),
+		Pageviews:     metric(float64(cur.Pageviews), float64(prev.Pageviews), false),
+		ViewsPerVisit: metric(cur.viewsPerVisit(), prev.viewsPerVisit(), false),
+		BounceRate:    metric(cur.bounceRate(), prev.bounceRate(), true),
+		VisitDuration: metric(cur.visitDuration(), prev.visitDuration(), false),
+		EngagedTime:   metric(cur.engagedTime(), prev.engagedTime(), false),
+	}, nil
+}
+
+func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTotals, error) {
+	sql, err := render("overview", s.visitsData(rg))
+	if err != nil {
+		return visitTotals{}, err
+	}
+	var rows []visitTotals
+	if err := rep.query(ctx, "overview", &rows, sql); err != nil {
+		return visitTotals{}, err
+	}
+	if len(rows) == 0 {
+		return visitTotals{}, nil
+	}
+	return rows[0], nil
+}
+
+// Timeseries answers the visits of q's range by hour (a single day) or by day, every
+// bucket present (zero when empty), each beside the bucket at the same offset in the
+// previous range.
+func (rep *Service) Timeseries(ctx context.Context, q Query) ([]Row, error) {
+	s, err := rep.scope(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := rep.series(ctx, s, q.Range)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := rep.series(ctx, s, q.Range.Previous())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Row, len(cur))
+	for i, c := range cur {
+		var p bucket
+		if i < len(prev) {
+			p = prev[i]
+		}
+		out[i] = Row{{"date", c.label}, {"visitors", c.Visitors}, {"visits", c.Visits}, {"pageviews", c.Pageviews},
+			{"bounce_rate", c.bounceRate()}, {"visit_duration", c.visitDuration()},
+			{"previous_date", p.label}, {"previous_visitors", p.Visitors}, {"previous_pageviews", p.Pageviews}}
+	}
+	return out, nil
+}
+
+type bucket struct {
+	label string
+	visitTotals
+}
+
+// series runs timeseries.sql and fills the buckets of rg that had no visit.
+func (rep *Service) series(ctx context.Context, s scope, rg Range) ([]bucket, error) {
+	sql, err := render("timeseries", s.visitsData(rg))
+	if err != nil {
+		return nil, err
+	}
+	var rows []visitTotals
+	if err := rep.query(ctx, "timeseries", &rows, sql); err != nil {
+		return nil, err
+	}
+	got := make(map[int64]visitTotals, len(rows))
+	for _, row := range rows {
+		got[int64(row.Bucket)] = row
+	}
+	var out []bucket
+	if rg.Hourly() {
+		for t := rg.Start; t.Before(rg.End); t = t.Add(time.Hour) {
+			out = append(out, bucket{t.In(s.Location).Format(time.RFC3339), got[t.Unix()]})
+		}
+		return out, nil
+	}
+	for d := rg.From; !d.After(rg.To); d = d.AddDate(0, 0, 1) {
+		out = append(out, bucket{d.Format(dateLayout), got[d.Unix()]})
+	}
+	return out, nil
+}

@@ -1,0 +1,190 @@
+package erasure
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// Spool is what erasure needs of the collector's disk spool (internal/spool.Spool).
+type Spool interface {
+	Erase(match func(*store.Event) bool) (int, error)
+}
+
+// Options of Erase.
+type Options struct {
+	// RequestedBy names who asked: a staff e-mail, "cli:USER", "forget" for the
+	// visitor's own request. It goes into the ledger and the audit log.
+	RequestedBy string
+	// Spool, when set, is searched too.
+	Spool Spool
+	// NoRecord skips the ledger and the audit log: for re-applying the ledger.
+	NoRecord bool
+	Now      func() time.Time
+}
+
+// Result is what an erasure did.
+type Result struct {
+	ID       string
+	Plan     Plan   // the preview it carried out
+	Events   uint64 // rows erased from the events table
+	Rows     uint64 // rows erased from every table
+	Spooled  int    // events erased from the spool
+	From, To time.Time
+}
+
+// Erase carries out a plan from Preview (call Preview again if time has passed: rows
+// may have arrived): it deletes the matching rows of every table, waits until the
+// engine reports each delete done, verifies that none is left, recomputes the rollups
+// of the affected days, erases the spool, and records the erasure.
+func Erase(ctx context.Context, db store.Store, sel Selector, opts Options) (Result, error) {
+	plan, err := Preview(ctx, db, sel)
+	if err != nil {
+		return Result{}, err
+	}
+	return Apply(ctx, db, plan, opts)
+}
+
+// Apply carries out a previewed plan.
+func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	res := Result{ID: uuid.NewString(), Plan: plan, Events: plan.Events, Rows: plan.Rows(), From: plan.From, To: plan.To}
+	for _, tp := range plan.Tables {
+		if tp.Rows == 0 {
+			continue
+		}
+		if err := mutate(ctx, db, tp.Table, tp.Where, tp.Args); err != nil {
+			return res, err
+		}
+	}
+	// Verify every table, including those that had nothing: rows may have arrived.
+	for _, tp := range plan.Tables {
+		n, err := count(ctx, db, tp)
+		if err != nil {
+			return res, err
+		}
+		if n > 0 {
+			return res, fmt.Errorf("erasure: %d matching rows still in %s after the delete", n, tp.Table)
+		}
+	}
+	if plan.Events > 0 {
+		if err := Recompute(ctx, db, plan.Selector.Site, plan.Days, plan.Rollups); err != nil {
+			return res, err
+		}
+	}
+	if opts.Spool != nil {
+		sel := plan.Selector
+		n, err := opts.Spool.Erase(sel.Matches)
+		res.Spooled = n
+		if err != nil {
+			return res, fmt.Errorf("erasure: spool: %w", err)
+		}
+	}
+	if opts.NoRecord {
+		return res, nil
+	}
+	if err := record(ctx, db, res, opts); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// mutate runs ALTER TABLE … DELETE and waits until the engine reports it done: with
+// mutations_sync where the engine knows it, and by polling system.mutations always
+// (ClickHouse 18.16 has no such setting).
+func mutate(ctx context.Context, db store.Store, table, where string, args []any) error {
+	q := "ALTER TABLE " + quoteIdent(table) + " DELETE WHERE " + where
+	if db.Info().Features().ModernSettings {
+		q += " SETTINGS mutations_sync = 2"
+	}
+	if err := db.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("erasure: delete from %s: %w", table, err)
+	}
+	return WaitMutations(ctx, db, table)
+}
+
+// WaitMutations waits until no mutation of the table is pending.
+func WaitMutations(ctx context.Context, db store.Store, table string) error {
+	delay := 20 * time.Millisecond
+	for {
+		var rows []struct {
+			N uint64 `ch:"n"`
+		}
+		if err := db.Select(ctx, &rows, `SELECT count() AS n FROM system.mutations
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table); err != nil {
+			return fmt.Errorf("erasure: wait for the delete in %s: %w", table, err)
+		}
+		if len(rows) == 0 || rows[0].N == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("erasure: the delete in %s is not done yet (see system.mutations): %w", table, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// Recompute rebuilds the rollup rows of a site's days from the events table: the
+// materialized views that keep them only ever add, so an erasure from events must be
+// carried into them by deleting those days and running the view's SELECT again.
+// Events that arrive for those days while this runs may be counted twice in the
+// rollups (never in events); an erasure reaches back into the past, so that is rare.
+func Recompute(ctx context.Context, db store.Store, site string, days []string, rollups []Rollup) error {
+	if len(days) == 0 {
+		return nil
+	}
+	cat, err := Discover(ctx, db)
+	if err != nil {
+		return err
+	}
+	dayList := make([]string, len(days))
+	for i, d := range days {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return fmt.Errorf("erasure: day %q", d)
+		}
+		dayList[i] = "'" + d + "'"
+	}
+	in := "(" + strings.Join(dayList, ", ") + ")"
+	source := "FROM (SELECT * FROM " + EventsTable + " WHERE site = " + strings.ReplaceAll(quoteString(site), "$", "$$") + " AND toDate(timestamp) IN " + in + ")$1"
+	for _, r := range rollups {
+		col := r.Target.TimeColumn()
+		if col == "" {
+			return fmt.Errorf("erasure: rollup %s has no Date or DateTime column to recompute by", r.Target.Name)
+		}
+		if err := mutate(ctx, db, r.Target.Name, "site = ? AND toDate("+quoteIdent(col)+") IN "+in, []any{site}); err != nil {
+			return err
+		}
+		sel := sourcePattern(cat.Database).ReplaceAllString(r.Select, source)
+		cols := make([]string, len(r.Columns))
+		for i, c := range r.Columns {
+			cols[i] = quoteIdent(c)
+		}
+		list := strings.Join(cols, ", ")
+		// INSERT … SELECT sends no data block, so Exec suits it on every engine.
+		if err := db.Exec(ctx, "INSERT INTO "+quoteIdent(r.Target.Name)+" ("+list+") SELECT "+list+" FROM ("+sel+")"); err != nil {
+			return fmt.Errorf("erasure: recompute %s: %w", r.Target.Name, err)
+		}
+	}
+	return nil
+}
+
+// quoteString is a ClickHouse string literal.
+func quoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// DeleteWhere deletes the rows of a table that match where (with ? placeholders) and
+// waits until the engine reports the delete done. For retention and other housekeeping
+// that removes event data by a rule rather than by a data subject's request.
+func DeleteWhere(ctx context.Context, db store.Store, table, where string, args ...any) error {
+	return mutate(ctx, db, table, where, args)
+}

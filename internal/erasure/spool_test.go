@@ -1,0 +1,46 @@
+package erasure_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+)
+
+// Events waiting in the spool when the erasure runs are erased too.
+func TestEraseReachesTheSpool(t *testing.T) {
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			site := engine + ".spool.test"
+			sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 16 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sp.Close()
+			var evs []store.Event
+			for _, v := range []uint64{1, 2, 1} {
+				evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: time.Now().UTC(), Name: "pageview", VisitorID: v, IP: "203.0.0.0"})
+			}
+			if err := sp.Append(spool.Batch{ID: uuid.New(), Events: evs}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := erasure.Erase(context.Background(), db, erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: []uint64{1}},
+				erasure.Options{RequestedBy: "test", Spool: sp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Spooled != 2 {
+				t.Errorf("erased %d spooled events, want 2", res.Spooled)
+			}
+			b, ok, err := sp.Oldest()
+			if err != nil || !ok || len(b.Events) != 1 || b.Events[0].VisitorID != 2 {
+				t.Errorf("spool after erasure: %+v %v %v", b.Events, ok, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package retention_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/retention"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+)
+
+func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 3, 0, 0, 0, time.UTC)
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			long, short := engine+".long.retention.test", engine+".short.retention.test"
+			if err := db.Insert(ctx, "sites", []string{"domain", "created", "timezone", "retention_months", "honour_dnt", "deleted", "version"},
+				[][]any{{long, now, "UTC", uint16(25), uint8(1), uint8(0), uint64(1)}, {short, now, "UTC", uint16(2), uint8(1), uint8(0), uint64(1)}}); err != nil {
+				t.Fatal(err)
+			}
+			ages := []time.Time{now.AddDate(0, -26, 0), now.AddDate(0, -24, 0), now.AddDate(0, -3, 0), now.AddDate(0, -1, 0), now}
+			var evs []store.Event
+			for _, site := range []string{long, short} {
+				for i, at := range ages {
+					evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview",
+						Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"})
+				}
+			}
+			if err := store.InsertEvents(ctx, db, evs); err != nil {
+				t.Fatal(err)
+			}
+			reg := prometheus.NewRegistry()
+			job := retention.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, func() time.Time { return now })
+			if _, err := job.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			left := func(table, col, site string) []uint64 {
+				var rows []struct {
+					V uint64 `ch:"v"`
+				}
+				if err := db.Select(ctx, &rows, "SELECT toUInt64("+col+") AS v FROM "+table+" WHERE site = ? ORDER BY v", site); err != nil {
+					t.Fatal(err)
+				}
+				var out []uint64
+				for _, r := range rows {
+					out = append(out, r.V)
+				}
+				return out
+			}
+			if got := left("events", "visitor_id", long); !slices.Equal(got, []uint64{2, 3, 4, 5}) {
+				t.Errorf("25 months: visitors left %v, want [2 3 4 5]", got)
+			}
+			if got := left("events", "visitor_id", short); !slices.Equal(got, []uint64{4, 5}) {
+				t.Errorf("2 months: visitors left %v, want [4 5]", got)
+			}
+			if got := left("page_stats_daily", "pageviews", short); len(got) != 2 {
+				t.Errorf("2 months: page_stats_daily rows left %v, want 2", got)
+			}
+			if n := deletedEvents(t, reg); n < 4 {
+				t.Errorf("loendur_retention_deleted_total{table=events} = %v, want >= 4", n)
+			}
+		})
+	}
+}
+
+func deletedEvents(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "loendur_retention_deleted_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "table" && l.GetValue() == "events" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatal("no loendur_retention_deleted_total{table=events}")
+	return 0
+}
