@@ -16,7 +16,7 @@ export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
 
-.PHONY: assets build run test bench fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
+.PHONY: assets build run test bench bench-reports fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
 
 build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
@@ -64,6 +64,10 @@ test: deps clickhouse-start assets
 BENCH_ARGS ?=
 bench: $(CHDB_LIB) clickhouse-start build
 	bench/run.sh $(BENCH_ARGS)
+
+# Every report over 10 million synthetic events on the embedded engine (loaded once into the cache).
+bench-reports: $(CHDB_LIB)
+	LOENDUR_BENCH_DIR=$(CACHE)/bench-reports $(GO) test -run '^$$' -bench Reports -benchtime 5x -timeout 60m ./dashboard/reports
 
 # Each fuzz target for a bounded time (FUZZTIME, default 30s each).
 FUZZTIME ?= 30s
