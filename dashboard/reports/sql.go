@@ -3,6 +3,7 @@ package reports
 import (
 	"embed"
 	"fmt"
+	"github.com/websystems/loendur/internal/store"
 	"strconv"
 	"strings"
 	"text/template"
@@ -35,32 +36,8 @@ func render(name string, data any) (string, error) {
 	return b.String(), nil
 }
 
-// sqlString is a ClickHouse string literal: quotes and backslashes escaped, control
-// bytes written as escapes so nothing can end the literal early.
-func sqlString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case 0:
-			b.WriteString(`\0`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
+// sqlString is a ClickHouse string literal.
+func sqlString(s string) string { return store.Quote(s) }
 
 // sqlTime is a DateTime('UTC') literal of t.
 func sqlTime(t time.Time) string {

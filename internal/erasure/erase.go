@@ -177,10 +177,7 @@ func Recompute(ctx context.Context, db store.Store, site string, days []string, 
 }
 
 // quoteString is a ClickHouse string literal.
-func quoteString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`)
-	return "'" + r.Replace(s) + "'"
-}
+func quoteString(s string) string { return store.Quote(s) }
 
 // DeleteWhere deletes the rows of a table that match where (with ? placeholders) and
 // waits until the engine reports the delete done. For retention and other housekeeping

@@ -116,6 +116,11 @@ func writeValue(b *strings.Builder, v any) error {
 	return nil
 }
 
+// Quote is s as a ClickHouse string literal: quotes and backslashes escaped, control
+// bytes written as escapes so nothing can end the literal early. For SQL built as text
+// where `?` binding does not reach (templated report queries, mutations).
+func Quote(s string) string { return quoteString(s) }
+
 func quoteString(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
@@ -129,6 +134,10 @@ func quoteString(s string) string {
 			b.WriteString(`\0`)
 		case '\n':
 			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
 		default:
 			b.WriteByte(c)
 		}
