@@ -48,10 +48,10 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clickhouse-start: clickhouse-server
-	@scripts/clickhouse.sh start
+	@.ci/clickhouse.sh start
 
 clickhouse-stop:
-	@scripts/clickhouse.sh stop
+	@.ci/clickhouse.sh stop
 
 # --- commands ---------------------------------------------------------------
 run: $(CHDB_LIB) build
@@ -63,7 +63,7 @@ test: deps clickhouse-start assets
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
 BENCH_ARGS ?=
 bench: $(CHDB_LIB) clickhouse-start build
-	bench/run.sh $(BENCH_ARGS)
+	.ci/bench.sh $(BENCH_ARGS)
 
 # Every report over 10 million synthetic events on the embedded engine (loaded once into the cache).
 bench-reports: $(CHDB_LIB)

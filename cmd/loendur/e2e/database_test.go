@@ -13,9 +13,9 @@ import (
 // schemaVersions are the numbers of the migration files in schema/.
 func schemaVersions(t *testing.T) []uint32 {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "schema", "*.sql"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "schema", "*.sql"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no migrations in ../schema: %v", err)
+		t.Fatalf("no migrations in schema/: %v", err)
 	}
 	var out []uint32
 	for _, f := range files {

@@ -107,7 +107,7 @@ func load1() string {
 	return f[0]
 }
 
-// clickhousePid is the pid of the ClickHouse server that scripts/clickhouse.sh started,
+// clickhousePid is the pid of the ClickHouse server that .ci/clickhouse.sh started,
 // or 0 when it is unknown.
 func clickhousePid() int {
 	dir := envOr("LOENDUR_CH_DIR", "/tmp/loendur-clickhouse")

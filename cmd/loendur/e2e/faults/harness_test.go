@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 	}
 	loendurBin = filepath.Join(dir, "loendur")
 	build := exec.Command("go", "build", "-o", loendurBin, "./cmd/loendur")
-	build.Dir = filepath.Join("..", "..") // the module root
+	build.Dir = filepath.Join("..", "..", "..", "..") // the module root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "faults: go build ./cmd/loendur:", err)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts or stops a throwaway ClickHouse server on loopback ports for tests and benchmarks.
-# Usage: scripts/clickhouse.sh start|stop|status   (DIR, TCP_PORT, HTTP_PORT from the environment)
+# Usage: .ci/clickhouse.sh start|stop|status   (DIR, TCP_PORT, HTTP_PORT from the environment)
 set -euo pipefail
 DIR=${LOENDUR_CH_DIR:-/tmp/loendur-clickhouse}
 TCP_PORT=${LOENDUR_CH_TCP_PORT:-19000}

@@ -13,5 +13,5 @@
 //
 // Run with:
 //
-//	go test -count=1 -v ./e2e/faults/
+//	go test -count=1 -v ./cmd/loendur/e2e/faults/
 package faults

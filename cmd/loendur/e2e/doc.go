@@ -5,5 +5,5 @@
 //
 // Run with:
 //
-//	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:19000 CHDB_LIB_PATH=$HOME/.cache/loendur/chdb-26.7.3-stable.1/libchdb.so go test ./e2e/
+//	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:19000 CHDB_LIB_PATH=$HOME/.cache/loendur/chdb-26.7.3-stable.1/libchdb.so go test ./cmd/loendur/e2e/
 package e2e
