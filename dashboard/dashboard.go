@@ -1,7 +1,8 @@
 // Package dashboard is the staff dashboard's mount point: it wires authentication
-// (dashboard/auth), the admin pages for sites, users and the audit log, each with a
-// JSON twin under /api/v1, the report API (dashboard/reports) and the report pages
-// (dashboard/web) onto the collector's Fiber app.
+// (dashboard/auth), the admin pages for sites, users, the audit log and data subjects'
+// requests (export and erasure), each with a JSON twin under /api/v1, the report API
+// (dashboard/reports) and the report pages (dashboard/web) onto the collector's Fiber
+// app.
 package dashboard
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,7 +18,9 @@ import (
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/dashboard/web"
+	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -31,6 +35,12 @@ type Options struct {
 	// ClientIP returns the caller's address for login throttling and the audit log,
 	// e.g. resolved behind trusted proxies. nil: the connection's address.
 	ClientIP func(c *fiber.Ctx) netip.Addr
+	// Spool is the collector's disk spool: staff erasures (Data requests) reach the
+	// events waiting in it too. nil: only the database is searched.
+	Spool *spool.Spool
+	// Truncator truncates an address given in a data request the way ingestion does.
+	// Zero: the default prefixes.
+	Truncator privacy.Truncator
 }
 
 // Dashboard serves the staff pages and API.
@@ -40,6 +50,7 @@ type Dashboard struct {
 	auth    *auth.Service
 	metrics *metrics
 	reports *reports.Service // set by Mount
+	erasing sync.Mutex       // one staff erasure at a time
 }
 
 // New checks opts and prepares the dashboard; Mount then adds its routes.
@@ -110,6 +121,10 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Post("/users/:id", d.editUserPage)
 	r.Post("/users/:id/remove", d.removeUserPage)
 	r.Get("/audit", d.auditPage)
+	r.Get("/requests", d.requestsPage)
+	r.Post("/requests/preview", d.previewRequestPage)
+	r.Post("/requests/export", d.exportRequestPage)
+	r.Post("/requests/erase", d.eraseRequestPage)
 }
 
 func (d *Dashboard) mountAccountPages(r fiber.Router) {
@@ -133,6 +148,10 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)
 	r.Delete("/users/:id", auth.RequireAdmin, d.apiRemoveUser)
 	r.Get("/audit", auth.RequireAdmin, d.apiAudit)
+	r.Post("/requests/preview", auth.RequireAdmin, d.apiPreviewRequest)
+	r.Post("/requests/export", auth.RequireAdmin, d.apiExportRequest)
+	r.Post("/requests/erase", auth.RequireAdmin, d.apiEraseRequest)
+	r.Get("/requests/ledger", auth.RequireAdmin, d.apiLedger)
 	r.Get("/keys", d.apiKeys)
 	r.Post("/keys", d.sessionOnly, d.apiAddKey)
 	r.Delete("/keys/:id", d.apiRevokeKey)

@@ -25,7 +25,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"when": formatTime, "has": hasString, "dict": dict}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "sites", "users", "audit", "account"} {
+	for _, name := range []string{"login", "sites", "users", "audit", "account", "requests"} {
 		t := template.Must(layout.Clone())
 		out[name] = template.Must(t.ParseFS(templateFiles, "templates/"+name+".html"))
 	}
@@ -53,6 +53,7 @@ type view struct {
 	Audit    []auth.AuditEntry
 	Keys     []auth.APIKey
 	TOTP     *totpView
+	Requests *requestsView
 }
 
 func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {

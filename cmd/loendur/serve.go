@@ -73,7 +73,7 @@ func runServe(args []string) error {
 	if n, size := sp.Stats(); n > 0 {
 		log.Info("replaying spooled batches", "batches", n, "bytes", size)
 	}
-	dash, err := dashboard.New(dashboard.Options{DB: db, Sites: registry, Log: log, Registry: reg, Secure: cfg.SecureCookies,
+	dash, err := dashboard.New(dashboard.Options{DB: db, Sites: registry, Log: log, Registry: reg, Secure: cfg.SecureCookies, Spool: sp, Truncator: truncator,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
