@@ -19,9 +19,6 @@ import (
 	"github.com/websystems/loendur/internal/testenv"
 )
 
-// desktopUA is what a person's Chromium on Linux sends; headless Chromium would
-// otherwise announce itself as HeadlessChrome.
-const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
 
 // wait bounds every browser step.
 const wait = 30 * time.Second
@@ -46,21 +43,10 @@ func newTab(t *testing.T) *tab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(testenv.Chromium(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("mute-audio", true),
+	opts := append(testenv.ChromiumOptions(t, profile),
 		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(profile),
-		chromedp.UserAgent(desktopUA),
 		chromedp.WindowSize(1280, 900),
-	}
+	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	tb := &tab{t: t, ctx: ctx}

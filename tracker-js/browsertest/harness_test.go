@@ -37,9 +37,8 @@ const (
 	otherHost = "other.test"
 )
 
-// desktopUA replaces headless Chromium's "HeadlessChrome" user agent, which a collector
-// rightly drops as a bot.
-const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+// desktopUA is the user agent the tests' browser shows: a normal desktop Chrome.
+const desktopUA = testenv.DesktopUA
 
 // wait bounds every poll: long enough for a slow CI machine, short enough to fail fast.
 const wait = 10 * time.Second
@@ -49,21 +48,10 @@ const wait = 10 * time.Second
 // automation flag that WebDriver-driven browsers carry.
 func launch(t *testing.T, automation bool) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(testenv.Chromium(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.UserAgent(desktopUA),
+	opts := append(testenv.ChromiumOptions(t, t.TempDir()),
 		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("host-resolver-rules", fmt.Sprintf("MAP %s 127.0.0.1, MAP %s 127.0.0.1, MAP %s 127.0.0.1", siteHost, statsHost, otherHost)),
-	}
+	)
 	if automation {
 		opts = append(opts, chromedp.Flag("enable-automation", true))
 	} else {
