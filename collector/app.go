@@ -36,7 +36,7 @@ func (c *Collector) newApp() *fiber.App {
 	app.All("/api/event", func(ctx *fiber.Ctx) error {
 		return c.refuse(ctx, reject(reasonBadMethod, "use POST"))
 	})
-	c.MountPrivacy(app) // POST /api/forget, GET /api/me (forget.go)
+	c.mountPrivacy(app) // POST /api/forget, GET /api/me (forget.go)
 	app.Get("/healthz", func(ctx *fiber.Ctx) error { return ctx.SendString("ok\n") })
 	app.Get("/readyz", c.handleReady)
 	gatherer, _ := c.opts.Registry.(prometheus.Gatherer)

@@ -70,6 +70,7 @@ type Collector struct {
 	stopped chan struct{}
 	// lastFullWarn is the Unix second of the last "queue full" log line.
 	lastFullWarn atomic.Int64
+	privacyEP    *privacyEndpoints // /api/forget and /api/me
 }
 
 // New builds a collector; Start runs its background work, Serve its HTTP side.
@@ -79,12 +80,13 @@ func New(opts Options) (*Collector, error) {
 	}
 	setDefaults(&opts)
 	c := &Collector{
-		opts:     opts,
-		ua:       useragent.NewParser(10_000),
-		sessions: newSessions(1_000_000),
-		limiter:  newRateLimiter(opts.RateLimit, 100_000),
-		queue:    make(chan store.Event, opts.QueueSize),
-		stopped:  make(chan struct{}),
+		opts:      opts,
+		ua:        useragent.NewParser(10_000),
+		sessions:  newSessions(1_000_000),
+		limiter:   newRateLimiter(opts.RateLimit, 100_000),
+		queue:     make(chan store.Event, opts.QueueSize),
+		stopped:   make(chan struct{}),
+		privacyEP: newPrivacyEndpoints(),
 	}
 	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
 	c.writer = &writer{db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,

@@ -32,25 +32,17 @@ type privacyEndpoints struct {
 	erasing     sync.Mutex
 }
 
-// privacyState holds each collector's privacyEndpoints (Collector has no field for it).
-var privacyState sync.Map // *Collector → *privacyEndpoints
-
-func (c *Collector) privacy() *privacyEndpoints {
-	if p, ok := privacyState.Load(c); ok {
-		return p.(*privacyEndpoints)
-	}
-	p, _ := privacyState.LoadOrStore(c, &privacyEndpoints{
-		forgetLimit: newMinuteLimiter(forgetPerMinute),
-		meLimit:     newMinuteLimiter(mePerMinute),
-	})
-	return p.(*privacyEndpoints)
+func newPrivacyEndpoints() *privacyEndpoints {
+	return &privacyEndpoints{forgetLimit: newMinuteLimiter(forgetPerMinute), meLimit: newMinuteLimiter(mePerMinute)}
 }
 
-// MountPrivacy registers POST /api/forget and GET /api/me (with CORS preflights).
-func (c *Collector) MountPrivacy(app *fiber.App) {
-	app.Post("/api/forget", c.HandleForget)
+func (c *Collector) privacy() *privacyEndpoints { return c.privacyEP }
+
+// mountPrivacy registers POST /api/forget and GET /api/me (with CORS preflights).
+func (c *Collector) mountPrivacy(app *fiber.App) {
+	app.Post("/api/forget", c.handleForget)
 	app.Options("/api/forget", handlePreflight)
-	app.Get("/api/me", c.HandleMe)
+	app.Get("/api/me", c.handleMe)
 	app.Options("/api/me", handlePreflight)
 }
 
@@ -89,12 +81,12 @@ func (c *Collector) privacySite(raw string) (string, *rejection) {
 	return domain, nil
 }
 
-// HandleForget is POST /api/forget {"site": "example.com"}: it erases every event of
+// handleForget is POST /api/forget {"site": "example.com"}: it erases every event of
 // this browser on that site that can still be linked to it (those under the salts not
 // yet deleted: today's and yesterday's), from the database and the spool, records the
 // request in the erasure ledger, and answers how many events went and the period
 // searched. Older events cannot be linked to anyone: their salt is gone.
-func (c *Collector) HandleForget(ctx *fiber.Ctx) error {
+func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 	allowAnyOrigin(ctx)
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
 	if r := checkContentType(ctx.Get(fiber.HeaderContentType)); r != nil {
@@ -152,11 +144,11 @@ func (c *Collector) waitForQueued(ctx context.Context) {
 	}
 }
 
-// HandleMe is GET /api/me?site=example.com: this browser's current pseudonymous id on
+// handleMe is GET /api/me?site=example.com: this browser's current pseudonymous id on
 // the site and how many stored events can still be linked to it (under today's and
 // yesterday's salts). It shows no pages: people behind one address with the same
 // browser share an id and must not see each other's visits.
-func (c *Collector) HandleMe(ctx *fiber.Ctx) error {
+func (c *Collector) handleMe(ctx *fiber.Ctx) error {
 	allowAnyOrigin(ctx)
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
 	site, r := c.privacySite(ctx.Query("site"))
