@@ -64,7 +64,7 @@ func runServe(args []string) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), salt.DeletedTotal)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), keeper.Deleted)
 	sp, err := spool.Open(spool.Options{Dir: cfg.spoolDir(), MaxBytes: cfg.SpoolMax, Log: log, Registry: reg})
 	if err != nil {
 		return fmt.Errorf("--spool %s: %w", cfg.spoolDir(), err)

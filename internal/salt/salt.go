@@ -20,16 +20,15 @@ import (
 // created a day ahead, so collectors that raced to create it converge long before use.
 const RefreshInterval = 5 * time.Minute
 
-// DeletedTotal counts salts deleted 48 hours after their day (privacy invariant 3).
-var DeletedTotal = prometheus.NewCounter(prometheus.CounterOpts{
-	Name: "loendur_salts_deleted_total", Help: "Daily salts deleted 48 hours after their day."})
-
 // Keeper serves the current salts from memory and keeps the table in shape.
 type Keeper struct {
 	db    store.Store
 	log   *slog.Logger
 	now   func() time.Time
 	salts atomic.Pointer[daySalts]
+	// Deleted counts salts deleted 48 hours after their day (privacy invariant 3);
+	// the caller registers it.
+	Deleted prometheus.Counter
 }
 
 type daySalts struct {
@@ -41,7 +40,8 @@ func New(db store.Store, log *slog.Logger, now func() time.Time) *Keeper {
 	if now == nil {
 		now = time.Now
 	}
-	return &Keeper{db: db, log: log, now: now}
+	return &Keeper{db: db, log: log, now: now, Deleted: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "loendur_salts_deleted_total", Help: "Daily salts deleted 48 hours after their day."})}
 }
 
 // For returns the salt of the UTC day of t, or nil when it is not known (yet, or any more).
@@ -180,7 +180,7 @@ func (k *Keeper) dropExpired(ctx context.Context, oldest time.Time) error {
 			return fmt.Errorf("drop salts of %s: %w", p.Partition, err)
 		}
 		k.log.Info("salt deleted", "day", p.Partition)
-		DeletedTotal.Inc()
+		k.Deleted.Inc()
 	}
 	return nil
 }
