@@ -57,7 +57,14 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 		c.warnQueueFull()
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
 	}
-	c.queue <- ev // never blocks: the channel holds QueueSize and held bounds what is in it
+	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
+	if c.alog == nil {
+		c.queue <- ev
+	} else if err := c.alog.Append(&ev, c.queue); err != nil {
+		c.held.Add(-1)
+		c.warnAcceptLog(err)
+		return c.refuse(ctx, reject(reasonQueueFull, "collector cannot record events; retry later"))
+	}
 	return c.accepted(ctx)
 }
 
@@ -66,6 +73,14 @@ func (c *Collector) warnQueueFull() {
 	now := c.opts.Now().Unix()
 	if last := c.lastFullWarn.Load(); now > last && c.lastFullWarn.CompareAndSwap(last, now) {
 		c.opts.Log.Warn("queue full: answering 503 until the writer catches up", "held", c.held.Load(), "queue_size", c.opts.QueueSize)
+	}
+}
+
+// warnAcceptLog logs at most once a second that the accept log cannot be written.
+func (c *Collector) warnAcceptLog(err error) {
+	now := c.opts.Now().Unix()
+	if last := c.lastLogWarn.Load(); now > last && c.lastLogWarn.CompareAndSwap(last, now) {
+		c.opts.Log.Error("accept log write failed: answering 503", "err", err)
 	}
 }
 
