@@ -2,12 +2,14 @@ package collector
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/referrer"
@@ -60,10 +62,13 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
 	if c.alog == nil {
 		c.queue <- ev
-	} else if err := c.alog.Append(&ev, c.queue); err != nil {
+	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
 		c.held.Add(-1)
+		return c.refuse(ctx, reject(reasonQueueFull, "collector is stopping; retry shortly"))
+	} else if err != nil {
+		// The event is queued and will be stored as usual; only a kill before that
+		// would lose it.
 		c.warnAcceptLog(err)
-		return c.refuse(ctx, reject(reasonQueueFull, "collector cannot record events; retry later"))
 	}
 	return c.accepted(ctx)
 }
@@ -80,7 +85,7 @@ func (c *Collector) warnQueueFull() {
 func (c *Collector) warnAcceptLog(err error) {
 	now := c.opts.Now().Unix()
 	if last := c.lastLogWarn.Load(); now > last && c.lastLogWarn.CompareAndSwap(last, now) {
-		c.opts.Log.Error("accept log write failed: answering 503", "err", err)
+		c.opts.Log.Error("accept log write failed: events are queued but would not survive a kill", "err", err)
 	}
 }
 

@@ -69,18 +69,36 @@ type segment struct {
 
 // Log is an open accept log. Append may be called from any goroutine; Delivering and
 // Delivered from one (the batch writer) only.
+//
+// Writes are grouped: Append encodes its record into a shared buffer and waits while a
+// flusher goroutine writes the buffer with one write(2); records arriving during a
+// write go out together with the next one.
 type Log struct {
 	dir      string
 	segBytes int64
 
-	mu        sync.Mutex
-	f         *os.File // current segment; nil until Reset, and after Close
-	size      int64    // of the current segment
+	mu      sync.Mutex // guards the buffer side
+	closed  bool
+	buf     []byte // records not yet written
+	spare   []byte
+	bufMax  uint64 // highest sequence number in buf
+	nextSeq uint64
+	cur     *flush // the flush that will write buf
+	wake    chan struct{}
+	stopped chan struct{}
+
+	wmu       sync.Mutex // guards the file side
+	f         *os.File   // current segment; nil until Reset, and after Close
+	size      int64      // of the current segment
 	segs      []segment
-	nextSeq   uint64
 	delivered uint64
-	buf       []byte
 	old       []uint64 // segment files found at Open, removed by Reset
+}
+
+// flush is one write of the buffer; done is closed once it is written, err its outcome.
+type flush struct {
+	done chan struct{}
+	err  error
 }
 
 // Pending is the batch the writer had begun to deliver when the process stopped: it
@@ -111,7 +129,7 @@ func Open(dir string, segBytes int64) (*Log, *Recovered, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("acceptlog: %w", err)
 	}
-	l := &Log{dir: dir, segBytes: segBytes, nextSeq: 1}
+	l := &Log{dir: dir, segBytes: segBytes, nextSeq: 1, closed: true}
 	for _, e := range entries {
 		if n, ok := parseName(e.Name()); ok && !e.IsDir() {
 			l.old = append(l.old, n)
@@ -214,10 +232,10 @@ func nextRecord(data []byte) (payload, rest []byte, ok bool) {
 }
 
 // Reset removes the segments read by Open and begins a new one: sequence numbers
-// start again at 1.
+// start again at 1. Append works after it.
 func (l *Log) Reset() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	next := uint64(1)
 	for _, n := range l.old {
 		if err := os.Remove(filepath.Join(l.dir, name(n))); err != nil && !os.IsNotExist(err) {
@@ -229,7 +247,52 @@ func (l *Log) Reset() error {
 	if err := l.begin(next); err != nil {
 		return err
 	}
-	return syncDir(l.dir)
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.closed = false
+	l.cur = &flush{done: make(chan struct{})}
+	l.wake = make(chan struct{}, 1)
+	l.stopped = make(chan struct{})
+	l.mu.Unlock()
+	go l.flusher(l.wake, l.stopped)
+	return nil
+}
+
+// flusher writes the buffer whenever woken, until wake is closed; then once more.
+func (l *Log) flusher(wake <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	for range wake {
+		l.flushOnce()
+	}
+	l.flushOnce()
+}
+
+func (l *Log) flushOnce() {
+	l.mu.Lock()
+	if len(l.buf) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	buf, fl, maxSeq := l.buf, l.cur, l.bufMax
+	l.buf, l.spare = l.spare[:0], nil
+	l.cur = &flush{done: make(chan struct{})}
+	l.mu.Unlock()
+
+	l.wmu.Lock()
+	fl.err = l.write(buf)
+	if maxSeq > 0 {
+		l.segs[len(l.segs)-1].maxSeq = max(l.segs[len(l.segs)-1].maxSeq, maxSeq)
+	}
+	l.wmu.Unlock()
+	close(fl.done)
+
+	l.mu.Lock()
+	if cap(buf) <= 1<<20 {
+		l.spare = buf[:0]
+	}
+	l.mu.Unlock()
 }
 
 // begin opens segment num as the current one. Called with mu held.
@@ -244,35 +307,55 @@ func (l *Log) begin(num uint64) error {
 }
 
 // Append logs ev and then, under the same lock, sends it to q, so that the order of
-// the log is the order of the queue. q must not block. On an error nothing is sent.
+// the log is the order of the queue; it returns once the record is written. q must not
+// block. ErrClosed means nothing was sent; any other error means ev was sent but its
+// record may not be written.
 func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
-	buf := append(l.buf[:0], make([]byte, headerSize)...)
+	start := len(l.buf)
+	buf := append(l.buf, make([]byte, headerSize)...)
 	buf = append(buf, kindEvent)
 	buf = binary.AppendUvarint(buf, l.nextSeq)
 	buf = spool.AppendEvent(buf, ev)
+	frame(buf[start:])
 	l.buf = buf
-	if err := l.write(buf); err != nil {
-		return err
-	}
-	l.segs[len(l.segs)-1].maxSeq = l.nextSeq
+	l.bufMax = l.nextSeq
 	l.nextSeq++
 	q <- *ev
-	return nil
+	return l.wait()
 }
 
-// write frames and writes the record in buf (payload after headerSize bytes). Called
-// with mu held.
-func (l *Log) write(buf []byte) error {
-	h := buf[:headerSize]
+// wait wakes the flusher and waits for the flush that writes what is in the buffer.
+// Called with mu held; it unlocks it.
+func (l *Log) wait() error {
+	fl := l.cur
+	select { // under mu: Close closes wake under mu too
+	case l.wake <- struct{}{}:
+	default:
+	}
+	l.mu.Unlock()
+	<-fl.done
+	return fl.err
+}
+
+// frame fills the header of the record rec (payload after headerSize bytes).
+func frame(rec []byte) {
+	h := rec[:headerSize]
 	copy(h, magic[:])
-	binary.LittleEndian.PutUint32(h[4:], uint32(len(buf)-headerSize))
-	binary.LittleEndian.PutUint32(h[8:], checksum(buf[headerSize:]))
+	binary.LittleEndian.PutUint32(h[4:], uint32(len(rec)-headerSize))
+	binary.LittleEndian.PutUint32(h[8:], checksum(rec[headerSize:]))
 	binary.LittleEndian.PutUint32(h[12:], checksum(h[:12]))
+}
+
+// write writes framed records to the current segment. Called with wmu held.
+func (l *Log) write(buf []byte) error {
+	if l.f == nil {
+		return ErrClosed
+	}
 	n, err := l.f.Write(buf)
 	l.size += int64(n)
 	if err != nil {
@@ -280,22 +363,17 @@ func (l *Log) write(buf []byte) error {
 		// so that later records stay readable.
 		if n > 0 {
 			l.f.Close()
-			if berr := l.begin(l.segs[len(l.segs)-1].num + 1); berr != nil {
-				l.f = nil
-			}
+			l.f = nil
+			l.begin(l.segs[len(l.segs)-1].num + 1)
 		}
 		return fmt.Errorf("acceptlog: %w", err)
 	}
 	return nil
 }
 
-func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return ErrClosed
-	}
-	buf := append(l.buf[:0], make([]byte, headerSize)...)
+func appendMarker(buf []byte, kind byte, first, last uint64, id *uuid.UUID) []byte {
+	start := len(buf)
+	buf = append(buf, make([]byte, headerSize)...)
 	buf = append(buf, kind)
 	if kind == kindDelivering {
 		buf = binary.AppendUvarint(buf, first)
@@ -304,8 +382,18 @@ func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
 	if id != nil {
 		buf = append(buf, id[:]...)
 	}
-	l.buf = buf
-	return l.write(buf)
+	frame(buf[start:])
+	return buf
+}
+
+func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.buf = appendMarker(l.buf, kind, first, last, id)
+	return l.wait()
 }
 
 // Delivering marks the batch of events first..last, with this id, as about to be
@@ -315,13 +403,14 @@ func (l *Log) Delivering(first, last uint64, id uuid.UUID) error {
 	if err := l.marker(kindDelivering, first, last, &id); err != nil {
 		return err
 	}
-	l.mu.Lock()
+	l.wmu.Lock()
 	f := l.f
-	l.mu.Unlock()
+	l.wmu.Unlock()
 	if f == nil {
 		return ErrClosed
 	}
-	// Only the writer goroutine rotates or closes segments, so f stays open here.
+	// Only the writer goroutine rotates segments, so f stays open here (Close comes
+	// after the writer stops).
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("acceptlog: %w", err)
 	}
@@ -334,8 +423,8 @@ func (l *Log) Delivered(last uint64) error {
 	if err := l.marker(kindDelivered, 0, last, nil); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	l.delivered = max(l.delivered, last)
 	if l.size < l.segBytes || l.f == nil {
 		return nil
@@ -346,11 +435,7 @@ func (l *Log) Delivered(last uint64) error {
 	}
 	old.Close()
 	// The new segment starts with the delivered mark, so that it outlives the old ones.
-	buf := append(l.buf[:0], make([]byte, headerSize)...)
-	buf = append(buf, kindDelivered)
-	buf = binary.AppendUvarint(buf, l.delivered)
-	l.buf = buf
-	if err := l.write(buf); err != nil {
+	if err := l.write(appendMarker(nil, kindDelivered, 0, l.delivered, nil)); err != nil {
 		return err
 	}
 	if err := l.f.Sync(); err != nil {
@@ -371,15 +456,25 @@ func (l *Log) Delivered(last uint64) error {
 
 // Segments is the number of segment files in use, for tests.
 func (l *Log) Segments() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	return len(l.segs)
 }
 
-// Close closes the current segment. Nothing is removed: the next Open decides.
+// Close writes what is buffered and closes the current segment. Nothing is removed:
+// the next Open decides.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.wake)
+	l.mu.Unlock()
+	<-l.stopped
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	if l.f == nil {
 		return nil
 	}
