@@ -84,6 +84,7 @@ type Log struct {
 	bufMax  uint64 // highest sequence number in buf
 	nextSeq uint64
 	cur     *flush // the flush that will write buf
+	writing bool   // a flush is being written
 	wake    chan struct{}
 	stopped chan struct{}
 
@@ -264,17 +265,25 @@ func (l *Log) Reset() error {
 func (l *Log) flusher(wake <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
 	for range wake {
-		l.flushOnce()
+		l.drain()
 	}
-	l.flushOnce()
+	l.drain()
 }
 
-func (l *Log) flushOnce() {
+// drain writes the buffer until it is empty, unless another goroutine is writing (it
+// wakes the flusher when done if more is buffered).
+func (l *Log) drain() {
 	l.mu.Lock()
-	if len(l.buf) == 0 {
-		l.mu.Unlock()
-		return
+	for !l.writing && len(l.buf) > 0 {
+		l.writeRound()
 	}
+	l.mu.Unlock()
+}
+
+// writeRound writes what is buffered as one flush. Called with mu held and writing
+// false; mu is released during the write and held again on return.
+func (l *Log) writeRound() {
+	l.writing = true
 	buf, fl, maxSeq := l.buf, l.cur, l.bufMax
 	l.buf, l.spare = l.spare[:0], nil
 	l.cur = &flush{done: make(chan struct{})}
@@ -289,13 +298,13 @@ func (l *Log) flushOnce() {
 	close(fl.done)
 
 	l.mu.Lock()
+	l.writing = false
 	if cap(buf) <= 1<<20 {
 		l.spare = buf[:0]
 	}
-	l.mu.Unlock()
 }
 
-// begin opens segment num as the current one. Called with mu held.
+// begin opens segment num as the current one. Called with wmu held.
 func (l *Log) begin(num uint64) error {
 	f, err := os.OpenFile(filepath.Join(l.dir, name(num)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
@@ -333,13 +342,28 @@ func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
 // Called with mu held; it unlocks it.
 func (l *Log) wait() error {
 	fl := l.cur
-	select { // under mu: Close closes wake under mu too
-	case l.wake <- struct{}{}:
-	default:
+	if !l.writing {
+		// Nobody is writing: write now, without a hand-off to the flusher. Whatever
+		// arrives meanwhile is left to the flusher.
+		l.writeRound()
+		if len(l.buf) > 0 {
+			l.wakeFlusher()
+		}
+		l.mu.Unlock()
+		return fl.err
 	}
+	l.wakeFlusher()
 	l.mu.Unlock()
 	<-fl.done
 	return fl.err
+}
+
+// wakeFlusher is called with mu held: Close closes wake under mu too.
+func (l *Log) wakeFlusher() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 }
 
 // frame fills the header of the record rec (payload after headerSize bytes).

@@ -201,3 +201,40 @@ func TestDeliveredSegmentsRemoved(t *testing.T) {
 	}
 	sameIDs(t, "undelivered", rec.Events, extra)
 }
+
+// Concurrent appends: every event is logged, in the order of the queue.
+func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := open(t, dir)
+	if err := l.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 500
+	q := make(chan store.Event, workers*each)
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				e := ev(w*each + i)
+				if err := l.Append(&e, q); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(q)
+	var queued []store.Event
+	for e := range q {
+		queued = append(queued, e)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rec := open(t, dir)
+	sameIDs(t, "recovered", rec.Events, queued)
+}
