@@ -84,7 +84,7 @@ type Log struct {
 	bufMax  uint64 // highest sequence number in buf
 	nextSeq uint64
 	cur     *flush // the flush that will write buf
-	writing bool   // a flush is being written
+	writing bool   // the flusher is writing
 	wake    chan struct{}
 	stopped chan struct{}
 
@@ -270,8 +270,9 @@ func (l *Log) flusher(wake <-chan struct{}, stopped chan<- struct{}) {
 	l.drain()
 }
 
-// drain writes the buffer until it is empty, unless another goroutine is writing (it
-// wakes the flusher when done if more is buffered).
+// drain writes the buffer until it is empty. Only the flusher writes: records that
+// arrive during a write go out together in the next one. (Letting the first handler
+// write by itself measured slower under load: more, smaller writes.)
 func (l *Log) drain() {
 	l.mu.Lock()
 	for !l.writing && len(l.buf) > 0 {
@@ -342,16 +343,6 @@ func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
 // Called with mu held; it unlocks it.
 func (l *Log) wait() error {
 	fl := l.cur
-	if !l.writing {
-		// Nobody is writing: write now, without a hand-off to the flusher. Whatever
-		// arrives meanwhile is left to the flusher.
-		l.writeRound()
-		if len(l.buf) > 0 {
-			l.wakeFlusher()
-		}
-		l.mu.Unlock()
-		return fl.err
-	}
 	l.wakeFlusher()
 	l.mu.Unlock()
 	<-fl.done
