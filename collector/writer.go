@@ -104,7 +104,11 @@ func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
 		}
 		select {
 		case <-stop:
-			w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+			if w.alog != nil {
+				w.log.Error("shutdown: batch neither stored nor spooled; left in the accept log for the next start", "events", len(events))
+			} else {
+				w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+			}
 			return
 		case <-time.After(delay):
 		}
