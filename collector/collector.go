@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
@@ -49,7 +50,11 @@ type Options struct {
 	SessionSync   time.Duration
 	// Spool takes batches ClickHouse refuses, for replay; nil keeps them in memory.
 	Spool *spool.Spool
-	Now   func() time.Time
+	// AcceptLog is the folder of the accept log, where each event is written before
+	// its 202 so that a killed process loses nothing accepted; it needs Spool, where
+	// the next start puts what was not delivered. Empty: no accept log.
+	AcceptLog string
+	Now       func() time.Time
 	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
 	Routes func(app *fiber.App)
 }
@@ -66,11 +71,14 @@ type Collector struct {
 	// batch. It, not the channel, is what QueueSize bounds.
 	held    atomic.Int64
 	writer  *writer
+	alog    *acceptlog.Log // nil: none
 	m       *metrics
 	stopped chan struct{}
 	// lastFullWarn is the Unix second of the last "queue full" log line.
 	lastFullWarn atomic.Int64
 	privacyEP    *privacyEndpoints // /api/forget and /api/me
+	// lastLogWarn is the Unix second of the last "accept log write failed" log line.
+	lastLogWarn atomic.Int64
 }
 
 // New builds a collector; Start runs its background work, Serve its HTTP side.
@@ -89,7 +97,14 @@ func New(opts Options) (*Collector, error) {
 		privacyEP: newPrivacyEndpoints(),
 	}
 	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
-	c.writer = &writer{db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
+	if opts.AcceptLog != "" && opts.Spool != nil {
+		alog, err := c.openAcceptLog()
+		if err != nil {
+			return nil, err
+		}
+		c.alog = alog
+	}
+	c.writer = &writer{alog: c.alog, db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
 		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1)}
 	c.app = c.newApp()
 	return c, nil
@@ -178,10 +193,20 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 	close(c.queue)
 	select {
 	case <-c.writer.done:
+		c.closeAcceptLog()
 		return nil
 	case <-ctx.Done():
 		close(c.stopped)
 		<-c.writer.done
+		c.closeAcceptLog()
 		return fmt.Errorf("shutdown timed out with %d events unstored: %w", c.held.Load(), ctx.Err())
+	}
+}
+
+func (c *Collector) closeAcceptLog() {
+	if c.alog != nil {
+		if err := c.alog.Close(); err != nil {
+			c.opts.Log.Warn("close accept log", "err", err)
+		}
 	}
 }

@@ -2,12 +2,14 @@ package collector
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/referrer"
@@ -57,7 +59,17 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 		c.warnQueueFull()
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
 	}
-	c.queue <- ev // never blocks: the channel holds QueueSize and held bounds what is in it
+	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
+	if c.alog == nil {
+		c.queue <- ev
+	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
+		c.held.Add(-1)
+		return c.refuse(ctx, reject(reasonQueueFull, "collector is stopping; retry shortly"))
+	} else if err != nil {
+		// The event is queued and will be stored as usual; only a kill before that
+		// would lose it.
+		c.warnAcceptLog(err)
+	}
 	return c.accepted(ctx)
 }
 
@@ -66,6 +78,14 @@ func (c *Collector) warnQueueFull() {
 	now := c.opts.Now().Unix()
 	if last := c.lastFullWarn.Load(); now > last && c.lastFullWarn.CompareAndSwap(last, now) {
 		c.opts.Log.Warn("queue full: answering 503 until the writer catches up", "held", c.held.Load(), "queue_size", c.opts.QueueSize)
+	}
+}
+
+// warnAcceptLog logs at most once a second that the accept log cannot be written.
+func (c *Collector) warnAcceptLog(err error) {
+	now := c.opts.Now().Unix()
+	if last := c.lastLogWarn.Load(); now > last && c.lastLogWarn.CompareAndSwap(last, now) {
+		c.opts.Log.Error("accept log write failed: events are queued but would not survive a kill", "err", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -17,7 +18,9 @@ import (
 // new batches go there too; a replayer drains the spool in order once ClickHouse answers.
 type writer struct {
 	db        store.Store
-	spool     *spool.Spool // nil: no spool, failed batches are retried in memory
+	spool     *spool.Spool   // nil: no spool, failed batches are retried in memory
+	alog      *acceptlog.Log // nil: no accept log
+	seq       uint64         // accept log sequence number of the last event received
 	queue     chan store.Event
 	held      *atomic.Int64
 	batchSize int
@@ -53,6 +56,7 @@ func (w *writer) run(stop <-chan struct{}) {
 				return
 			}
 			batch = append(batch, ev)
+			w.seq++
 			if len(batch) < w.batchSize {
 				continue
 			}
@@ -74,14 +78,21 @@ func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
 	}
 	b := spool.Batch{ID: uuid.New(), Events: events}
 	defer w.held.Add(-int64(len(events)))
+	if w.alog != nil {
+		if err := w.alog.Delivering(w.seq-uint64(len(events))+1, w.seq, b.ID); err != nil {
+			w.log.Error("accept log: marking a batch as being delivered", "err", err)
+		}
+	}
 	delay := minRetryDelay
 	for {
 		if w.spoolEmpty() && w.insert(b) == nil {
+			w.delivered()
 			return
 		}
 		if w.spool != nil {
 			err := w.spool.Append(b)
 			if err == nil {
+				w.delivered()
 				w.wakeReplayer()
 				return
 			}
@@ -93,11 +104,24 @@ func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
 		}
 		select {
 		case <-stop:
-			w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+			if w.alog != nil {
+				w.log.Error("shutdown: batch neither stored nor spooled; left in the accept log for the next start", "events", len(events))
+			} else {
+				w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+			}
 			return
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, maxRetryDelay)
+	}
+}
+
+// delivered marks the batch just stored or spooled in the accept log.
+func (w *writer) delivered() {
+	if w.alog != nil {
+		if err := w.alog.Delivered(w.seq); err != nil {
+			w.log.Error("accept log: marking a batch as delivered", "err", err)
+		}
 	}
 }
 

@@ -39,6 +39,7 @@ type serveConfig struct {
 	LogFormat     string
 	SecureCookies bool
 	Spool         string
+	AcceptLog     string
 	SpoolMax      int64
 	Demo          bool
 }
@@ -99,6 +100,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	env["rate-limit"] = "RATE_LIMIT"
 	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
 	str(&cfg.Spool, "spool", "SPOOL", "", "folder for batches ClickHouse could not take, replayed when it answers (default: ./spool, beside a chdb:// data folder)")
+	str(&cfg.AcceptLog, "accept-log", "ACCEPT_LOG", "", "folder where each event is written before its 202, so that a killed collector loses nothing it accepted (default: accept/ in the spool folder); off = none")
 	fs.Int64Var(&cfg.SpoolMax, "spool-max", 1<<30, "bytes the spool may use; when full the beacon answers 503 ($"+envPrefix+"SPOOL_MAX)")
 	env["spool-max"] = "SPOOL_MAX"
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
@@ -155,6 +157,17 @@ func (c serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// acceptLogDir is --accept-log, or accept/ in the spool folder; "" when off.
+func (c serveConfig) acceptLogDir() string {
+	switch c.AcceptLog {
+	case "off":
+		return ""
+	case "":
+		return filepath.Join(c.spoolDir(), "accept")
+	}
+	return c.AcceptLog
 }
 
 // spoolDir is --spool, or the default: beside the embedded data folder, else ./spool.

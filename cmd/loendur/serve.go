@@ -85,6 +85,7 @@ func runServe(args []string) error {
 		DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Truncator: truncator,
 		Registry: reg, Log: log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: sp,
+		AcceptLog: cfg.acceptLogDir(),
 		// The dashboard mounts last: its auth middleware applies only to routes after it.
 		Routes: func(app *fiber.App) { mountTracker(app, registry); dash.Mount(app) },
 	})

@@ -19,7 +19,6 @@ import (
 	"github.com/websystems/loendur/internal/testenv"
 )
 
-
 // wait bounds every browser step.
 const wait = 30 * time.Second
 

@@ -1,0 +1,84 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/acceptlog"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
+)
+
+// recoveredBatchNS derives the ids of batches rebuilt from the accept log from their
+// first event: a recovery that is itself interrupted and run again spools the same
+// ids, which the spool refuses as duplicates and ClickHouse deduplicates.
+var recoveredBatchNS = uuid.MustParse("0b6f1e52-4d0e-4b8e-9a57-6c1f3f0a4c11")
+
+// openAcceptLog opens the accept log, moves every event it holds that was accepted and
+// not delivered into the spool, and starts a fresh log.
+func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
+	log, rec, err := acceptlog.Open(c.opts.AcceptLog, 0)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Damaged > 0 {
+		c.opts.Log.Warn("accept log: torn tail ignored", "segments", rec.Damaged)
+	}
+	sp := c.opts.Spool
+	if p := rec.Pending; p != nil {
+		switch {
+		case sp.Waiting(p.ID):
+			c.opts.Log.Info("accept log: the batch being delivered at the stop is in the spool", "events", len(p.Events))
+		case c.stored(&p.Events[0]):
+			c.opts.Log.Info("accept log: the batch being delivered at the stop is stored", "events", len(p.Events))
+		default:
+			// Same id as the interrupted delivery: if its insert did land after all,
+			// ClickHouse drops the replay (deduplication token, or the event id check).
+			if err := spoolRecovered(sp, spool.Batch{ID: p.ID, Events: p.Events}); err != nil {
+				return nil, err
+			}
+			c.opts.Log.Info("accept log: the batch being delivered at the stop was spooled", "events", len(p.Events))
+		}
+	}
+	for evs := rec.Events; len(evs) > 0; {
+		n := min(len(evs), c.opts.BatchSize)
+		b := spool.Batch{ID: uuid.NewSHA1(recoveredBatchNS, evs[0].EventID[:]), Events: evs[:n]}
+		if err := spoolRecovered(sp, b); err != nil {
+			return nil, err
+		}
+		evs = evs[n:]
+	}
+	if len(rec.Events) > 0 {
+		c.opts.Log.Info("accept log: accepted events not yet stored at the stop were spooled", "events", len(rec.Events))
+	}
+	if err := log.Reset(); err != nil {
+		return nil, err
+	}
+	return log, nil
+}
+
+func spoolRecovered(sp *spool.Spool, b spool.Batch) error {
+	if err := sp.Append(b); err != nil && !errors.Is(err, spool.ErrDuplicate) {
+		return fmt.Errorf("accept log: spooling %d recovered events: %w", len(b.Events), err)
+	}
+	return nil
+}
+
+// stored reports whether ClickHouse holds the event; false when it cannot tell.
+func (c *Collector) stored(e *store.Event) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	err := c.opts.DB.Select(ctx, &rows, `SELECT count() AS n FROM events
+		WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
+	if err != nil {
+		c.opts.Log.Warn("accept log: could not ask ClickHouse whether the interrupted batch is stored; spooling it under its id", "err", err)
+		return false
+	}
+	return len(rows) > 0 && rows[0].N > 0
+}
