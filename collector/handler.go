@@ -2,9 +2,12 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,7 +59,8 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
 	if c.held.Add(1) > int64(c.opts.QueueSize) {
 		c.held.Add(-1)
-		c.warnQueueFull()
+		c.warnOncePerSecond(&c.lastFullWarn, slog.LevelWarn, "queue full: answering 503 until the writer catches up",
+			"held", c.held.Load(), "queue_size", c.opts.QueueSize)
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
 	}
 	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
@@ -68,24 +72,17 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	} else if err != nil {
 		// The event is queued and will be stored as usual; only a kill before that
 		// would lose it.
-		c.warnAcceptLog(err)
+		c.warnOncePerSecond(&c.lastLogWarn, slog.LevelError, "accept log write failed: events are queued but would not survive a kill", "err", err)
 	}
 	return c.accepted(ctx)
 }
 
-// warnQueueFull logs at most once a second, so an overload does not flood the log.
-func (c *Collector) warnQueueFull() {
+// warnOncePerSecond logs msg at most once a second per gate (the Unix second of its last
+// line), so an overload does not flood the log.
+func (c *Collector) warnOncePerSecond(gate *atomic.Int64, level slog.Level, msg string, args ...any) {
 	now := c.opts.Now().Unix()
-	if last := c.lastFullWarn.Load(); now > last && c.lastFullWarn.CompareAndSwap(last, now) {
-		c.opts.Log.Warn("queue full: answering 503 until the writer catches up", "held", c.held.Load(), "queue_size", c.opts.QueueSize)
-	}
-}
-
-// warnAcceptLog logs at most once a second that the accept log cannot be written.
-func (c *Collector) warnAcceptLog(err error) {
-	now := c.opts.Now().Unix()
-	if last := c.lastLogWarn.Load(); now > last && c.lastLogWarn.CompareAndSwap(last, now) {
-		c.opts.Log.Error("accept log write failed: events are queued but would not survive a kill", "err", err)
+	if last := gate.Load(); now > last && gate.CompareAndSwap(last, now) {
+		c.opts.Log.Log(context.Background(), level, msg, args...)
 	}
 }
 
