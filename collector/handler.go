@@ -46,7 +46,8 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	if !c.limiter.allow(ip, now) {
 		return c.refuse(ctx, reject(reasonRateLimited, "too many events from this address; slow down"))
 	}
-	ua := c.ua.Parse(string(ctx.Request().Header.UserAgent()))
+	userAgent := string(ctx.Request().Header.UserAgent())
+	ua := c.ua.Parse(userAgent)
 	if ua.Bot {
 		c.m.dropped.WithLabelValues(dropBot).Inc()
 		return c.accepted(ctx)
@@ -55,7 +56,7 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	if salt == nil {
 		return c.refuse(ctx, reject(reasonQueueFull, "collector is starting; retry shortly"))
 	}
-	c.enrich(&ev, &p, ip, string(ctx.Request().Header.UserAgent()), salt, now)
+	c.enrich(&ev, &p, ip, userAgent, salt, now)
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
 	if c.held.Add(1) > int64(c.opts.QueueSize) {
 		c.held.Add(-1)

@@ -32,7 +32,7 @@ type Keeper struct {
 }
 
 type daySalts struct {
-	byDay map[string][]byte // "2006-01-02" (UTC) → salt
+	byDay map[int64][]byte // UTC day number (Unix days) → salt; For runs on every event
 }
 
 // New returns a Keeper; call Refresh once before serving, then Run in the background.
@@ -50,7 +50,7 @@ func (k *Keeper) For(t time.Time) []byte {
 	if cur == nil {
 		return nil
 	}
-	return cur.byDay[t.UTC().Format(time.DateOnly)]
+	return cur.byDay[unixDay(t)]
 }
 
 // Live returns every salt still held (today's and yesterday's), newest first: the ids a
@@ -110,8 +110,21 @@ func (k *Keeper) Refresh(ctx context.Context) error {
 			return err
 		}
 	}
-	k.salts.Store(&daySalts{byDay: loaded})
+	k.salts.Store(newDaySalts(loaded))
 	return nil
+}
+
+func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
+
+// newDaySalts indexes loaded salts ("2006-01-02" → salt) by day number.
+func newDaySalts(loaded map[string][]byte) *daySalts {
+	byDay := make(map[int64][]byte, len(loaded))
+	for day, salt := range loaded {
+		if t, err := time.Parse(time.DateOnly, day); err == nil {
+			byDay[unixDay(t)] = salt
+		}
+	}
+	return &daySalts{byDay: byDay}
 }
 
 // load reads the salts of days from oldest on and picks each day's first-created one.
