@@ -133,6 +133,17 @@ func parseUints(ss []string) ([]uint64, error) {
 	return out, nil
 }
 
+// parseSelector parses the flags of erase or export and builds the selector they name.
+func parseSelector(fs *flag.FlagSet, f *selectorFlags, args []string, command, extra string) (erasure.Selector, error) {
+	if err := fs.Parse(args); err != nil {
+		return erasure.Selector{}, err
+	}
+	if fs.NArg() > 0 {
+		return erasure.Selector{}, fmt.Errorf("unexpected argument %q; usage: loendur %s %s %s", fs.Arg(0), command, selectorUsage, extra)
+	}
+	return f.selector()
+}
+
 // runErase handles `loendur erase`.
 func runErase(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("erase", flag.ContinueOnError)
@@ -140,13 +151,7 @@ func runErase(args []string, stdin io.Reader, stdout io.Writer) error {
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	by := fs.String("by", defaultRequester(), "who requested the erasure, for the ledger and the audit log")
 	spoolDir := fs.String("spool", "", "also erase from this collector spool folder (the collector must be stopped; a running collector's spool is reached through its dashboard)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; usage: loendur erase %s [--yes]", fs.Arg(0), selectorUsage)
-	}
-	sel, err := f.selector()
+	sel, err := parseSelector(fs, f, args, "erase", "[--yes]")
 	if err != nil {
 		return err
 	}
@@ -196,13 +201,7 @@ func runExport(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	f := addSelectorFlags(fs)
 	format := fs.String("format", "json", "json or csv")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; usage: loendur export %s [--format json|csv]", fs.Arg(0), selectorUsage)
-	}
-	sel, err := f.selector()
+	sel, err := parseSelector(fs, f, args, "export", "[--format json|csv]")
 	if err != nil {
 		return err
 	}

@@ -190,17 +190,16 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// launch starts loendur serve and does not wait for it to be ready.
-func launch(t *testing.T, r run) *loendur {
-	t.Helper()
-	addr := r.Addr
+// serveArgs are the command line and extra environment of `loendur serve` for r.
+func (r run) serveArgs(t *testing.T) (addr string, args, env []string) {
+	addr = r.Addr
 	if addr == "" {
 		// Port 0: the kernel picks a free port, learnt from the start-up log (a port
 		// picked here and closed could be taken by a parallel test before the child binds it).
 		addr = "127.0.0.1:0"
 	}
-	args := []string{"serve", "--addr", addr}
-	env := r.Env
+	args = []string{"serve", "--addr", addr}
+	env = r.Env
 	if r.DB != nil {
 		args = append(args, "--db", r.DB.DSN)
 		env = append(append([]string{}, r.DB.Env...), env...)
@@ -210,6 +209,13 @@ func launch(t *testing.T, r run) *loendur {
 		// Each collector needs a spool folder of its own; the default is the working directory.
 		args = append(args, "--spool", t.TempDir())
 	}
+	return addr, args, env
+}
+
+// launch starts loendur serve and does not wait for it to be ready.
+func launch(t *testing.T, r run) *loendur {
+	t.Helper()
+	addr, args, env := r.serveArgs(t)
 	cmd := exec.Command(loendurBin, args...)
 	cmd.Env = childEnv(env...)
 	p := &loendur{t: t, cmd: cmd, Addr: addr, log: &syncBuffer{}, done: make(chan struct{})}
@@ -418,21 +424,7 @@ type exitResult struct {
 // runToExit runs loendur serve and waits (at most a minute) for it to exit by itself.
 func runToExit(t *testing.T, r run) exitResult {
 	t.Helper()
-	addr := r.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	args := []string{"serve", "--addr", addr}
-	env := r.Env
-	if r.DB != nil {
-		args = append(args, "--db", r.DB.DSN)
-		env = append(append([]string{}, r.DB.Env...), env...)
-	}
-	args = append(args, r.Args...)
-	if !slices.Contains(args, "--spool") {
-		// Each collector needs a spool folder of its own; the default is the working directory.
-		args = append(args, "--spool", t.TempDir())
-	}
+	_, args, env := r.serveArgs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, loendurBin, args...)
