@@ -25,7 +25,7 @@ const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Fire
 
 // newTestCollector builds a collector on db for site, trusting every proxy so tests can
 // set the client address with X-Forwarded-For.
-func newTestCollector(t *testing.T, db store.Store, site string, geoDB *geo.Reader) *Collector {
+func newTestCollector(t testing.TB, db store.Store, site string, geoDB *geo.Reader) *Collector {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

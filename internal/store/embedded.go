@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,19 +121,7 @@ func (s *embedded) Select(ctx context.Context, dest any, query string, args ...a
 func (s *embedded) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
 	var b strings.Builder
 	b.Grow(64 + len(rows)*len(columns)*16)
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ")")
-	if settings := s.info.insertSettings(ctx); settings != nil {
-		b.WriteString(" SETTINGS ")
-		first := true
-		for k, v := range settings {
-			if !first {
-				b.WriteString(", ")
-			}
-			first = false
-			b.WriteString(k + " = " + quoteString(v))
-		}
-	}
-	b.WriteString(" VALUES ")
+	b.Write(s.insertPrefix(ctx, table, columns))
 	for i, row := range rows {
 		if len(row) != len(columns) {
 			return fmt.Errorf("insert into %s: row %d has %d values for %d columns", table, i, len(row), len(columns))
@@ -155,6 +144,41 @@ func (s *embedded) Insert(ctx context.Context, table string, columns []string, r
 		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 	}
 	return nil
+}
+
+// insertEvents writes the batch's VALUES text straight from the events, with no
+// intermediate value per field.
+func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
+	b := s.insertPrefix(ctx, "events", EventColumns)
+	b = slices.Grow(b, len(events)*512)
+	for i := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendEventValues(b, &events[i])
+	}
+	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
+		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
+	}
+	return nil
+}
+
+// insertPrefix is "INSERT INTO table (columns) [SETTINGS ...] VALUES ".
+func (s *embedded) insertPrefix(ctx context.Context, table string, columns []string) []byte {
+	b := []byte("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ")")
+	if settings := s.info.insertSettings(ctx); settings != nil {
+		b = append(b, " SETTINGS "...)
+		first := true
+		for k, v := range settings {
+			if !first {
+				b = append(b, ", "...)
+			}
+			first = false
+			b = append(b, k+" = "...)
+			b = appendQuoted(b, v)
+		}
+	}
+	return append(b, " VALUES "...)
 }
 
 func (s *embedded) Ping(ctx context.Context) error {

@@ -111,16 +111,9 @@ func (s *server) Select(ctx context.Context, dest any, query string, args ...any
 }
 
 func (s *server) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
-	if settings := s.info.insertSettings(ctx); settings != nil {
-		chSettings := clickhouse.Settings{}
-		for k, v := range settings {
-			chSettings[k] = v
-		}
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chSettings))
-	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
+	batch, err := s.prepareInsert(ctx, table, columns)
 	if err != nil {
-		return fmt.Errorf("prepare insert into %s: %w", table, err)
+		return err
 	}
 	defer batch.Abort()
 	for _, row := range rows {
@@ -132,6 +125,39 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 	}
 	return nil
+}
+
+// insertEvents sends a batch column by column: one append per column, not per value.
+func (s *server) insertEvents(ctx context.Context, events []Event) error {
+	batch, err := s.prepareInsert(ctx, "events", EventColumns)
+	if err != nil {
+		return err
+	}
+	defer batch.Abort()
+	for i, col := range eventColumnSlices(events) {
+		if err := batch.Column(i).Append(col); err != nil {
+			return fmt.Errorf("append column %s to events: %w", EventColumns[i], err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
+	}
+	return nil
+}
+
+func (s *server) prepareInsert(ctx context.Context, table string, columns []string) (driver.Batch, error) {
+	if settings := s.info.insertSettings(ctx); settings != nil {
+		chSettings := clickhouse.Settings{}
+		for k, v := range settings {
+			chSettings[k] = v
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chSettings))
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
+	if err != nil {
+		return nil, fmt.Errorf("prepare insert into %s: %w", table, err)
+	}
+	return batch, nil
 }
 
 func (s *server) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }

@@ -63,10 +63,10 @@ func openTestEmbedded(t *testing.T) Store {
 func sampleEvent(site string, ts time.Time) Event {
 	return Event{
 		EventID: uuid.New(), Site: site, Timestamp: ts.Truncate(time.Second), Name: "pageview",
-		Hostname: "www." + site, Pathname: "/pricing", ReferrerHost: "google.com", ReferrerSource: "Google",
+		Hostname: "www." + site, Pathname: "/pricing/ä\tb", ReferrerHost: "google.com", ReferrerSource: "Google",
 		UTMSource: "news", UTMMedium: "email", UTMCampaign: "nov", UTMTerm: "t", UTMContent: "c",
 		CountryCode: "EE", Region: "Harju", City: "Tallinn", Browser: "Firefox", BrowserVersion: "120",
-		OS: "Linux", OSVersion: "", Device: "desktop", Width: 1280, VisitorID: 1<<63 + 5, SessionID: 42,
+		OS: "Linux", OSVersion: "10.15", Device: "desktop", Width: 1280, VisitorID: 1<<63 + 5, SessionID: 42,
 		IP: "203.0.0.0", EngagedMS: 1500, Scroll: 75, PropKeys: []string{"plan", "quote'"}, PropValues: []string{"pro", `back\slash`},
 	}
 }
