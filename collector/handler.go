@@ -165,21 +165,14 @@ func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent
 	ev.VisitorID = privacy.VisitorID(salt, ev.Site, ip, userAgent)
 	ev.SessionID = c.sessions.assign(ev.Site, ev.VisitorID, now)
 	ev.IP = c.opts.Truncator.Truncate(ip).String()
-	if p.Width != nil {
-		ev.Width = uint16(*p.Width)
-	}
-	if p.EngagedMS != nil {
-		ev.EngagedMS = uint32(*p.EngagedMS)
-	}
-	if p.Scroll != nil {
-		ev.Scroll = uint8(*p.Scroll)
-	}
+	ev.Width = uint16(p.Width.value)
+	ev.EngagedMS = uint32(p.EngagedMS.value)
+	ev.Scroll = uint8(p.Scroll.value)
 	if len(p.Props) > 0 {
-		ev.PropKeys = make([]string, 0, len(p.Props))
-		ev.PropValues = make([]string, 0, len(p.Props))
-		for k, v := range p.Props {
-			ev.PropKeys = append(ev.PropKeys, k)
-			ev.PropValues = append(ev.PropValues, v)
+		ev.PropKeys = make([]string, len(p.Props))
+		ev.PropValues = make([]string, len(p.Props))
+		for i, pr := range p.Props {
+			ev.PropKeys[i], ev.PropValues[i] = pr.key, pr.value
 		}
 	}
 }

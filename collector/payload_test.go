@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -92,8 +93,42 @@ func FuzzParsePayload(f *testing.F) {
 		if p.Site == "" || p.Name == "" || p.URL == "" || len(p.Props) > MaxProps || !utf8.ValidString(p.Name) {
 			t.Fatalf("accepted invalid payload %+v", p)
 		}
-		if p.Scroll != nil && (*p.Scroll < 0 || *p.Scroll > 100) {
-			t.Fatalf("accepted scroll %v", *p.Scroll)
+		if p.Scroll.set && (p.Scroll.value < 0 || p.Scroll.value > 100) {
+			t.Fatalf("accepted scroll %v", p.Scroll.value)
 		}
 	})
+}
+
+func TestParsePayloadValues(t *testing.T) {
+	body := `{"site":"a.com","name":"x","url":"https://a.com/` + "\xff" + `","width":1280,` +
+		`"props":{"b":"1","a":2.5e3,"c":false,"b":"last","d":"gone","d":null},"width":null,"scroll":50}`
+	p, r := parsePayload([]byte(body))
+	if r != nil {
+		t.Fatalf("refused: %v", r)
+	}
+	if p.URL != "https://a.com/\uFFFD" {
+		t.Errorf("url = %q, want invalid UTF-8 replaced by U+FFFD", p.URL)
+	}
+	if p.Width.set {
+		t.Errorf("width = %v, want unset by the later null", p.Width.value)
+	}
+	if !p.Scroll.set || p.Scroll.value != 50 {
+		t.Errorf("scroll = %+v, want 50", p.Scroll)
+	}
+	want := []prop{{"b", "last"}, {"a", "2.5e3"}, {"c", "false"}}
+	if !slices.Equal(p.Props, want) {
+		t.Errorf("props = %v, want %v (order sent, last value of a repeated key, null drops)", p.Props, want)
+	}
+	for _, bad := range []string{`NaN`, `-Infinity`, `1-2`, `[1]`, `{"x":1}`} {
+		body := `{"site":"a.com","name":"x","url":"https://a.com/","props":{"n":` + bad + `}}`
+		if _, r := parsePayload([]byte(body)); r == nil || r.Reason != reasonBadBody {
+			t.Errorf("prop value %s: got %v, want %s", bad, r, reasonBadBody)
+		}
+	}
+	for _, bad := range []string{`"1"`, `true`, `NaN`, `1e999`} {
+		body := `{"site":"a.com","name":"pageview","url":"https://a.com/","width":` + bad + `}`
+		if _, r := parsePayload([]byte(body)); r == nil {
+			t.Errorf("width %s accepted", bad)
+		}
+	}
 }
