@@ -63,15 +63,15 @@ func TestMigrationsRunOnce(t *testing.T) {
 	args := []string{"--site", site}
 	first := start(t, run{DB: d, Args: args})
 	first.stopClean()
-	if !strings.Contains(first.log.String(), "schema migrated") {
-		t.Errorf("first start on an empty database did not log \"schema migrated\":\n%s", first.log.String())
+	if !strings.Contains(first.Log(), "schema migrated") {
+		t.Errorf("first start on an empty database did not log \"schema migrated\":\n%s", first.Log())
 	}
 	second := start(t, run{DB: d, Args: args})
 	if r := second.post(event("pageview", "https://site.test/", nil), nil); r.Status != 202 {
 		t.Errorf("second run: POST answered %d %s, want 202", r.Status, r.Reason)
 	}
 	second.stopClean()
-	if log := second.log.String(); strings.Contains(log, "schema migrated") {
+	if log := second.Log(); strings.Contains(log, "schema migrated") {
 		t.Errorf("second start migrated again:\n%s", log)
 	}
 	checkMigrations(t, d, true)
@@ -83,8 +83,8 @@ func TestMigrationsFromTwoProcessesAtOnce(t *testing.T) {
 	d := newDB(t, "server")
 	a := launch(t, run{DB: d, Args: []string{"--site", site}})
 	b := launch(t, run{DB: d, Args: []string{"--site", site}})
-	a.waitReady()
-	b.waitReady()
+	a.WaitReady()
+	b.WaitReady()
 	for _, p := range []*loendur{a, b} {
 		if r := p.post(event("pageview", "https://site.test/", nil), nil); r.Status != 202 {
 			t.Errorf("POST: %d %s, want 202", r.Status, r.Reason)

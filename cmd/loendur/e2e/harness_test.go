@@ -1,26 +1,21 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/testenv"
 )
@@ -28,31 +23,9 @@ import (
 // loendurBin is the binary under test, built once by TestMain.
 var loendurBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "loendur-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	loendurBin = filepath.Join(dir, "loendur")
-	build := exec.Command("go", "build", "-o", loendurBin, "./cmd/loendur")
-	build.Dir = filepath.Join("..", "..", "..") // the module root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/loendur:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { e2eproc.Main(m, "e2e", &loendurBin) }
 
-// Request defaults: what a desktop Firefox sends through navigator.sendBeacon.
-const (
-	firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
-	site      = "site.test"
-)
+const site = "site.test"
 
 // chdbMu lets one embedded engine run at a time (libchdb maps about 570 MB), counting
 // the test process itself when it reads a data folder back.
@@ -163,11 +136,8 @@ func waitForCount(t *testing.T, s store.Store, want uint64, timeout time.Duratio
 
 // loendur is one running `loendur serve`.
 type loendur struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	Addr string
-	log  *syncBuffer
-	done chan struct{}
+	*e2eproc.Process
+	t *testing.T
 }
 
 type run struct {
@@ -177,144 +147,35 @@ type run struct {
 	Addr string   // empty: a free loopback port
 }
 
-// childEnv is this process's environment without anything that would configure
-// loendur behind the test's back, plus extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "LOENDUR_") || strings.HasPrefix(kv, "CHDB_LIB_PATH=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-// serveArgs are the command line and extra environment of `loendur serve` for r.
-func (r run) serveArgs(t *testing.T) (addr string, args, env []string) {
-	addr = r.Addr
-	if addr == "" {
-		// Port 0: the kernel picks a free port, learnt from the start-up log (a port
-		// picked here and closed could be taken by a parallel test before the child binds it).
-		addr = "127.0.0.1:0"
-	}
-	args = []string{"serve", "--addr", addr}
-	env = r.Env
+// config is how e2eproc runs `loendur serve` for r.
+func (r run) config() e2eproc.Config {
+	c := e2eproc.Config{Bin: loendurBin, Addr: r.Addr, Args: r.Args, Env: r.Env, StopWait: 30 * time.Second}
 	if r.DB != nil {
-		args = append(args, "--db", r.DB.DSN)
-		env = append(append([]string{}, r.DB.Env...), env...)
+		c.Args = append([]string{"--db", r.DB.DSN}, r.Args...)
+		c.Env = append(append([]string{}, r.DB.Env...), r.Env...)
 	}
-	args = append(args, r.Args...)
-	if !slices.Contains(args, "--spool") {
-		// Each collector needs a spool folder of its own; the default is the working directory.
-		args = append(args, "--spool", t.TempDir())
-	}
-	return addr, args, env
+	return c
 }
 
 // launch starts loendur serve and does not wait for it to be ready.
 func launch(t *testing.T, r run) *loendur {
 	t.Helper()
-	addr, args, env := r.serveArgs(t)
-	cmd := exec.Command(loendurBin, args...)
-	cmd.Env = childEnv(env...)
-	p := &loendur{t: t, cmd: cmd, Addr: addr, log: &syncBuffer{}, done: make(chan struct{})}
-	if strings.HasSuffix(addr, ":0") {
-		p.Addr = ""
-	}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start loendur: %v", err)
-	}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("log of loendur %s:\n%s", strings.Join(args, " "), p.log.String())
-		}
-	})
-	return p
+	return &loendur{Process: e2eproc.Launch(t, r.config()), t: t}
 }
 
 // start launches loendur serve and waits until GET /readyz answers 200.
 func start(t *testing.T, r run) *loendur {
 	t.Helper()
-	p := launch(t, r)
-	p.waitReady()
-	return p
-}
-
-func (p *loendur) waitReady() {
-	p.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	c := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if p.exited() {
-			p.t.Fatalf("loendur exited (code %d) before it was ready:\n%s", p.cmd.ProcessState.ExitCode(), p.log.String())
-		}
-		if p.Addr == "" {
-			p.Addr = servingAddr(p.log.String())
-			if p.Addr == "" {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-		}
-		resp, err := c.Get(p.url("/readyz"))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("loendur not ready after a minute (last: %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *loendur) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and waits up to 30 seconds; it returns the exit code and how long
-// the process took to exit.
-func (p *loendur) stop() (int, time.Duration) {
-	p.t.Helper()
-	began := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !p.exited() {
-		p.t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		p.t.Fatalf("loendur did not exit within 30 s of SIGTERM")
-	}
-	return p.cmd.ProcessState.ExitCode(), time.Since(began)
+	return &loendur{Process: e2eproc.Start(t, r.config()), t: t}
 }
 
 // stopClean stops the process and fails the test unless it exits 0.
 func (p *loendur) stopClean() {
 	p.t.Helper()
-	if code, took := p.stop(); code != 0 {
+	if code, took := p.Stop(); code != 0 {
 		p.t.Fatalf("loendur exited with code %d after SIGTERM (%s)", code, took)
 	}
 }
-
-func (p *loendur) url(path string) string { return "http://" + p.Addr + path }
 
 // reply is an answer of the beacon endpoint.
 type reply struct {
@@ -343,16 +204,10 @@ func (p *loendur) send(method, body string, hdr map[string]string) reply {
 }
 
 func (p *loendur) trySend(method, body string, hdr map[string]string) (reply, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, p.url("/api/event"), rd)
+	req, err := e2eproc.NewBeacon(method, p.URL("/api/event"), body)
 	if err != nil {
 		return reply{}, err
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	req.Header.Set("User-Agent", firefoxUA)
 	for k, v := range hdr {
 		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
@@ -369,41 +224,15 @@ func (p *loendur) trySend(method, body string, hdr map[string]string) (reply, er
 }
 
 // metrics reads GET /metrics into a map from `name{labels}` (as printed) to value.
-func (p *loendur) metrics() map[string]float64 {
-	p.t.Helper()
-	text := p.metricsText()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
+func (p *loendur) metrics() map[string]float64 { return e2eproc.ParseMetrics(p.metricsText()) }
 
 func (p *loendur) metricsText() string {
 	p.t.Helper()
-	resp, err := client.Get(p.url("/metrics"))
+	text, err := p.MetricsText()
 	if err != nil {
-		p.t.Fatalf("GET /metrics: %v", err)
+		p.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		p.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
+	return text
 }
 
 func rejected(reason string) string {
@@ -424,16 +253,14 @@ type exitResult struct {
 // runToExit runs loendur serve and waits (at most a minute) for it to exit by itself.
 func runToExit(t *testing.T, r run) exitResult {
 	t.Helper()
-	_, args, env := r.serveArgs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, loendurBin, args...)
-	cmd.Env = childEnv(env...)
+	cmd := r.config().Command(ctx, t)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("loendur %s did not exit within a minute; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		t.Fatalf("loendur %s did not exit within a minute; stderr:\n%s", strings.Join(cmd.Args[1:], " "), stderr.String())
 	}
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatalf("run loendur: %v", err)
@@ -478,21 +305,6 @@ func checkOneLineFailure(t *testing.T, res exitResult, want ...string) {
 	}
 }
 
-// servingAddr finds the listen address in loendur's "loendur serving" log line.
-func servingAddr(log string) string {
-	for _, line := range strings.Split(log, "\n") {
-		if !strings.Contains(line, `msg="loendur serving"`) {
-			continue
-		}
-		for _, field := range strings.Fields(line) {
-			if a, ok := strings.CutPrefix(field, "addr="); ok {
-				return a
-			}
-		}
-	}
-	return ""
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -510,22 +322,4 @@ func event(name, url string, extra map[string]any) string {
 		panic(err)
 	}
 	return string(b)
-}
-
-// syncBuffer collects a child's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

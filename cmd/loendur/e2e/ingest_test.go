@@ -165,7 +165,7 @@ func TestCanaryAddressNeverStored(t *testing.T) {
 			if strings.Contains(metrics, canary) {
 				t.Errorf("GET /metrics contains %s", canary)
 			}
-			if log := p.log.String(); strings.Contains(log, canary) {
+			if log := p.Log(); strings.Contains(log, canary) {
 				t.Errorf("the log contains %s:\n%s", canary, log)
 			}
 			s := d.open(t)
@@ -302,7 +302,7 @@ func TestClientAddress(t *testing.T) {
 		if len(rows) != 1 || rows[0].IP != "2001:db8:abcd::" {
 			t.Errorf("stored %+v, want one row with ip 2001:db8:abcd::", rows)
 		}
-		if strings.Contains(p.log.String(), v6) {
+		if strings.Contains(p.Log(), v6) {
 			t.Errorf("the log contains %s", v6)
 		}
 	})

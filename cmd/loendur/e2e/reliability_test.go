@@ -42,7 +42,7 @@ func TestSIGTERMFlushesQueue(t *testing.T) {
 	if n := count(t, s, "SELECT count() AS n FROM events"); n != 0 {
 		t.Fatalf("%d rows stored before SIGTERM with --flush-interval 1h and --batch-size 100000, want 0", n)
 	}
-	code, took := p.stop()
+	code, took := p.Stop()
 	if code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
@@ -87,10 +87,10 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for accepted.Load() < 300 && !p.exited() {
+	for accepted.Load() < 300 && !p.Exited() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	code, _ := p.stop()
+	code, _ := p.Stop()
 	close(stop)
 	wg.Wait()
 	if code != 0 {

@@ -43,7 +43,7 @@ func TestStartupFailures(t *testing.T) {
 		d := newDB(t, "chdb")
 		first := start(t, run{DB: d, Args: []string{"--site", site}})
 		res := runToExit(t, run{DB: d, Args: []string{"--site", site}})
-		checkOneLineFailure(t, res, d.Dir, strconv.Itoa(first.cmd.Process.Pid), "stop")
+		checkOneLineFailure(t, res, d.Dir, strconv.Itoa(first.Pid()), "stop")
 		if r := first.post(event("pageview", "https://site.test/", nil), nil); r.Status != 202 {
 			t.Errorf("the running serve answered %d %s after the second one failed, want 202", r.Status, r.Reason)
 		}

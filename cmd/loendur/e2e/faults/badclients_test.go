@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 )
 
 // slowResult is how a slow client ended.
@@ -92,7 +94,7 @@ func hugeHeaders(t *testing.T, addr string, headers string) (string, error) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	req := "POST /api/event HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: text/plain\r\nUser-Agent: " + firefoxUA + "\r\n" +
+	req := "POST /api/event HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: text/plain\r\nUser-Agent: " + e2eproc.FirefoxUA + "\r\n" +
 		headers + "Content-Length: 2\r\n\r\n{}"
 	go io.WriteString(conn, req) // the server may stop reading: don't block on it
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -114,7 +116,7 @@ func TestBadClients(t *testing.T) {
 	t.Parallel()
 	ch := newClickHouse(t)
 	c := startCollector(t, ch, t.TempDir())
-	before, err := c.metrics()
+	before, err := c.Metrics()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestBadClients(t *testing.T) {
 	const slowLimit = 25 * time.Second
 	slow := []struct{ name, prefix, drip string }{
 		{"headers at 1 byte/s (slowloris)", "POST /api/event HTTP/1.1\r\nHost: " + c.Addr + "\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"},
-		{"body at 1 byte/s (slow POST)", "POST /api/event HTTP/1.1\r\nHost: " + c.Addr + "\r\nContent-Type: text/plain\r\nUser-Agent: " + firefoxUA +
+		{"body at 1 byte/s (slow POST)", "POST /api/event HTTP/1.1\r\nHost: " + c.Addr + "\r\nContent-Type: text/plain\r\nUser-Agent: " + e2eproc.FirefoxUA +
 			"\r\nContent-Length: 1000\r\n\r\n", `{"site":"fault.test","name":"pageview","url":"https://fault.test/","props":{"x":"` + strings.Repeat("a", 900)},
 		{"connection that sends nothing", "", ""},
 		{"second request of a keep-alive connection at 1 byte/s", "GET /healthz HTTP/1.1\r\nHost: " + c.Addr + "\r\n\r\n" +
@@ -142,14 +144,14 @@ func TestBadClients(t *testing.T) {
 
 	hc := &http.Client{Timeout: 15 * time.Second}
 	do := func(method, ct, body string, hdr map[string]string) (int, string, error) {
-		req, err := http.NewRequest(method, c.url("/api/event"), strings.NewReader(body))
+		req, err := http.NewRequest(method, c.URL("/api/event"), strings.NewReader(body))
 		if err != nil {
 			return 0, "", err
 		}
 		if ct != "" {
 			req.Header.Set("Content-Type", ct)
 		}
-		req.Header.Set("User-Agent", firefoxUA)
+		req.Header.Set("User-Agent", e2eproc.FirefoxUA)
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
@@ -260,10 +262,10 @@ func TestBadClients(t *testing.T) {
 	}
 
 	// Still serving, nothing crashed, every refusal counted.
-	if c.exited() {
-		t.Fatalf("loendur exited: %v", c.cmd.ProcessState)
+	if c.Exited() {
+		t.Fatalf("loendur exited: %v", c.State())
 	}
-	resp, err := hc.Get(c.url("/healthz"))
+	resp, err := hc.Get(c.URL("/healthz"))
 	if err != nil {
 		t.Fatalf("GET /healthz after the bad clients: %v", err)
 	}
@@ -271,7 +273,7 @@ func TestBadClients(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /healthz after the bad clients: %d, want 200", resp.StatusCode)
 	}
-	after, err := c.metrics()
+	after, err := c.Metrics()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,8 +284,8 @@ func TestBadClients(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"panic", "goroutine ", "level=ERROR"} {
-		if strings.Contains(c.log.String(), bad) {
-			t.Errorf("the collector's log contains %q:\n%s", bad, tail(c.log.String(), 30))
+		if strings.Contains(c.Log(), bad) {
+			t.Errorf("the collector's log contains %q:\n%s", bad, e2eproc.Tail(c.Log(), 30))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -23,7 +24,7 @@ func TestClickHouseDownSixtySeconds(t *testing.T) {
 	t.Parallel()
 	ch := newClickHouse(t)
 	c := startCollector(t, ch, t.TempDir())
-	load := startLoad(t, c.url(""), 400, 8, 0)
+	load := startLoad(t, c.URL(""), 400, 8, 0)
 
 	sleepOrFail(t, c, 3*time.Second)
 	before := load.acceptedCount()
@@ -61,14 +62,14 @@ func TestCollectorKilledReplaysSpool(t *testing.T) {
 	ch := newClickHouse(t)
 	spoolDir := t.TempDir()
 	c := startCollector(t, ch, spoolDir)
-	load := startLoad(t, c.url(""), 500, 8, 0)
+	load := startLoad(t, c.URL(""), 500, 8, 0)
 
 	sleepOrFail(t, c, 3*time.Second)
 	ch.stop()
 	t.Logf("ClickHouse stopped after %d events accepted", load.acceptedCount())
 	sleepOrFail(t, c, 5*time.Second)
-	m, _ := c.metrics()
-	c.kill()
+	m, _ := c.Metrics()
+	c.Kill()
 	killedAt := time.Now()
 	t.Logf("collector SIGKILLed; spool held %g batches (%g bytes), %g events in memory",
 		m["loendur_spool_batches"], m["loendur_spool_bytes"], m["loendur_queue_length"])
@@ -79,8 +80,8 @@ func TestCollectorKilledReplaysSpool(t *testing.T) {
 
 	ch.start()
 	c2 := startCollector(t, ch, spoolDir)
-	if !strings.Contains(c2.log.String(), "replaying spooled batches") {
-		t.Errorf("restarted collector did not log that it replays the spool:\n%s", tail(c2.log.String(), 20))
+	if !strings.Contains(c2.Log(), "replaying spooled batches") {
+		t.Errorf("restarted collector did not log that it replays the spool:\n%s", e2eproc.Tail(c2.Log(), 20))
 	}
 	r := collect(t, ch, load, c2, 60*time.Second, nil)
 	if len(r.missing) > 0 {
@@ -108,7 +109,7 @@ func TestClickHouseKilledMidInsert(t *testing.T) {
 	t.Parallel()
 	ch := newClickHouse(t)
 	c := startCollector(t, ch, t.TempDir(), "--batch-size", "100000", "--flush-interval", "2s")
-	load := startLoad(t, c.url(""), 1000, 10, 0)
+	load := startLoad(t, c.URL(""), 1000, 10, 0)
 
 	// Rounds 1 and 2 kill at a random moment of an insert; round 3 aims at the moment
 	// an exactly-once promise is hardest to keep: the events part is committed and the
@@ -126,7 +127,7 @@ func TestClickHouseKilledMidInsert(t *testing.T) {
 	t.Logf("load: %s", load.summary())
 	load.checkAnswers(t)
 	r := collect(t, ch, load, c, 60*time.Second, nil)
-	m, _ := c.metrics()
+	m, _ := c.Metrics()
 	t.Logf("insert errors: %g; stored per the collector: %g", m["loendur_insert_errors_total"], m["loendur_events_stored_total"])
 	assertExactlyOnce(t, ch, r)
 }
@@ -233,10 +234,10 @@ func TestSIGTERMUnderLoadFlushes(t *testing.T) {
 	t.Parallel()
 	ch := newClickHouse(t)
 	c := startCollector(t, ch, t.TempDir(), "--flush-interval", "2s")
-	load := startLoad(t, c.url(""), 600, 8, 0)
+	load := startLoad(t, c.URL(""), 600, 8, 0)
 	sleepOrFail(t, c, 3*time.Second)
-	m, _ := c.metrics()
-	code, took := c.term()
+	m, _ := c.Metrics()
+	code, took := c.Stop()
 	load.Stop()
 	t.Logf("exit code %d, %s after SIGTERM with %g events queued; load: %s", code, took.Round(time.Millisecond),
 		m["loendur_queue_length"], load.summary())
@@ -247,8 +248,8 @@ func TestSIGTERMUnderLoadFlushes(t *testing.T) {
 	// No waiting: whatever was accepted must be in ClickHouse by the time the process is gone.
 	r := collect(t, ch, load, nil, 0, nil)
 	assertExactlyOnce(t, ch, r)
-	if !strings.Contains(c.log.String(), "stopped cleanly") {
-		t.Errorf("no \"stopped cleanly\" in the log:\n%s", tail(c.log.String(), 20))
+	if !strings.Contains(c.Log(), "stopped cleanly") {
+		t.Errorf("no \"stopped cleanly\" in the log:\n%s", e2eproc.Tail(c.Log(), 20))
 	}
 }
 
@@ -261,7 +262,7 @@ func TestTruncatedSpoolSegment(t *testing.T) {
 	spoolDir := t.TempDir()
 	c := startCollector(t, ch, spoolDir, "--flush-interval", "500ms")
 	ch.stop()
-	load := startLoad(t, c.url(""), 500, 8, 0)
+	load := startLoad(t, c.URL(""), 500, 8, 0)
 	sleepOrFail(t, c, 4*time.Second)
 	load.Stop()
 	t.Logf("load: %s", load.summary())
@@ -271,7 +272,7 @@ func TestTruncatedSpoolSegment(t *testing.T) {
 	if v, ok := c.waitMetric("loendur_queue_length", 15*time.Second, func(v float64) bool { return v == 0 }); !ok {
 		t.Fatalf("%g events still in memory 15 s after the load stopped", v)
 	}
-	c.kill()
+	c.Kill()
 
 	// Read every spooled batch from a copy, in replay order.
 	batches := readSpoolCopy(t, spoolDir)
@@ -313,7 +314,7 @@ func TestTruncatedSpoolSegment(t *testing.T) {
 
 	ch.start()
 	c2 := startCollector(t, ch, spoolDir)
-	m, err := c2.metrics()
+	m, err := c2.Metrics()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,8 +330,8 @@ func TestTruncatedSpoolSegment(t *testing.T) {
 	} else if fi, err := q[0].Info(); err == nil && fi.Size() != cut-recs[damaged].off {
 		t.Errorf("quarantine/%s holds %d bytes, want %d", q[0].Name(), fi.Size(), cut-recs[damaged].off)
 	}
-	if !strings.Contains(c2.log.String(), "damaged segment") {
-		t.Errorf("no log line about the damaged segment:\n%s", tail(c2.log.String(), 20))
+	if !strings.Contains(c2.Log(), "damaged segment") {
+		t.Errorf("no log line about the damaged segment:\n%s", e2eproc.Tail(c2.Log(), 20))
 	}
 
 	r := collect(t, ch, load, c2, 60*time.Second, lost)
@@ -444,7 +445,7 @@ func TestSpoolFull(t *testing.T) {
 		"--flush-interval", "200ms", "--queue-size", "1500")
 	ch.stop()
 	// 250 random hex digits per event (S2 hardly compresses them) fill 1 MiB in a few seconds.
-	load := startLoad(t, c.url(""), 800, 8, 250)
+	load := startLoad(t, c.URL(""), 800, 8, 250)
 
 	deadline := time.Now().Add(60 * time.Second)
 	for load.count("503 queue_full") == 0 {
@@ -455,7 +456,7 @@ func TestSpoolFull(t *testing.T) {
 	}
 	t.Logf("first 503 after %d events accepted", load.acceptedCount())
 	sleepOrFail(t, c, 3*time.Second)
-	m, _ := c.metrics()
+	m, _ := c.Metrics()
 	if m["loendur_spool_full_total"] == 0 {
 		t.Errorf("loendur_spool_full_total = 0 while the beacon answers 503")
 	}
@@ -465,7 +466,7 @@ func TestSpoolFull(t *testing.T) {
 	if m["loendur_spool_bytes"] > 1<<20 {
 		t.Errorf("loendur_spool_bytes = %g, past --spool-max 1048576", m["loendur_spool_bytes"])
 	}
-	if !strings.Contains(c.log.String(), "spool full") {
+	if !strings.Contains(c.Log(), "spool full") {
 		t.Errorf("no log line says the spool is full")
 	}
 	t.Logf("spool %g bytes in %g batches, %g events in memory; load: %s", m["loendur_spool_bytes"], m["loendur_spool_batches"],

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -23,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 )
 
 // loendurBin is the binary under test, built once by TestMain.
@@ -33,29 +34,12 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run()) // every test skips itself; nothing to build
 	}
-	dir, err := os.MkdirTemp("", "loendur-faults-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "faults:", err)
-		os.Exit(1)
-	}
-	loendurBin = filepath.Join(dir, "loendur")
-	build := exec.Command("go", "build", "-o", loendurBin, "./cmd/loendur")
-	build.Dir = filepath.Join("..", "..", "..", "..") // the module root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "faults: go build ./cmd/loendur:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	e2eproc.Main(m, "faults", &loendurBin)
 }
 
 const (
-	site      = "fault.test"
-	database  = "loendur"
-	firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+	site     = "fault.test"
+	database = "loendur"
 )
 
 // needFaultTools skips (or, under CI=true, fails) a test when the ClickHouse binaries are
@@ -99,7 +83,7 @@ func newClickHouse(t *testing.T) *chServer {
 	t.Cleanup(func() {
 		s.kill()
 		if t.Failed() {
-			t.Logf("ClickHouse error log (%s):\n%s", s.dir, tail(readFile(filepath.Join(s.dir, "log", "error.log")), 30))
+			t.Logf("ClickHouse error log (%s):\n%s", s.dir, e2eproc.Tail(readFile(filepath.Join(s.dir, "log", "error.log")), 30))
 		}
 	})
 	var err error
@@ -183,7 +167,7 @@ func (s *chServer) launch() error {
 		select {
 		case <-done:
 			return fmt.Errorf("clickhouse-server exited (%v) before answering; error log:\n%s",
-				cmd.ProcessState, tail(readFile(filepath.Join(d, "log", "error.log")), 15))
+				cmd.ProcessState, e2eproc.Tail(readFile(filepath.Join(d, "log", "error.log")), 15))
 		default:
 		}
 		if _, err := s.query("default", "SELECT 1"); err == nil {
@@ -191,7 +175,7 @@ func (s *chServer) launch() error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("clickhouse-server on port %d did not answer within 90 s; error log:\n%s",
-				s.tcpPort, tail(readFile(filepath.Join(d, "log", "error.log")), 15))
+				s.tcpPort, e2eproc.Tail(readFile(filepath.Join(d, "log", "error.log")), 15))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -277,145 +261,17 @@ func (s *chServer) query(db, q string) (string, error) {
 // The collector
 
 // collector is one running `loendur serve`.
-type collector struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	args  []string
-	Addr  string
-	Spool string
-	log   *syncBuffer
-	done  chan struct{}
-}
+type collector struct{ *e2eproc.Process }
 
 // startCollector launches loendur serve against ch with the spool folder spoolDir and
 // waits until /readyz answers 200. The defaults suit a load test: the test's site,
 // 127.0.0.1 as trusted proxy (the load varies X-Forwarded-For) and no rate limit.
 func startCollector(t *testing.T, ch *chServer, spoolDir string, extra ...string) *collector {
 	t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", ch.dsn(), "--site", site,
+	args := []string{"--db", ch.dsn(), "--site", site,
 		"--trusted-proxy", "127.0.0.1/32", "--rate-limit", "-1", "--spool", spoolDir}
-	args = append(args, extra...)
-	cmd := exec.Command(loendurBin, args...)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOENDUR_") && !strings.HasPrefix(kv, "CHDB_LIB_PATH=") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	c := &collector{t: t, cmd: cmd, args: args, Spool: spoolDir, log: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = c.log, c.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start loendur: %v", err)
-	}
-	go func() {
-		cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		if !c.exited() {
-			cmd.Process.Kill()
-			<-c.done
-		}
-		if t.Failed() {
-			t.Logf("log of loendur %s (last 60 lines):\n%s", strings.Join(args, " "), tail(c.log.String(), 60))
-		}
-	})
-	c.waitReady()
-	return c
-}
-
-func (c *collector) waitReady() {
-	c.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if c.exited() {
-			c.t.Fatalf("loendur exited (%v) before it was ready:\n%s", c.cmd.ProcessState, tail(c.log.String(), 40))
-		}
-		if c.Addr == "" {
-			c.Addr = servingAddr(c.log.String())
-		}
-		if c.Addr != "" {
-			resp, err := hc.Get(c.url("/readyz"))
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("loendur not ready after 90 s:\n%s", tail(c.log.String(), 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (c *collector) url(path string) string { return "http://" + c.Addr + path }
-
-func (c *collector) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and waits for the process to go.
-func (c *collector) kill() {
-	c.t.Helper()
-	c.cmd.Process.Kill()
-	<-c.done
-}
-
-// term sends SIGTERM and waits up to a minute; it returns the exit code and the time
-// the process took to exit.
-func (c *collector) term() (int, time.Duration) {
-	c.t.Helper()
-	began := time.Now()
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(time.Minute):
-		c.cmd.Process.Kill()
-		<-c.done
-		c.t.Fatalf("loendur did not exit within a minute of SIGTERM")
-	}
-	return c.cmd.ProcessState.ExitCode(), time.Since(began)
-}
-
-var metricsClient = &http.Client{Timeout: 10 * time.Second}
-
-// metrics reads GET /metrics into a map from `name{labels}` (as printed) to value.
-func (c *collector) metrics() (map[string]float64, error) {
-	resp, err := metricsClient.Get(c.url("/metrics"))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out, sc.Err()
+	return &collector{e2eproc.Start(t, e2eproc.Config{Bin: loendurBin, Args: append(args, extra...),
+		ReadyWait: 90 * time.Second, LogLines: 60})}
 }
 
 // waitMetric polls /metrics until ok(value of name) or timeout, and returns the last
@@ -424,32 +280,17 @@ func (c *collector) waitMetric(name string, timeout time.Duration, ok func(float
 	deadline := time.Now().Add(timeout)
 	last := -1.0
 	for {
-		if m, err := c.metrics(); err == nil {
+		if m, err := c.Metrics(); err == nil {
 			last = m[name]
 			if ok(last) {
 				return last, true
 			}
 		}
-		if time.Now().After(deadline) || c.exited() {
+		if time.Now().After(deadline) || c.Exited() {
 			return last, false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// servingAddr finds the listen address in loendur's "loendur serving" log line.
-func servingAddr(log string) string {
-	for _, line := range strings.Split(log, "\n") {
-		if !strings.Contains(line, `msg="loendur serving"`) {
-			continue
-		}
-		for _, field := range strings.Fields(line) {
-			if a, ok := strings.CutPrefix(field, "addr="); ok {
-				return a
-			}
-		}
-	}
-	return ""
 }
 
 // ---------------------------------------------------------------------------------
@@ -535,12 +376,10 @@ func (l *loadGen) send() {
 	}
 	body, _ := json.Marshal(map[string]any{"site": site, "name": "pageview",
 		"url": fmt.Sprintf("https://%s/page/%d", site, i%97), "width": 1280, "props": props})
-	req, err := http.NewRequest(http.MethodPost, *l.target.Load()+"/api/event", bytes.NewReader(body))
+	req, err := e2eproc.NewBeacon(http.MethodPost, *l.target.Load()+"/api/event", string(body))
 	if err != nil {
 		panic(err)
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	req.Header.Set("User-Agent", firefoxUA)
 	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
 	resp, err := l.client.Do(req)
 	var status int
@@ -690,8 +529,8 @@ func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.
 				break
 			}
 			idle := false
-			if c != nil && !c.exited() {
-				if mm, err := c.metrics(); err == nil {
+			if c != nil && !c.Exited() {
+				if mm, err := c.Metrics(); err == nil {
 					idle = mm["loendur_spool_batches"] == 0 && mm["loendur_queue_length"] == 0
 				}
 			}
@@ -713,7 +552,7 @@ func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if c != nil && !c.exited() {
+	if c != nil && !c.Exited() {
 		// Let replay finish, so that a late duplicate would be seen.
 		rest := max(time.Until(deadline), 10*time.Second)
 		c.waitMetric("loendur_spool_batches", rest, func(v float64) bool { return v == 0 })
@@ -795,24 +634,6 @@ func first[T any](s []T, n int) []T {
 // ---------------------------------------------------------------------------------
 // Small helpers
 
-// syncBuffer collects a child's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func readFile(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -821,18 +642,12 @@ func readFile(path string) string {
 	return string(b)
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
 // sleepOrFail sleeps d, failing the test early if the collector dies meanwhile.
 func sleepOrFail(t *testing.T, c *collector, d time.Duration) {
 	t.Helper()
 	select {
-	case <-c.done:
-		t.Fatalf("loendur exited unexpectedly (%v):\n%s", c.cmd.ProcessState, tail(c.log.String(), 40))
+	case <-c.Done():
+		t.Fatalf("loendur exited unexpectedly (%v):\n%s", c.State(), e2eproc.Tail(c.Log(), 40))
 	case <-time.After(d):
 	}
 }
