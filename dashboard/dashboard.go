@@ -41,6 +41,11 @@ type Options struct {
 	// Truncator truncates an address given in a data request the way ingestion does.
 	// Zero: the default prefixes.
 	Truncator privacy.Truncator
+	// WaitQueued returns once the events the collector in this process has accepted so
+	// far are stored or spooled, or an error when it gave up (bounded). A staff erasure
+	// calls it first, so it also reaches an event accepted a moment before, which would
+	// otherwise land after the delete. nil: no collector in this process.
+	WaitQueued func(ctx context.Context) error
 }
 
 // Dashboard serves the staff pages and API.
