@@ -105,7 +105,8 @@ func New(opts Options) (*Collector, error) {
 		c.alog = alog
 	}
 	c.writer = &writer{alog: c.alog, db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
-		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1)}
+		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1),
+		flushes: make(chan chan struct{})}
 	c.app = c.newApp()
 	return c, nil
 }
@@ -176,6 +177,41 @@ func (c *Collector) housekeep(ctx context.Context) {
 				c.opts.Log.Warn("session sync", "err", err)
 			}
 		}
+	}
+}
+
+// QueuedWait bounds WaitQueued. A healthy database takes a batch in milliseconds; a
+// hung insert gives up after insertTimeout and the batch goes to the spool, and the
+// batch in hand when the request came may need the same, so this covers one hung
+// insert with room to spare. Beyond it, the database is not answering and an erasure
+// would fail anyway.
+const QueuedWait = insertTimeout + 10*time.Second
+
+// ErrQueueNotFlushed means WaitQueued gave up: events accepted before it may still be
+// in memory, where an erasure cannot reach them.
+var ErrQueueNotFlushed = errors.New("collector: queued events were not stored or spooled in time")
+
+// WaitQueued returns once every event accepted before the call is stored in the
+// database or in the spool, where an erasure reaches it: it has the writer deliver what
+// is queued at once instead of at the next flush. It waits QueuedWait at most, or until
+// ctx ends, and then returns ErrQueueNotFlushed. After Shutdown it returns at once:
+// nothing is queued any more.
+func (c *Collector) WaitQueued(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, QueuedWait)
+	defer cancel()
+	done := make(chan struct{})
+	select {
+	case c.writer.flushes <- done:
+	case <-c.writer.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the writer did not take the request: %w", ErrQueueNotFlushed, ctx.Err())
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the writer is still delivering: %w", ErrQueueNotFlushed, ctx.Err())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Fire
 // set the client address with X-Forwarded-For.
 func newTestCollector(t testing.TB, db store.Store, site string, geoDB *geo.Reader) *Collector {
 	t.Helper()
+	return newTestCollectorFlushing(t, db, site, geoDB, 50*time.Millisecond)
+}
+
+// newTestCollectorFlushing is newTestCollector with the given flush interval.
+func newTestCollectorFlushing(t *testing.T, db store.Store, site string, geoDB *geo.Reader, flush time.Duration) *Collector {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -40,7 +47,7 @@ func newTestCollector(t testing.TB, db store.Store, site string, geoDB *geo.Read
 	}
 	proxies, _ := clientip.NewResolver([]string{"0.0.0.0/0", "::/0"})
 	c, err := New(Options{DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Log: log,
-		Registry: prometheus.NewRegistry(), FlushInterval: 50 * time.Millisecond, RateLimit: -1})
+		Registry: prometheus.NewRegistry(), FlushInterval: flush, RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +183,34 @@ func TestSessionAndVisitorAcrossEvents(t *testing.T) {
 	}
 	if len(signup.PropKeys) != 1 || signup.PropKeys[0] != "plan" || signup.PropValues[0] != "pro" {
 		t.Errorf("props stored as %v=%v", signup.PropKeys, signup.PropValues)
+	}
+}
+
+// WaitQueued stores what was accepted before it at once, without waiting for the
+// flush interval (an hour here, so only the flush request can have stored the events).
+func TestWaitQueuedStoresWhatWasAccepted(t *testing.T) {
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			site := engine + ".waitqueued.test"
+			c := newTestCollectorFlushing(t, db, site, nil, time.Hour)
+			for i := range 3 {
+				resp := post(t, c, `{"site":"`+site+`","name":"pageview","url":"https://`+site+`/`+strconv.Itoa(i)+`"}`, "203.0.113.7")
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("event %d: %d", i, resp.StatusCode)
+				}
+			}
+			if err := c.WaitQueued(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.held.Load(); n != 0 {
+				t.Errorf("%d events still held after WaitQueued", n)
+			}
+			waitRows(t, db, site, 3) // not an hour: the flush request stored them
+			// Nothing queued: it returns at once.
+			if err := c.WaitQueued(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -114,9 +114,13 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 	p := c.privacy()
 	p.erasing.Lock()
 	defer p.erasing.Unlock()
-	// Events of this browser accepted before the request may still be queued: let the
-	// writer store or spool them first, so the erasure reaches them.
-	c.waitForQueued(ctx.UserContext())
+	// Events of this browser accepted before the request may still be queued: have the
+	// writer store or spool them first, so the erasure reaches them. If it cannot, the
+	// database is not answering: say so rather than report an erasure that missed them.
+	if err := c.WaitQueued(ctx.UserContext()); err != nil {
+		c.opts.Log.Error("forget: queued events not stored first; nothing erased", "site", site, "err", err)
+		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
+	}
 	ectx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
 	defer cancel()
 	opts := erasure.Options{RequestedBy: RequestedByForget, Now: c.opts.Now}
@@ -129,19 +133,6 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
 	}
 	return ctx.JSON(forgetAnswer{Erased: res.Events + uint64(res.Spooled), From: from.Format(time.RFC3339), To: now.Format(time.RFC3339)})
-}
-
-// waitForQueued waits until the writer has taken what was queued when it was called
-// (stored or spooled), or for two flush intervals and a second at most.
-func (c *Collector) waitForQueued(ctx context.Context) {
-	deadline := time.Now().Add(2*c.opts.FlushInterval + time.Second)
-	for c.held.Load() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // handleMe is GET /api/me?site=example.com: this browser's current pseudonymous id on

@@ -29,6 +29,9 @@ type writer struct {
 	m         *metrics
 	done      chan struct{}
 	spooled   chan struct{} // wakes the replayer
+	// flushes asks the writer to deliver at once what is queued; it closes the channel
+	// it receives once that is stored or spooled (see Collector.WaitQueued).
+	flushes chan chan struct{}
 }
 
 // Bounds of the wait between attempts at a batch that failed to insert or to spool.
@@ -60,6 +63,9 @@ func (w *writer) run(stop <-chan struct{}) {
 			if len(batch) < w.batchSize {
 				continue
 			}
+		case done := <-w.flushes:
+			batch = w.flushQueued(batch, stop)
+			close(done)
 		case <-timer.C:
 		}
 		if len(batch) > 0 {
@@ -68,6 +74,28 @@ func (w *writer) run(stop <-chan struct{}) {
 		}
 		timer.Reset(w.interval)
 	}
+}
+
+// flushQueued delivers the batch and every event in the queue when it is called, in
+// batches of at most batchSize, and returns the emptied batch. Events queued before a
+// flush request are ahead of len(queue) in the channel, so taking that many takes
+// them all; events arriving meanwhile wait for the next batch, so a steady stream
+// cannot keep the flush from ending.
+func (w *writer) flushQueued(batch []store.Event, stop <-chan struct{}) []store.Event {
+	for n := len(w.queue); n > 0; n-- {
+		ev, ok := <-w.queue
+		if !ok {
+			break
+		}
+		batch = append(batch, ev)
+		w.seq++
+		if len(batch) >= w.batchSize {
+			w.deliver(batch, stop)
+			batch = batch[:0]
+		}
+	}
+	w.deliver(batch, stop)
+	return batch[:0]
 }
 
 // deliver stores a batch in ClickHouse or, failing that, in the spool, retrying until

@@ -41,6 +41,11 @@ type Options struct {
 	// Truncator truncates an address given in a data request the way ingestion does.
 	// Zero: the default prefixes.
 	Truncator privacy.Truncator
+	// WaitQueued returns once the events the collector in this process has accepted so
+	// far are stored or spooled, or an error when it gave up (bounded). A staff erasure
+	// calls it first, so it also reaches an event accepted a moment before, which would
+	// otherwise land after the delete. nil: no collector in this process.
+	WaitQueued func(ctx context.Context) error
 }
 
 // Dashboard serves the staff pages and API.
@@ -75,12 +80,16 @@ func New(opts Options) (*Dashboard, error) {
 	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
 }
 
-// Run keeps the reports' per-visit table filled until ctx ends; reports stay correct
-// without it, only slower.
+// Run does the dashboard's housekeeping until ctx ends: it deletes expired login
+// sessions hourly and keeps the reports' per-visit table filled (reports stay correct
+// without it, only slower).
 func (d *Dashboard) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { d.auth.Run(ctx) })
 	if d.reports != nil {
 		d.reports.Run(ctx)
 	}
+	wg.Wait()
 }
 
 // Auth is the dashboard's authentication service, for packages mounted beside it.

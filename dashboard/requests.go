@@ -294,6 +294,9 @@ func (d *Dashboard) erase(ctx context.Context, actor *auth.User, sel erasure.Sel
 	defer d.erasing.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eraseTimeout)
 	defer cancel()
+	if err := d.waitQueued(ctx); err != nil {
+		return nil, d.requestFailed("erase: storing queued events", sel, err)
+	}
 	plan, err := erasure.Preview(ctx, d.opts.DB, sel)
 	if err != nil {
 		return nil, d.requestFailed("erase: preview", sel, err)
@@ -311,6 +314,19 @@ func (d *Dashboard) erase(ctx context.Context, actor *auth.User, sel erasure.Sel
 	d.log.Info("data request erased", "site", sel.Site, "kind", string(sel.Kind), "events", res.Events,
 		"rows", res.Rows, "spooled", res.Spooled, "ledger", res.ID)
 	return v, nil
+}
+
+// waitQueued has the collector store or spool what it accepted before the erasure, so
+// the delete finds it; nothing is erased when that fails, since the erasure would be
+// reported verified while an event of the person could still land after it.
+func (d *Dashboard) waitQueued(ctx context.Context) error {
+	if d.opts.WaitQueued == nil {
+		return nil
+	}
+	if err := d.opts.WaitQueued(ctx); err != nil {
+		return fmt.Errorf("wait for the collector's queue: %w", err)
+	}
+	return nil
 }
 
 // requestFailed logs a failed step without the selector's values (ids, the address)

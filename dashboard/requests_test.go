@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"html"
 	"log/slog"
 	"net/http"
@@ -382,5 +383,48 @@ func TestRedact(t *testing.T) {
 		if strings.Contains(got, v) {
 			t.Errorf("redacted message still holds %s: %s", v, got)
 		}
+	}
+}
+
+// A staff erasure first has the collector store what it holds (Options.WaitQueued;
+// the real collector is wired and tested in cmd/loendur). When that fails, nothing is
+// erased and the request says it failed, rather than report a verified erasure that
+// an event still in memory could follow.
+func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
+	db := storetest.Embedded(t)
+	e := newEnv(t, db, "erasequeue", "a", "b")
+	site, other := e.sites[0], e.sites[1]
+	requestFixture(t, db, site, other)
+	waits := 0
+	stuck := true
+	e.dash.opts.WaitQueued = func(context.Context) error {
+		waits++
+		if stuck {
+			return errors.New("writer stuck")
+		}
+		return nil
+	}
+	admin := e.browser()
+	admin.mustLogin(e.addUser("ada@erasequeue.test", auth.RoleAdmin, nil))
+	sel := map[string]any{"site": site, "kind": "visitor", "ids": []string{"3"}, "confirm": true}
+	if r := admin.api(http.MethodPost, "/api/v1/requests/erase", sel); r.StatusCode != http.StatusInternalServerError ||
+		!strings.Contains(r.body, "storing queued events") {
+		t.Errorf("erase with the queue not stored: %d %s", r.StatusCode, r.body)
+	}
+	if got := storedVisitors(t, db, "events", site); !slices.Contains(got, 3) {
+		t.Errorf("erased although the queue was not stored: %v", got)
+	}
+	if got := ledgerOf(t, db, site); len(got) != 0 {
+		t.Errorf("ledger entry for a failed erasure: %+v", got)
+	}
+	stuck = false
+	if r := admin.api(http.MethodPost, "/api/v1/requests/erase", sel); r.StatusCode != http.StatusOK {
+		t.Fatalf("erase: %d %s", r.StatusCode, r.body)
+	}
+	if got := storedVisitors(t, db, "events", site); slices.Contains(got, 3) {
+		t.Errorf("visitor 3 not erased: %v", got)
+	}
+	if waits != 2 {
+		t.Errorf("WaitQueued called %d times for two erasures, want 2", waits)
 	}
 }

@@ -73,22 +73,8 @@ func runServe(args []string) error {
 	if n, size := sp.Stats(); n > 0 {
 		log.Info("replaying spooled batches", "batches", n, "bytes", size)
 	}
-	dash, err := dashboard.New(dashboard.Options{DB: db, Sites: registry, Log: log, Registry: reg, Secure: cfg.SecureCookies, Spool: sp, Truncator: truncator,
-		ClientIP: func(c *fiber.Ctx) netip.Addr {
-			remote, _ := netip.ParseAddr(c.IP())
-			return proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
-		}})
-	if err != nil {
-		return fmt.Errorf("dashboard: %w", err)
-	}
-	col, err := collector.New(collector.Options{
-		DB: db, Sites: registry, Salts: keeper, Geo: geoDB, Proxies: proxies, Truncator: truncator,
-		Registry: reg, Log: log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
-		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: sp,
-		AcceptLog: cfg.acceptLogDir(),
-		// The dashboard mounts last: its auth middleware applies only to routes after it.
-		Routes: func(app *fiber.App) { mountTracker(app, registry); dash.Mount(app) },
-	})
+	col, dash, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
+		truncator: truncator, spool: sp, registry: reg, log: log})
 	if err != nil {
 		return err
 	}
@@ -119,6 +105,50 @@ func runServe(args []string) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// serveDeps are what the collector and the dashboard share, opened by runServe.
+type serveDeps struct {
+	db        store.Store
+	sites     *sites.Registry
+	salts     *salt.Keeper
+	geo       *geo.Reader
+	proxies   *clientip.Resolver
+	truncator privacy.Truncator
+	spool     *spool.Spool
+	registry  *prometheus.Registry
+	log       *slog.Logger
+}
+
+// newServices builds the dashboard and the collector, with the tracker and the
+// dashboard mounted on the collector's app.
+func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard.Dashboard, error) {
+	// The dashboard is built first (the collector's app mounts it), so its erasures reach
+	// the collector's queue through col, set below and before anything is served.
+	var col *collector.Collector
+	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
+		Secure: cfg.SecureCookies, Spool: d.spool, Truncator: d.truncator,
+		ClientIP: func(c *fiber.Ctx) netip.Addr {
+			remote, _ := netip.ParseAddr(c.IP())
+			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
+		},
+		WaitQueued: func(ctx context.Context) error { return col.WaitQueued(ctx) },
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dashboard: %w", err)
+	}
+	col, err = collector.New(collector.Options{
+		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
+		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
+		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
+		AcceptLog: cfg.acceptLogDir(),
+		// The dashboard mounts last: its auth middleware applies only to routes after it.
+		Routes: func(app *fiber.App) { mountTracker(app, d.sites); dash.Mount(app) },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return col, dash, nil
 }
 
 func newLogger(format string) *slog.Logger {

@@ -136,3 +136,55 @@ func (s *Service) revokeUserSessions(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// SweepInterval is how often the rows of expired sessions are deleted. Each sweep that
+// finds some is one ALTER TABLE … DELETE (a mutation rewrites the parts it touches), so
+// it runs hourly rather than per request; rows live at most this long past expiry.
+const SweepInterval = time.Hour
+
+// Run deletes the rows of expired sessions now and then every SweepInterval until ctx
+// ends. Several processes may run it at once: deleting rows already deleted is harmless.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(SweepInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("delete expired dashboard sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expiredSessions selects the rows of sessions past SessionMaxAge. Every row of a
+// session carries the same expires (activity and revocation rows copy it), so this
+// takes a session's rows all together: a delete half-way through its parts can never
+// leave a row that makes an ended session live again, as deleting only a revocation
+// row would. The rows of sessions that ended earlier (logout, idle) go with the rest,
+// once SessionMaxAge after their login has passed.
+const expiredSessions = "expires < toDateTime(?, 'UTC')"
+
+// SweepSessions deletes the rows of expired sessions and returns how many there were.
+// It counts first, so an hour with nothing expired costs one count and no mutation.
+// The delete is a mutation (ClickHouse 18.16 has no lightweight DELETE) that the
+// engine finishes in the background.
+func (s *Service) SweepSessions(ctx context.Context) (uint64, error) {
+	cutoff := s.now().UTC().Format(time.DateTime)
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := s.db.Select(ctx, &rows, "SELECT count() AS n FROM dashboard_sessions WHERE "+expiredSessions, cutoff); err != nil {
+		return 0, fmt.Errorf("count expired sessions: %w", err)
+	}
+	if len(rows) == 0 || rows[0].N == 0 {
+		return 0, nil
+	}
+	if err := s.db.Exec(ctx, "ALTER TABLE dashboard_sessions DELETE WHERE "+expiredSessions, cutoff); err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	s.log.Info("expired dashboard sessions deleted", "rows", rows[0].N)
+	return rows[0].N, nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/salt"
+	"github.com/websystems/loendur/internal/sites"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+)
+
+// A staff erasure through the JSON API of a serving process reaches an event the
+// collector accepted a moment before and still holds in its queue: with an hour's
+// flush interval, only the dashboard's wait for the queue can have stored it before
+// the delete. On the server (chDB allows one store per process; the erasure itself is
+// covered on both engines by internal/erasure and dashboard).
+func TestStaffErasureReachesQueuedEvents(t *testing.T) {
+	const site, addr = "queued.erase.test", "203.0.113.7"
+	cfg, err := parseServeConfig([]string{"--db", storetest.ServerDSN(t), "--flush-interval", "1h",
+		"--trusted-proxy", "0.0.0.0/0", "--rate-limit", "-1", "--spool", t.TempDir(), "--accept-log", "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	deps := testServeDeps(t, ctx, cfg, site)
+	col, _, err := newServices(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.Start(ctx)
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := col.Shutdown(sctx); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer stop()
+	if _, _, err := auth.AddUser(ctx, deps.db, "dpo@queued.test", auth.RoleAdmin, nil, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := auth.AddAPIKey(ctx, deps.db, "dpo@queued.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	event := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(
+		`{"site":"`+site+`","name":"pageview","url":"https://`+site+`/private"}`))
+	event.Header.Set("Content-Type", "text/plain")
+	event.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
+	event.Header.Set("X-Forwarded-For", addr)
+	if resp, err := col.App().Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %v %v", resp, err)
+	}
+
+	day := time.Now().UTC().Format(time.DateOnly)
+	erase := httptest.NewRequest(http.MethodPost, "/api/v1/requests/erase", strings.NewReader(
+		`{"site":"`+site+`","kind":"ip","ip":"`+addr+`","from":"`+day+`","to":"`+day+`","confirm":true}`))
+	erase.Header.Set("Content-Type", "application/json")
+	erase.Header.Set("Authorization", "Bearer "+key)
+	resp, err := col.App().Test(erase, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	var res struct {
+		Events uint64 `json:"events"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Events != 1 {
+		t.Errorf("erase: %d %s; want the queued event erased", resp.StatusCode, body)
+	}
+	if n := storedEvents(t, deps.db, site); n != 0 {
+		t.Errorf("%d events stored right after the erasure", n)
+	}
+	// Whatever the collector still held would be stored now.
+	stop()
+	if n := storedEvents(t, deps.db, site); n != 0 {
+		t.Errorf("%d events stored after the collector flushed its queue: the erasure missed them", n)
+	}
+}
+
+// testServeDeps opens what runServe opens, on cfg's database, with site registered.
+func testServeDeps(t *testing.T, ctx context.Context, cfg serveConfig, site string) serveDeps {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := openStore(ctx, cfg.DB, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	registry := sites.NewRegistry(db, log)
+	if _, err := registry.Ensure(ctx, []string{site}); err != nil {
+		t.Fatal(err)
+	}
+	keeper := salt.New(db, log, time.Now)
+	if err := keeper.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(spool.Options{Dir: cfg.spoolDir(), MaxBytes: cfg.SpoolMax, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	proxies, err := clientip.NewResolver(cfg.TrustedProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncator, err := privacy.NewTruncator(cfg.IPv4Prefix, cfg.IPv6Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveDeps{db: db, sites: registry, salts: keeper, proxies: proxies, truncator: truncator, spool: sp,
+		registry: prometheus.NewRegistry(), log: log}
+}
+
+func storedEvents(t *testing.T, db store.Store, site string) uint64 {
+	t.Helper()
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := db.Select(context.Background(), &rows, "SELECT count() AS n FROM events WHERE site = ?", site); err != nil {
+		t.Fatal(err)
+	}
+	return rows[0].N
+}
