@@ -75,6 +75,7 @@ fuzz:
 	@for target in \
 	  "./collector FuzzParsePayload" \
 	  "./internal/pageurl FuzzParse" \
+	  "./internal/pageurl FuzzUTM" \
 	  "./internal/referrer FuzzParse" \
 	  "./internal/useragent FuzzParse" \
 	  "./internal/clientip FuzzClientIP" \

@@ -18,6 +18,7 @@ import (
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/spool"
@@ -64,6 +65,7 @@ type Collector struct {
 	opts     Options
 	app      *fiber.App
 	ua       *useragent.Parser
+	refs     *referrer.Parser
 	sessions *sessions
 	limiter  *rateLimiter
 	queue    chan store.Event
@@ -90,6 +92,7 @@ func New(opts Options) (*Collector, error) {
 	c := &Collector{
 		opts:      opts,
 		ua:        useragent.NewParser(10_000),
+		refs:      referrer.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
 		queue:     make(chan store.Event, opts.QueueSize),

@@ -32,7 +32,7 @@ func newTestCollector(t testing.TB, db store.Store, site string, geoDB *geo.Read
 }
 
 // newTestCollectorFlushing is newTestCollector with the given flush interval.
-func newTestCollectorFlushing(t *testing.T, db store.Store, site string, geoDB *geo.Reader, flush time.Duration) *Collector {
+func newTestCollectorFlushing(t testing.TB, db store.Store, site string, geoDB *geo.Reader, flush time.Duration) *Collector {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -15,7 +15,6 @@ import (
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
-	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -157,7 +156,7 @@ func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent
 	ev.Timestamp = now
 	ev.Name = p.Name
 	if p.Name == eventPageview && p.Referrer != "" {
-		ref := referrer.Parse(p.Referrer, ev.Site)
+		ref := c.refs.Parse(p.Referrer, ev.Site)
 		ev.ReferrerHost, ev.ReferrerSource = ref.Host, ref.Source
 	}
 	loc := c.opts.Geo.Lookup(ip)

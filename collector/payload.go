@@ -64,12 +64,14 @@ func parsePayload(body []byte) (payload, *rejection) {
 	if len(body) == 0 {
 		return p, reject(reasonBadBody, "empty body: send a JSON object")
 	}
-	if depth := jsonDepth(body); depth > maxJSONNesting {
-		return p, reject(reasonBadBody, "JSON nested too deeply")
-	}
 	parser := parsers.Get()
 	defer parsers.Put(parser)
+	// The parser itself stops at fastjson.MaxDepth (300) levels, so a body of ten
+	// thousand brackets never recurses deeper than that.
 	v, err := parser.ParseBytes(body)
+	if err != nil && strings.Contains(err.Error(), "too big depth") || err == nil && tooDeep(v, maxJSONNesting) {
+		return p, reject(reasonBadBody, "JSON nested too deeply")
+	}
 	if err != nil {
 		return p, reject(reasonBadBody, "body is not valid JSON")
 	}
@@ -263,31 +265,20 @@ func printable(s string) bool {
 	return true
 }
 
-// jsonDepth returns the deepest nesting of objects and arrays outside strings, so a body
-// of ten thousand brackets is refused before the decoder recurses into it.
-func jsonDepth(b []byte) int {
-	depth, max := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			if escaped {
-				escaped = false
-			} else if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
-				max = depth
-			}
-		case c == '}' || c == ']':
-			depth--
+// tooDeep reports whether objects and arrays nest more than limit levels in v.
+func tooDeep(v *fastjson.Value, limit int) bool {
+	deep := false
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, v *fastjson.Value) { deep = deep || tooDeep(v, limit-1) })
+	case fastjson.TypeArray:
+		items, _ := v.Array()
+		for _, item := range items {
+			deep = deep || tooDeep(item, limit-1)
 		}
+	default:
+		return false
 	}
-	return max
+	return deep || limit <= 0
 }

@@ -132,3 +132,14 @@ func TestParsePayloadValues(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePayloadNesting(t *testing.T) {
+	const base = `{"site":"a.com","name":"x","url":"https://a.com/","extra":`
+	for depth, wantRefused := range map[int]bool{1: false, 3: false, 4: true, 40: true, 299: true, 5000: true} {
+		body := base + strings.Repeat("[", depth-1) + "{}" + strings.Repeat("]", depth-1) + "}"
+		_, r := parsePayload([]byte(body))
+		if refused := r != nil && r.Reason == reasonBadBody; refused != wantRefused {
+			t.Errorf("%d levels inside the event object: refused %v (%v), want %v", depth, refused, r, wantRefused)
+		}
+	}
+}

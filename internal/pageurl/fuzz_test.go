@@ -2,6 +2,7 @@ package pageurl
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,32 @@ func FuzzParse(f *testing.F) {
 		}
 		if again, err := Parse("https://" + host + p.Pathname); err != nil || again.Pathname != p.Pathname {
 			t.Errorf("Pathname %q does not parse back: %+v, %v", p.Pathname, again, err)
+		}
+	})
+}
+
+// FuzzUTM checks the campaign parameters against url.ParseQuery, which decodes every
+// parameter of the page where utmOf decodes only the ones it keeps.
+func FuzzUTM(f *testing.F) {
+	for _, s := range []string{
+		"utm_source=news&utm_medium=e%20mail&utm_campaign=a+b",
+		"ref=x&utm_source=&source=y;z&utm_term=%zz&utm_term=ok",
+		"utm_%73ource=enc&utm_content=%C3%BC&utm_content=second",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		q, _ := url.ParseQuery(rawQuery)
+		source := cleanParam(q.Get("utm_source"))
+		for _, alt := range []string{"ref", "source"} {
+			if source == "" {
+				source = cleanParam(q.Get(alt))
+			}
+		}
+		want := UTM{Source: source, Medium: cleanParam(q.Get("utm_medium")), Campaign: cleanParam(q.Get("utm_campaign")),
+			Term: cleanParam(q.Get("utm_term")), Content: cleanParam(q.Get("utm_content"))}
+		if got := utmOf(rawQuery); got != want {
+			t.Errorf("utmOf(%q) = %+v, want %+v", rawQuery, got, want)
 		}
 	})
 }

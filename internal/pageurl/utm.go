@@ -2,6 +2,7 @@ package pageurl
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -9,29 +10,61 @@ import (
 // utmOf reads the campaign parameters. As Plausible does, "ref" and then
 // "source" stand in for a missing utm_source: many sites link with ?ref=.
 func utmOf(rawQuery string) UTM {
-	if rawQuery == "" {
-		return UTM{}
+	var v [len(utmKeys)]string
+	queryParams(rawQuery, &v)
+	for i := range v {
+		v[i] = cleanParam(v[i])
 	}
-	q, _ := url.ParseQuery(rawQuery) // keeps the pairs it could parse
-	source := param(q, "utm_source")
-	for _, alt := range []string{"ref", "source"} {
+	source := v[keySource]
+	for _, alt := range []int{keyRef, keySourceAlt} {
 		if source == "" {
-			source = param(q, alt)
+			source = v[alt]
 		}
 	}
-	return UTM{
-		Source:   source,
-		Medium:   param(q, "utm_medium"),
-		Campaign: param(q, "utm_campaign"),
-		Term:     param(q, "utm_term"),
-		Content:  param(q, "utm_content"),
+	return UTM{Source: source, Medium: v[keyMedium], Campaign: v[keyCampaign], Term: v[keyTerm], Content: v[keyContent]}
+}
+
+// utmKeys are the query parameters read, in the order of the key constants.
+var utmKeys = [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"}
+
+const (
+	keySource = iota
+	keyMedium
+	keyCampaign
+	keyTerm
+	keyContent
+	keyRef
+	keySourceAlt
+)
+
+// queryParams sets values[i] to the first value of utmKeys[i] in rawQuery, reading
+// pairs as url.ParseQuery does (pairs with a semicolon or a bad escape are skipped)
+// but decoding only the values it keeps, not every parameter of the page.
+func queryParams(rawQuery string, values *[len(utmKeys)]string) {
+	var seen [len(utmKeys)]bool
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			continue
+		}
+		i := slices.Index(utmKeys[:], key)
+		if i < 0 || seen[i] {
+			continue
+		}
+		if value, err := url.QueryUnescape(rawValue); err == nil {
+			values[i], seen[i] = value, true
+		}
 	}
 }
 
-// param returns the first value of key, made fit to store: valid UTF-8
-// without control characters, trimmed and at most MaxUTMLen bytes.
-func param(q url.Values, key string) string {
-	v := strings.ToValidUTF8(q.Get(key), "\uFFFD")
+func cleanParam(v string) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
 	v = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || !unicode.IsGraphic(r) && !unicode.IsSpace(r) {
 			return -1

@@ -9,12 +9,19 @@ import (
 )
 
 // FuzzParse checks that no input panics and that the result is either empty
-// or a clean, external host with a source.
+// or a clean, external host with a source, and that a cached parser (asked twice)
+// answers as an uncached one.
 func FuzzParse(f *testing.F) {
 	f.Add("https://www.google.co.uk/search?q=x", "example.com")
 	f.Add("https://blog.example.com/", "www.example.com")
+	cached := NewParser(64)
 	f.Fuzz(func(t *testing.T, raw, site string) {
 		got := Parse(raw, site)
+		for range 2 {
+			if c := cached.Parse(raw, site); c != got {
+				t.Fatalf("Parse(%q, %q): cached %+v, uncached %+v", raw, site, c, got)
+			}
+		}
 		if got == (Info{}) {
 			return
 		}

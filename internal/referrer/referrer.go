@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/websystems/loendur/internal/cache"
 	"github.com/websystems/loendur/internal/pageurl"
 )
 
@@ -21,6 +22,27 @@ type Info struct {
 // maxAuthorityLen bounds the user-info, host and port part that is parsed.
 const maxAuthorityLen = 512
 
+// Parser is Parse with a bounded cache of what each referrer host resolves to: the
+// same few hundred hosts (search engines, social sites) refer most visits. Only the
+// host part is a key, never a path or query, nor a host with user info.
+type Parser struct {
+	hosts *cache.Map[resolved]
+}
+
+// resolved is what a referrer's authority (user info, host, port) resolves to.
+type resolved struct {
+	host string // clean host, before "www." is dropped; "" when unusable
+	info Info
+}
+
+// NewParser returns a parser that remembers about cacheSize hosts; <= 0 disables it.
+func NewParser(cacheSize int) *Parser { return &Parser{hosts: cache.New[resolved](cacheSize)} }
+
+var uncached = NewParser(0)
+
+// Parse is Parser.Parse without a cache.
+func Parse(raw, siteDomain string) Info { return uncached.Parse(raw, siteDomain) }
+
 // Parse returns the referrer's host and source name. It returns an empty
 // Info when raw is empty, not an http(s) URL, unparseable, or a
 // self-referral: its host is siteDomain or a subdomain of it (a "www."
@@ -29,18 +51,26 @@ const maxAuthorityLen = 512
 //
 // Host drops a leading "www." so that links from www.example.com and
 // example.com count as one referrer, as visitors see them as one site.
-func Parse(raw, siteDomain string) Info {
-	host, ok := hostOf(raw)
-	if !ok || pageurl.BelongsTo(host, trimWWW(siteDomain)) {
+func (p *Parser) Parse(raw, siteDomain string) Info {
+	authority, ok := authorityOf(raw)
+	if !ok {
 		return Info{}
 	}
-	host = trimWWW(host)
-	return Info{Host: host, Source: sourceOf(host)}
+	r, hit := p.hosts.Get(authority)
+	if !hit {
+		r = resolve(authority)
+		if !strings.Contains(authority, "@") {
+			p.hosts.Put(strings.Clone(authority), r)
+		}
+	}
+	if r.host == "" || pageurl.BelongsTo(r.host, trimWWW(siteDomain)) {
+		return Info{}
+	}
+	return r.info
 }
 
-// hostOf extracts the cleaned host of an http(s) URL. Only the authority is
-// parsed, so that a long or odd path or query cannot make it fail or cost.
-func hostOf(raw string) (string, bool) {
+// authorityOf is the user-info, host and port part of an http(s) URL.
+func authorityOf(raw string) (string, bool) {
 	scheme, rest, ok := strings.Cut(strings.TrimSpace(raw), "://")
 	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
 		return "", false
@@ -51,14 +81,22 @@ func hostOf(raw string) (string, bool) {
 	if len(rest) > maxAuthorityLen {
 		return "", false
 	}
-	u, err := url.Parse("http://" + rest)
-	if err != nil {
-		return "", false
-	}
-	return pageurl.CleanHost(u.Host)
+	return rest, true
 }
 
-// trimWWW removes one leading "www." unless nothing with a dot would remain.
+func resolve(authority string) resolved {
+	u, err := url.Parse("http://" + authority)
+	if err != nil {
+		return resolved{}
+	}
+	host, ok := pageurl.CleanHost(u.Host)
+	if !ok {
+		return resolved{}
+	}
+	trimmed := trimWWW(host)
+	return resolved{host: host, info: Info{Host: trimmed, Source: sourceOf(trimmed)}}
+}
+
 func trimWWW(host string) string {
 	if rest, ok := strings.CutPrefix(strings.ToLower(host), "www."); ok && strings.Contains(rest, ".") {
 		return rest

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	medama "github.com/medama-io/go-useragent"
+	"github.com/websystems/loendur/internal/cache"
 )
 
 // MaxLen is how much of a user agent is parsed, cached and looked at. Real
@@ -46,7 +47,7 @@ type Info struct {
 type Parser struct {
 	fields   *medama.Parser
 	crawlers *crawlerRules // nil if uap-core's list failed to load
-	cache    *cache
+	cache    *cache.Map[Info]
 }
 
 // NewParser returns a parser that remembers the results of about cacheSize
@@ -67,7 +68,7 @@ func NewParser(cacheSize int) *Parser {
 		// TestCrawlerRulesLoad catches it; the parser then still recognises the other bots.
 		crawlers = nil
 	}
-	return &Parser{fields: fields, crawlers: crawlers, cache: newCache(cacheSize)}
+	return &Parser{fields: fields, crawlers: crawlers, cache: cache.New[Info](cacheSize)}
 }
 
 // Parse describes ua. The returned Info never shares memory with ua, so it
@@ -77,12 +78,12 @@ func (p *Parser) Parse(ua string) Info {
 	if len(ua) > MaxLen {
 		ua = ua[:MaxLen]
 	}
-	if info, ok := p.cache.get(ua); ok {
+	if info, ok := p.cache.Get(ua); ok {
 		return info
 	}
 	key := strings.Clone(ua)
 	info := p.parse(key)
-	p.cache.put(key, info)
+	p.cache.Put(key, info)
 	return info
 }
 

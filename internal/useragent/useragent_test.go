@@ -97,10 +97,8 @@ func TestParseTruncatesLongUserAgents(t *testing.T) {
 	if got, want := p.Parse(long), p.Parse(chromeWin); got != want {
 		t.Errorf("long UA: got %+v, want %+v", got, want)
 	}
-	for key := range p.cache.shards[0].m {
-		if len(key) > MaxLen {
-			t.Errorf("cache key of %d bytes, want at most %d", len(key), MaxLen)
-		}
+	if _, whole := p.cache.Get(long); whole || p.cache.Len() != 2 {
+		t.Errorf("cache holds %d entries (the whole long UA: %v), want its first %d bytes and the short one", p.cache.Len(), whole, MaxLen)
 	}
 }
 
