@@ -106,14 +106,11 @@ func checkContentType(ct string) *rejection {
 
 // resolvePage checks the site and the page URL and fills the page fields of an event.
 func (c *Collector) resolvePage(p *payload) (store.Event, sites.Site, *rejection) {
-	domain, err := sites.NormalizeDomain(p.Site)
-	if err != nil {
-		return store.Event{}, sites.Site{}, reject(reasonBadField, "site must be a domain such as example.com")
+	site, r := c.lookupSite(p.Site)
+	if r != nil {
+		return store.Event{}, sites.Site{}, r
 	}
-	site, ok := c.opts.Sites.Lookup(domain)
-	if !ok {
-		return store.Event{}, sites.Site{}, reject(reasonUnknownSite, "site "+domain+" is not registered")
-	}
+	domain := site.Domain
 	page, err := pageurl.Parse(p.URL)
 	if err != nil {
 		return store.Event{}, sites.Site{}, reject(reasonBadURL, err.Error())
@@ -127,6 +124,25 @@ func (c *Collector) resolvePage(p *payload) (store.Event, sites.Site, *rejection
 		UTMTerm: page.UTM.Term, UTMContent: page.UTM.Content,
 	}
 	return ev, site, nil
+}
+
+// lookupSite finds the registered site named in a beacon. The tracker sends the
+// domain as registered, so an exact match comes first; only other spellings (upper
+// case, a trailing dot, Unicode) go through normalisation, whose IDNA step cost more
+// than the rest of the lookup.
+func (c *Collector) lookupSite(name string) (sites.Site, *rejection) {
+	if site, ok := c.opts.Sites.Lookup(name); ok {
+		return site, nil
+	}
+	domain, err := sites.NormalizeDomain(name)
+	if err != nil {
+		return sites.Site{}, reject(reasonBadField, "site must be a domain such as example.com")
+	}
+	site, ok := c.opts.Sites.Lookup(domain)
+	if !ok {
+		return sites.Site{}, reject(reasonUnknownSite, "site "+domain+" is not registered")
+	}
+	return site, nil
 }
 
 // dropReason says why an event must be answered but not stored: prefetches, Global
