@@ -146,34 +146,32 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '\'')
 }
 
-// appendEventValues appends one VALUES tuple of e in EventColumns order; times and
-// UUIDs go as quoted text, which ClickHouse parses on its fast path.
-func appendEventValues(b []byte, e *Event) []byte {
-	b = append(b, "('"...)
+// appendEventTSV appends one TabSeparated row of e in EventColumns order.
+func appendEventTSV(b []byte, e *Event) []byte {
 	b = appendUUID(b, e.EventID)
-	b = append(b, "',"...)
-	b = appendQuoted(b, e.Site)
-	b = append(b, ",'"...)
+	b = append(b, '\t')
+	b = appendTSV(b, e.Site)
+	b = append(b, '\t')
 	b = e.Timestamp.UTC().AppendFormat(b, "2006-01-02 15:04:05")
-	b = append(b, '\'')
 	for _, s := range [...]string{e.Name, e.Hostname, e.Pathname, e.ReferrerHost, e.ReferrerSource,
 		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent, e.CountryCode, e.Region, e.City,
 		e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device} {
-		b = append(b, ',')
-		b = appendQuoted(b, s)
+		b = append(b, '\t')
+		b = appendTSV(b, s)
 	}
 	for _, n := range [...]uint64{uint64(e.Width), e.VisitorID, e.SessionID} {
-		b = append(b, ',')
+		b = append(b, '\t')
 		b = strconv.AppendUint(b, n, 10)
 	}
-	b = append(b, ',')
-	b = appendQuoted(b, e.IP)
+	b = append(b, '\t')
+	b = appendTSV(b, e.IP)
 	for _, n := range [...]uint64{uint64(e.EngagedMS), uint64(e.Scroll)} {
-		b = append(b, ',')
+		b = append(b, '\t')
 		b = strconv.AppendUint(b, n, 10)
 	}
+	// An array field is its quoted literal, which escapes tabs and newlines itself.
 	for _, list := range [...][]string{e.PropKeys, e.PropValues} {
-		b = append(b, ",["...)
+		b = append(b, "\t["...)
 		for i, s := range list {
 			if i > 0 {
 				b = append(b, ',')
@@ -182,7 +180,29 @@ func appendEventValues(b []byte, e *Event) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, ')')
+	return append(b, '\n')
+}
+
+// appendTSV appends s as a TabSeparated field: backslash, tab, newline, carriage
+// return and NUL escaped.
+func appendTSV(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '\t':
+			b = append(b, `\t`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case 0:
+			b = append(b, `\0`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func appendUUID(b []byte, id uuid.UUID) []byte {

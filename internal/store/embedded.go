@@ -121,7 +121,7 @@ func (s *embedded) Select(ctx context.Context, dest any, query string, args ...a
 func (s *embedded) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
 	var b strings.Builder
 	b.Grow(64 + len(rows)*len(columns)*16)
-	b.Write(s.insertPrefix(ctx, table, columns))
+	b.Write(s.insertPrefix(ctx, table, columns, "VALUES "))
 	for i, row := range rows {
 		if len(row) != len(columns) {
 			return fmt.Errorf("insert into %s: row %d has %d values for %d columns", table, i, len(row), len(columns))
@@ -146,16 +146,14 @@ func (s *embedded) Insert(ctx context.Context, table string, columns []string, r
 	return nil
 }
 
-// insertEvents writes the batch's VALUES text straight from the events, with no
-// intermediate value per field.
+// insertEvents sends the batch as TabSeparated data inline in the INSERT, written
+// straight from the events: ClickHouse reads TSV on its fastest text path, where
+// VALUES goes through the expression parser.
 func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
-	b := s.insertPrefix(ctx, "events", EventColumns)
+	b := s.insertPrefix(ctx, "events", EventColumns, "FORMAT TabSeparated\n")
 	b = slices.Grow(b, len(events)*512)
 	for i := range events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendEventValues(b, &events[i])
+		b = appendEventTSV(b, &events[i])
 	}
 	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
@@ -163,8 +161,9 @@ func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// insertPrefix is "INSERT INTO table (columns) [SETTINGS ...] VALUES ".
-func (s *embedded) insertPrefix(ctx context.Context, table string, columns []string) []byte {
+// insertPrefix is "INSERT INTO table (columns) [SETTINGS ...] " and then the data clause
+// ("VALUES " or "FORMAT ...").
+func (s *embedded) insertPrefix(ctx context.Context, table string, columns []string, data string) []byte {
 	b := []byte("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ")")
 	if settings := s.info.insertSettings(ctx); settings != nil {
 		b = append(b, " SETTINGS "...)
@@ -178,7 +177,7 @@ func (s *embedded) insertPrefix(ctx context.Context, table string, columns []str
 			b = appendQuoted(b, v)
 		}
 	}
-	return append(b, " VALUES "...)
+	return append(append(b, ' '), data...)
 }
 
 func (s *embedded) Ping(ctx context.Context) error {

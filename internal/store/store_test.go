@@ -20,12 +20,12 @@ import (
 
 // openEngines opens every engine the tests run on, each with a fresh database.
 // chDB allows one connection per process, so the embedded store is opened once.
-func openEngines(t *testing.T) map[string]Store {
+func openEngines(t testing.TB) map[string]Store {
 	t.Helper()
 	return map[string]Store{"server": openTestServer(t), "embedded": openTestEmbedded(t)}
 }
 
-func openTestServer(t *testing.T) Store {
+func openTestServer(t testing.TB) Store {
 	t.Helper()
 	addr := testenv.ClickHouseAddr(t)
 	s, err := Open(context.Background(), fmt.Sprintf("clickhouse://%s/loendur_store_%d", addr, rand.Uint32()), Options{})
@@ -42,7 +42,7 @@ var (
 	embeddedErr   error
 )
 
-func openTestEmbedded(t *testing.T) Store {
+func openTestEmbedded(t testing.TB) Store {
 	t.Helper()
 	lib := testenv.ChdbLib(t)
 	embeddedOnce.Do(func() {
@@ -64,10 +64,10 @@ func sampleEvent(site string, ts time.Time) Event {
 	return Event{
 		EventID: uuid.New(), Site: site, Timestamp: ts.Truncate(time.Second), Name: "pageview",
 		Hostname: "www." + site, Pathname: "/pricing/ä\tb", ReferrerHost: "google.com", ReferrerSource: "Google",
-		UTMSource: "news", UTMMedium: "email", UTMCampaign: "nov", UTMTerm: "t", UTMContent: "c",
+		UTMSource: "news", UTMMedium: "email", UTMCampaign: "nov", UTMTerm: "a\\b\nc\r\x00", UTMContent: "c",
 		CountryCode: "EE", Region: "Harju", City: "Tallinn", Browser: "Firefox", BrowserVersion: "120",
 		OS: "Linux", OSVersion: "10.15", Device: "desktop", Width: 1280, VisitorID: 1<<63 + 5, SessionID: 42,
-		IP: "203.0.0.0", EngagedMS: 1500, Scroll: 75, PropKeys: []string{"plan", "quote'"}, PropValues: []string{"pro", `back\slash`},
+		IP: "203.0.0.0", EngagedMS: 1500, Scroll: 75, PropKeys: []string{"plan", "quote'"}, PropValues: []string{"pro", "back\\slash\ttab"},
 	}
 }
 

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkInsertEvents inserts batches of 10,000 varied events on each engine: the
+// batch writer's encoding (columns on the server, TSV on chDB) against the generic
+// row path (boxed values; VALUES text on chDB).
+func BenchmarkInsertEvents(b *testing.B) {
+	now := time.Now().UTC()
+	batch := make([]Event, 10_000)
+	for i := range batch {
+		batch[i] = sampleEvent("bench.insert.test", now.Add(time.Duration(i)*time.Millisecond))
+		batch[i].Pathname = fmt.Sprintf("/blog/post-%d", rand.IntN(900))
+		batch[i].VisitorID = rand.Uint64()
+	}
+	for engine, s := range openEngines(b) {
+		if _, err := Migrate(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(engine+"/batch", func(b *testing.B) {
+			for range b.N {
+				if err := InsertEvents(context.Background(), s, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(engine+"/rows", func(b *testing.B) {
+			rows := make([][]any, len(batch))
+			for range b.N {
+				for i := range batch {
+					rows[i] = batch[i].values()
+				}
+				if err := s.Insert(context.Background(), "events", EventColumns, rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
