@@ -178,7 +178,7 @@ func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent
 	loc := c.opts.Geo.Lookup(ip)
 	ev.CountryCode, ev.Region, ev.City = loc.CountryCode, loc.Region, loc.City
 	ev.VisitorID = privacy.VisitorID(salt, ev.Site, ip, userAgent)
-	ev.SessionID = c.sessions.assign(ev.Site, ev.VisitorID, now)
+	ev.SessionID = c.sessions.assign(ev.VisitorID, now)
 	ev.IP = c.opts.Truncator.Truncate(ip).String()
 	ev.Width = uint16(p.Width.value)
 	ev.EngagedMS = uint32(p.EngagedMS.value)

@@ -24,48 +24,48 @@ type sessions struct {
 	maxEntries int
 }
 
+// A shard maps a visitor id to its session. The visitor id alone is the key: it is a
+// keyed hash of the site among other things, so it never repeats across sites. Keys and
+// values hold no pointer, so the garbage collector need not scan a map of a million
+// visitors.
 type sessionShard struct {
 	mu sync.Mutex
-	m  map[sessionKey]sessionState
-}
-
-type sessionKey struct {
-	site    string
-	visitor uint64
+	m  map[uint64]sessionState
 }
 
 type sessionState struct {
 	id   uint64
-	last time.Time
+	last int64 // Unix nanoseconds of the visitor's latest event
+}
+
+func (st sessionState) idleAt(now time.Time) bool {
+	return time.Duration(now.UnixNano()-st.last) >= SessionTimeout
 }
 
 func newSessions(maxEntries int) *sessions {
 	s := &sessions{maxEntries: maxEntries}
 	for i := range s.shards {
-		s.shards[i].m = make(map[sessionKey]sessionState)
+		s.shards[i].m = make(map[uint64]sessionState)
 	}
 	return s
 }
 
 func (s *sessions) shard(visitor uint64) *sessionShard { return &s.shards[visitor%sessionShards] }
 
-// assign returns the session id of an event of visitor on site at time now.
-func (s *sessions) assign(site string, visitor uint64, now time.Time) uint64 {
+// assign returns the session id of an event of visitor at time now.
+func (s *sessions) assign(visitor uint64, now time.Time) uint64 {
 	sh := s.shard(visitor)
-	key := sessionKey{site, visitor}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	st, ok := sh.m[key]
-	if !ok || now.Sub(st.last) >= SessionTimeout {
+	st, ok := sh.m[visitor]
+	if !ok || st.idleAt(now) {
 		if limit := s.maxEntries / sessionShards; !ok && len(sh.m) >= limit {
 			sh.evictIdle(now, limit)
 		}
 		st.id = privacy.SessionID(visitor, now)
 	}
-	if now.After(st.last) {
-		st.last = now
-	}
-	sh.m[key] = st
+	st.last = max(st.last, now.UnixNano())
+	sh.m[visitor] = st
 	return st.id
 }
 
@@ -73,7 +73,7 @@ func (s *sessions) assign(site string, visitor uint64, now time.Time) uint64 {
 // splits some visits in two rather than letting memory grow without bound.
 func (sh *sessionShard) evictIdle(now time.Time, limit int) {
 	for k, st := range sh.m {
-		if now.Sub(st.last) >= SessionTimeout {
+		if st.idleAt(now) {
 			delete(sh.m, k)
 		}
 	}
@@ -88,7 +88,7 @@ func (s *sessions) sweep(now time.Time) {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.m {
-			if now.Sub(st.last) >= SessionTimeout {
+			if st.idleAt(now) {
 				delete(sh.m, k)
 			}
 		}
@@ -98,13 +98,12 @@ func (s *sessions) sweep(now time.Time) {
 
 // learn adopts a session seen in ClickHouse (written by this or another collector)
 // when it is newer than what this collector knows of that visitor.
-func (s *sessions) learn(site string, visitor, id uint64, last time.Time) {
+func (s *sessions) learn(visitor, id uint64, last time.Time) {
 	sh := s.shard(visitor)
-	key := sessionKey{site, visitor}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if st, ok := sh.m[key]; !ok || last.After(st.last) {
-		sh.m[key] = sessionState{id: id, last: last}
+	if st, ok := sh.m[visitor]; !ok || last.UnixNano() > st.last {
+		sh.m[visitor] = sessionState{id: id, last: last.UnixNano()}
 	}
 }
 
@@ -122,7 +121,7 @@ func (s *sessions) syncFrom(ctx context.Context, db store.Store, since time.Time
 		return 0, fmt.Errorf("sync sessions: %w", err)
 	}
 	for _, r := range rows {
-		s.learn(r.Site, r.VisitorID, r.SessionID, r.Last)
+		s.learn(r.VisitorID, r.SessionID, r.Last)
 	}
 	return len(rows), nil
 }
