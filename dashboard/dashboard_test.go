@@ -183,6 +183,9 @@ func TestCSRF(t *testing.T) {
 				t.Fatalf("form without token: %d", r.StatusCode)
 			}
 			b.csrf = "0" + token[1:]
+			if token[0] == '0' { // the wrong token must differ from the right one
+				b.csrf = "1" + token[1:]
+			}
 			if r := b.post("/logout", nil); r.StatusCode != http.StatusForbidden {
 				t.Fatalf("logout with a wrong token: %d", r.StatusCode)
 			}
