@@ -20,7 +20,8 @@ var recoveredBatchNS = uuid.MustParse("0b6f1e52-4d0e-4b8e-9a57-6c1f3f0a4c11")
 // openAcceptLog opens the accept log, moves every event it holds that was accepted and
 // not delivered into the spool, and starts a fresh log.
 func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
-	log, rec, err := acceptlog.Open(c.opts.AcceptLog, 0)
+	log, rec, err := acceptlog.Open(c.opts.AcceptLog, acceptlog.Options{
+		SyncInterval: c.opts.AcceptLogSync, Registry: c.opts.Registry, Log: c.opts.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,11 @@ type Options struct {
 	// its 202 so that a killed process loses nothing accepted; it needs Spool, where
 	// the next start puts what was not delivered. Empty: no accept log.
 	AcceptLog string
-	Now       func() time.Time
+	// AcceptLogSync bounds how long an event written to the accept log may wait for
+	// an fsync, so what a power cut can cost (see acceptlog.DefaultSyncInterval). 0:
+	// the log is fsynced only when the writer begins delivering a batch.
+	AcceptLogSync time.Duration
+	Now           func() time.Time
 	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
 	Routes func(app *fiber.App)
 }

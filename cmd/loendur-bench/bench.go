@@ -35,6 +35,7 @@ type benchConfig struct {
 	queueSize     int
 	batchSize     int
 	flushInterval time.Duration
+	acceptSync    time.Duration
 	waitStored    time.Duration
 	geo           bool
 	markdown      string
@@ -65,6 +66,13 @@ type run struct {
 	IdleRSS   uint64 // resident set when ready, before the load
 	CPU       cpuShare
 	Log       string
+
+	// Peaks of the accept log's exposure since the collector started (it starts fresh
+	// for each run), seen at its fsyncs: events written and not yet fsynced, and the
+	// age of the oldest. What a power cut at the worst moment would have lost.
+	UnsyncedEvents  float64
+	UnsyncedSeconds float64
+	Fsyncs          float64 // fsyncs of the accept log during the run
 }
 
 func cmdBench(args []string) error {
@@ -79,6 +87,7 @@ func cmdBench(args []string) error {
 	fs.IntVar(&cfg.queueSize, "queue-size", 100_000, "collector --queue-size")
 	fs.IntVar(&cfg.batchSize, "batch-size", 10_000, "collector --batch-size")
 	fs.DurationVar(&cfg.flushInterval, "flush-interval", time.Second, "collector --flush-interval")
+	fs.DurationVar(&cfg.acceptSync, "accept-log-sync", 100*time.Millisecond, "collector --accept-log-sync")
 	fs.DurationVar(&cfg.waitStored, "wait", 60*time.Second, "how long to wait after the load for every accepted event to be stored")
 	fs.BoolVar(&cfg.geo, "geoip", true, "give the collector a GeoIP City database covering the generated addresses")
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write the results as a Markdown table to this file")
@@ -206,7 +215,7 @@ func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string) (
 	args := []string{"serve", "--addr", addr, "--db", dsn, "--site", cfg.load.site,
 		"--rate-limit", "-1", "--trusted-proxy", "127.0.0.1/32",
 		"--queue-size", strconv.Itoa(cfg.queueSize), "--batch-size", strconv.Itoa(cfg.batchSize),
-		"--flush-interval", cfg.flushInterval.String(), "--spool", filepath.Join(tmp, engine+"-spool")}
+		"--flush-interval", cfg.flushInterval.String(), "--accept-log-sync", cfg.acceptSync.String(), "--spool", filepath.Join(tmp, engine+"-spool")}
 	if geoPath != "" {
 		args = append(args, "--geoip", geoPath)
 	}
@@ -297,6 +306,9 @@ func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string) (
 	r.FlushMax = after.histogramMax("loendur_flush_duration_seconds")
 	r.Dropped = after.sum("loendur_events_dropped_total") - before.sum("loendur_events_dropped_total")
 	r.InsertErr = after.sum("loendur_insert_errors_total") - before.sum("loendur_insert_errors_total")
+	r.UnsyncedEvents = after.sum("loendur_accept_log_unsynced_events_peak")
+	r.UnsyncedSeconds = after.sum("loendur_accept_log_unsynced_seconds_peak")
+	r.Fsyncs = after.sum("loendur_accept_log_unsynced_age_seconds_count") - before.sum("loendur_accept_log_unsynced_age_seconds_count")
 	r.Mallocs = after.sum("go_memstats_mallocs_total") - before.sum("go_memstats_mallocs_total")
 	r.AllocB = after.sum("go_memstats_alloc_bytes_total") - before.sum("go_memstats_alloc_bytes_total")
 	r.GCs = after.sum("go_gc_duration_seconds_count") - before.sum("go_gc_duration_seconds_count")

@@ -50,9 +50,9 @@ func renderReport(cfg benchConfig, runs []run) string {
 		bareRate[i], bareCost[i] = last, lastCost
 	}
 	fmt.Fprintf(&b, "\n%s\n\n%d CPUs; load generator GOMAXPROCS=%d, %d keep-alive connections, at most %v (bare Fiber %v) or %s requests per run; "+
-		"collector --queue-size %d --batch-size %d --flush-interval %v --rate-limit -1%s\n\n",
+		"collector --queue-size %d --batch-size %d --flush-interval %v --accept-log-sync %v --rate-limit -1%s\n\n",
 		machine(), cpus(), cfg.load.procs, cfg.load.conns, cfg.load.duration, cfg.bareDuration, num(float64(cfg.load.max)),
-		cfg.queueSize, cfg.batchSize, cfg.flushInterval, map[bool]string{true: " --geoip (generated City database)", false: ""}[cfg.geo])
+		cfg.queueSize, cfg.batchSize, cfg.flushInterval, cfg.acceptSync, map[bool]string{true: " --geoip (generated City database)", false: ""}[cfg.geo])
 
 	head := []string{""}
 	for _, r := range runs {
@@ -123,6 +123,9 @@ func renderReport(cfg benchConfig, runs []run) string {
 			loss := r.Load.Accepted - int64(r.Stored)
 			return verdict(fmt.Sprintf("%d (%s accepted, %s stored)", loss, num(float64(r.Load.Accepted)), num(float64(r.Stored))), loss == 0 && r.Drained)
 		})),
+		row("power cut at the worst moment would lose (peak unsynced events / seconds)", only(func(r run) string {
+			return powerCut(r.UnsyncedEvents, r.UnsyncedSeconds, r.Fsyncs, r.Visible)
+		})),
 		row("other answers", func(r run) string { return otherAnswers(r) }),
 		row("stored: visitors / sessions / names / paths", only(func(r run) string {
 			v := r.Variety
@@ -148,6 +151,19 @@ func renderReport(cfg benchConfig, runs []run) string {
 	}
 	writeTable(&b, head, rows)
 	return b.String()
+}
+
+// powerCut shows the accept log's exposure: the most events written and not yet
+// fsynced, the oldest age of one, and how often the log was fsynced.
+func powerCut(events, seconds, fsyncs float64, over time.Duration) string {
+	if fsyncs == 0 {
+		return "– (no fsync of the accept log seen)"
+	}
+	rate := ""
+	if over > 0 {
+		rate = fmt.Sprintf(" (%.1f fsyncs/s)", fsyncs/over.Seconds())
+	}
+	return fmt.Sprintf("%s events / %.3f s%s", num(events), seconds, rate)
 }
 
 func otherAnswers(r run) string {

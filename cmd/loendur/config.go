@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/collector"
+	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/spool"
 )
@@ -40,6 +41,7 @@ type serveConfig struct {
 	SecureCookies bool
 	Spool         string
 	AcceptLog     string
+	AcceptLogSync time.Duration
 	SpoolMax      int64
 	Demo          bool
 }
@@ -101,6 +103,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
 	str(&cfg.Spool, "spool", "SPOOL", "", "folder for batches ClickHouse could not take, replayed when it answers (default: ./spool, beside a chdb:// data folder)")
 	str(&cfg.AcceptLog, "accept-log", "ACCEPT_LOG", "", "folder where each event is written before its 202, so that a killed collector loses nothing it accepted (default: accept/ in the spool folder); off = none")
+	dur(&cfg.AcceptLogSync, "accept-log-sync", "ACCEPT_LOG_SYNC", acceptlog.DefaultSyncInterval, "longest an accepted event waits for the accept log's fsync: what a power cut can cost; 0 = fsync only when a batch is delivered (about --flush-interval)")
 	fs.Int64Var(&cfg.SpoolMax, "spool-max", 1<<30, "bytes the spool may use; when full the beacon answers 503 ($"+envPrefix+"SPOOL_MAX)")
 	env["spool-max"] = "SPOOL_MAX"
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
@@ -146,6 +149,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.FlushInterval <= 0 {
 		errs = append(errs, errors.New("--flush-interval must be positive, e.g. 1s"))
+	}
+	if c.AcceptLogSync < 0 {
+		errs = append(errs, errors.New("--accept-log-sync must be 0 (fsync only when a batch is delivered) or positive, e.g. 100ms"))
 	}
 	if c.SpoolMax < spool.MinSegmentBytes {
 		errs = append(errs, fmt.Errorf("--spool-max must be at least %d bytes", spool.MinSegmentBytes))

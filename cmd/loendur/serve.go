@@ -141,7 +141,7 @@ func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard
 		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
-		AcceptLog: cfg.acceptLogDir(),
+		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync,
 		// The dashboard mounts last: its auth middleware applies only to routes after it.
 		Routes: func(app *fiber.App) { mountTracker(app, d.sites); dash.Mount(app) },
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/privacy"
@@ -29,19 +30,10 @@ import (
 // covered on both engines by internal/erasure and dashboard).
 func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 	const site, addr = "queued.erase.test", "203.0.113.7"
-	cfg, err := parseServeConfig([]string{"--db", storetest.ServerDSN(t), "--flush-interval", "1h",
-		"--trusted-proxy", "0.0.0.0/0", "--rate-limit", "-1", "--spool", t.TempDir(), "--accept-log", "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	deps := testServeDeps(t, ctx, cfg, site)
-	col, _, err := newServices(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.Start(ctx)
+	col, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--trusted-proxy", "0.0.0.0/0",
+		"--accept-log", "off")
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -95,6 +87,65 @@ func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 	if n := storedEvents(t, deps.db, site); n != 0 {
 		t.Errorf("%d events stored after the collector flushed its queue: the erasure missed them", n)
 	}
+}
+
+// The accept log of a serving collector fsyncs with the --accept-log-sync given and
+// reports its exposure on the registry that /metrics serves: one event accepted and
+// then delivered at shutdown was, at its fsync, one event exposed.
+func TestAcceptLogExposureMetrics(t *testing.T) {
+	const site = "powercut.metrics.test"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	col, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--accept-log-sync", "10ms")
+	event := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(
+		`{"site":"`+site+`","name":"pageview","url":"https://`+site+`/"}`))
+	event.Header.Set("Content-Type", "text/plain")
+	event.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
+	if resp, err := col.App().Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %v %v", resp, err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := col.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	mfs, err := deps.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if m := mf.GetMetric(); strings.HasPrefix(mf.GetName(), "loendur_accept_log_") && len(m) == 1 {
+			got[mf.GetName()] = m[0].GetGauge().GetValue() + float64(m[0].GetHistogram().GetSampleCount())
+		}
+	}
+	if got["loendur_accept_log_unsynced_events_peak"] != 1 {
+		t.Errorf("loendur_accept_log_unsynced_events_peak = %g, want 1", got["loendur_accept_log_unsynced_events_peak"])
+	}
+	if got["loendur_accept_log_unsynced_age_seconds"] < 1 {
+		t.Errorf("loendur_accept_log_unsynced_age_seconds counts %g fsyncs, want at least 1", got["loendur_accept_log_unsynced_age_seconds"])
+	}
+	if _, ok := got["loendur_accept_log_unsynced_seconds_peak"]; !ok {
+		t.Errorf("loendur_accept_log_unsynced_seconds_peak not registered; got %v", got)
+	}
+}
+
+// startServing starts the collector and dashboard of `loendur serve` with args, on the
+// test server's database and a fresh spool, with site registered; no rate limit.
+func startServing(t *testing.T, ctx context.Context, site string, args ...string) (*collector.Collector, serveDeps) {
+	t.Helper()
+	cfg, err := parseServeConfig(append([]string{"--db", storetest.ServerDSN(t), "--rate-limit", "-1",
+		"--spool", t.TempDir()}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := testServeDeps(t, ctx, cfg, site)
+	col, _, err := newServices(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.Start(ctx)
+	return col, deps
 }
 
 // testServeDeps opens what runServe opens, on cfg's database, with site registered.

@@ -5,6 +5,11 @@
 // fsynced to the spool), and at the next start what was accepted and not delivered is
 // handed back for the spool.
 //
+// Written bytes survive a kill but not a power cut or a kernel crash until they are
+// fsynced. The log fsyncs when the writer marks a batch as being delivered and, with
+// Options.SyncInterval, at most that long after any write (see sync.go), and measures
+// how much was exposed at each fsync (metrics.go).
+//
 // The log is a folder of numbered segment files (00000000000000000001.log, …), each a
 // run of records:
 //
@@ -27,14 +32,17 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -67,15 +75,33 @@ type segment struct {
 	maxSeq uint64 // highest event sequence number in it; 0: none
 }
 
+// Options configure a Log; the zero value is usable.
+type Options struct {
+	// SegmentBytes is the size past which a new segment begins; 0: DefaultSegmentBytes.
+	SegmentBytes int64
+	// SyncInterval bounds how long a write may stay without fsync: a syncer goroutine
+	// fsyncs the log once the oldest unsynced write is that old. 0: the log is fsynced
+	// only when a batch is marked as being delivered (Delivering).
+	SyncInterval time.Duration
+	// Registry takes the log's metrics; nil registers none.
+	Registry prometheus.Registerer
+	// Log receives the syncer's errors; nil discards them.
+	Log *slog.Logger
+}
+
 // Log is an open accept log. Append may be called from any goroutine; Delivering and
 // Delivered from one (the batch writer) only.
 //
 // Writes are grouped: Append encodes its record into a shared buffer and waits while a
 // flusher goroutine writes the buffer with one write(2); records arriving during a
-// write go out together with the next one.
+// write go out together with the next one. Nothing Append waits for fsyncs: fsyncs
+// run in the batch writer (Delivering, Delivered) and in the syncer goroutine.
 type Log struct {
-	dir      string
-	segBytes int64
+	dir       string
+	segBytes  int64
+	syncEvery time.Duration
+	log       *slog.Logger
+	m         metrics
 
 	mu      sync.Mutex // guards the buffer side
 	closed  bool
@@ -94,6 +120,25 @@ type Log struct {
 	segs      []segment
 	delivered uint64
 	old       []uint64 // segment files found at Open, removed by Reset
+
+	// What is written and not yet fsynced, guarded by wmu. writes counts write(2)
+	// calls; writtenSeq is the highest event sequence number written. synced* are
+	// their values when the last fsync began. dirtySince is when the oldest unsynced
+	// write was made (zero: none); nextSince, while an fsync runs, when the first
+	// write after its start was made.
+	writes, syncedWrites    uint64
+	writtenSeq, syncedSeq   uint64
+	dirtySince, nextSince   time.Time
+	syncing                 bool
+	kick                    chan struct{} // wakes the syncer when the log gets dirty; nil: no syncer
+	syncStop, syncerStopped chan struct{}
+
+	// smu serialises fsyncs (syncLocked) and segment rotation; taken before wmu.
+	smu         sync.Mutex
+	peakEvents  uint64        // guarded by smu
+	peakAge     time.Duration // guarded by smu
+	syncFailing bool          // guarded by smu: the last fsync failed
+	beforeFsync func()        // tests: called as an fsync begins, writes going on
 }
 
 // flush is one write of the buffer; done is closed once it is written, err its outcome.
@@ -118,10 +163,16 @@ type Recovered struct {
 
 // Open reads the log in dir (created if missing) and returns what was not delivered.
 // The old segments stay until Reset, which the caller calls once the recovered events
-// are safe elsewhere; Append needs Reset first.
-func Open(dir string, segBytes int64) (*Log, *Recovered, error) {
-	if segBytes <= 0 {
-		segBytes = DefaultSegmentBytes
+// are safe elsewhere; Append needs Reset first. The metrics are registered here.
+func Open(dir string, opts Options) (*Log, *Recovered, error) {
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	if opts.SyncInterval < 0 {
+		return nil, nil, fmt.Errorf("acceptlog: negative sync interval %v", opts.SyncInterval)
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("acceptlog: %w", err)
@@ -130,7 +181,12 @@ func Open(dir string, segBytes int64) (*Log, *Recovered, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("acceptlog: %w", err)
 	}
-	l := &Log{dir: dir, segBytes: segBytes, nextSeq: 1, closed: true}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, nil, fmt.Errorf("acceptlog: metrics: %w", err)
+	}
+	l := &Log{dir: dir, segBytes: opts.SegmentBytes, syncEvery: opts.SyncInterval, log: opts.Log, m: m,
+		nextSeq: 1, closed: true}
 	for _, e := range entries {
 		if n, ok := parseName(e.Name()); ok && !e.IsDir() {
 			l.old = append(l.old, n)
@@ -233,7 +289,7 @@ func nextRecord(data []byte) (payload, rest []byte, ok bool) {
 }
 
 // Reset removes the segments read by Open and begins a new one: sequence numbers
-// start again at 1. Append works after it.
+// start again at 1. Append works after it. Call it once.
 func (l *Log) Reset() error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
@@ -251,12 +307,20 @@ func (l *Log) Reset() error {
 	if err := syncDir(l.dir); err != nil {
 		return err
 	}
+	if l.syncEvery > 0 {
+		// Set before closed turns false: Close reads them after seeing it under mu.
+		l.kick = make(chan struct{}, 1)
+		l.syncStop, l.syncerStopped = make(chan struct{}), make(chan struct{})
+	}
 	l.mu.Lock()
 	l.closed = false
 	l.cur = &flush{done: make(chan struct{})}
 	l.wake = make(chan struct{}, 1)
 	l.stopped = make(chan struct{})
 	l.mu.Unlock()
+	if l.syncEvery > 0 {
+		go l.syncer(l.kick, l.syncStop, l.syncerStopped)
+	}
 	go l.flusher(l.wake, l.stopped)
 	return nil
 }
@@ -291,7 +355,7 @@ func (l *Log) writeRound() {
 	l.mu.Unlock()
 
 	l.wmu.Lock()
-	fl.err = l.write(buf)
+	fl.err = l.write(buf, maxSeq)
 	if maxSeq > 0 {
 		l.segs[len(l.segs)-1].maxSeq = max(l.segs[len(l.segs)-1].maxSeq, maxSeq)
 	}
@@ -366,13 +430,20 @@ func frame(rec []byte) {
 	binary.LittleEndian.PutUint32(h[12:], checksum(h[:12]))
 }
 
-// write writes framed records to the current segment. Called with wmu held.
-func (l *Log) write(buf []byte) error {
+// write writes framed records, holding the events up to sequence number maxSeq (0:
+// none), to the current segment. Called with wmu held.
+func (l *Log) write(buf []byte, maxSeq uint64) error {
 	if l.f == nil {
 		return ErrClosed
 	}
 	n, err := l.f.Write(buf)
 	l.size += int64(n)
+	if n > 0 {
+		if err != nil {
+			maxSeq = 0 // not all written: the events of this write are not counted
+		}
+		l.wrote(maxSeq)
+	}
 	if err != nil {
 		// A partial record is a torn record: readers stop there. Begin a new segment
 		// so that later records stay readable.
@@ -412,50 +483,53 @@ func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
 }
 
 // Delivering marks the batch of events first..last, with this id, as about to be
-// stored or spooled, and fsyncs the log: everything accepted up to here then
-// survives a power cut too.
+// stored or spooled, and fsyncs the log (unless the syncer already did since the
+// mark was written): everything accepted up to here then survives a power cut too.
 func (l *Log) Delivering(first, last uint64, id uuid.UUID) error {
 	if err := l.marker(kindDelivering, first, last, &id); err != nil {
 		return err
 	}
-	l.wmu.Lock()
-	f := l.f
-	l.wmu.Unlock()
-	if f == nil {
-		return ErrClosed
-	}
-	// Only the writer goroutine rotates segments, so f stays open here (Close comes
-	// after the writer stops).
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("acceptlog: %w", err)
-	}
-	return nil
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	return l.syncLocked(nil)
 }
 
 // Delivered marks every event up to last as stored or spooled. Past the segment size
-// it begins a new segment; segments holding only delivered events are removed.
+// it begins a new segment, fsyncing the old one (it may hold events accepted after
+// the last fsync) and the new one; segments holding only delivered events are removed.
 func (l *Log) Delivered(last uint64) error {
 	if err := l.marker(kindDelivered, 0, last, nil); err != nil {
 		return err
 	}
 	l.wmu.Lock()
-	defer l.wmu.Unlock()
 	l.delivered = max(l.delivered, last)
-	if l.size < l.segBytes || l.f == nil {
+	rotate := l.size >= l.segBytes && l.f != nil
+	l.wmu.Unlock()
+	if !rotate {
 		return nil
 	}
+	// Only this goroutine rotates for size (the flusher only after a failed write,
+	// which leaves a fresh segment: rotating it again is harmless).
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	l.wmu.Lock()
 	old := l.f
+	if old == nil {
+		l.wmu.Unlock()
+		return ErrClosed
+	}
 	if err := l.begin(l.segs[len(l.segs)-1].num + 1); err != nil {
+		l.wmu.Unlock()
 		return err
 	}
-	old.Close()
 	// The new segment starts with the delivered mark, so that it outlives the old ones.
-	if err := l.write(appendMarker(nil, kindDelivered, 0, l.delivered, nil)); err != nil {
+	err := l.write(appendMarker(nil, kindDelivered, 0, l.delivered, nil), 0)
+	l.wmu.Unlock()
+	if err := errors.Join(err, l.syncLocked(old)); err != nil {
 		return err
 	}
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("acceptlog: %w", err)
-	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	kept := l.segs[:0]
 	for i, s := range l.segs {
 		if i < len(l.segs)-1 && s.maxSeq <= l.delivered {
@@ -476,8 +550,9 @@ func (l *Log) Segments() int {
 	return len(l.segs)
 }
 
-// Close writes what is buffered and closes the current segment. Nothing is removed:
-// the next Open decides.
+// Close writes what is buffered and closes the current segment; with a SyncInterval
+// it fsyncs what was not yet fsynced first. Nothing is removed: the next Open decides.
+// Call it once the batch writer no longer calls Delivering or Delivered.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -488,12 +563,23 @@ func (l *Log) Close() error {
 	close(l.wake)
 	l.mu.Unlock()
 	<-l.stopped
+	var err error
+	if l.syncStop != nil {
+		close(l.syncStop)
+		<-l.syncerStopped
+		l.smu.Lock()
+		err = l.syncLocked(nil)
+		l.smu.Unlock()
+		if errors.Is(err, ErrClosed) {
+			err = nil
+		}
+	}
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if l.f == nil {
-		return nil
+		return err
 	}
-	err := l.f.Close()
+	err = errors.Join(err, l.f.Close())
 	l.f = nil
 	return err
 }

@@ -17,7 +17,7 @@ func ev(i int) store.Event {
 
 func open(t *testing.T, dir string) (*Log, *Recovered) {
 	t.Helper()
-	l, rec, err := Open(dir, 0)
+	l, rec, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestRecoveryRules(t *testing.T) {
 
 func TestDeliveredSegmentsRemoved(t *testing.T) {
 	dir := t.TempDir()
-	l, _, err := Open(dir, 2048)
+	l, _, err := Open(dir, Options{SegmentBytes: 2048})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +211,23 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 	}
 	const workers, each = 8, 500
 	q := make(chan store.Event, workers*each)
+	appendConcurrently(t, l, q, workers, each)
+	close(q)
+	var queued []store.Event
+	for e := range q {
+		queued = append(queued, e)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rec := open(t, dir)
+	sameIDs(t, "recovered", rec.Events, queued)
+}
+
+// appendConcurrently has workers goroutines log each events apiece, sending them to q,
+// and returns once all are logged.
+func appendConcurrently(t *testing.T, l *Log, q chan<- store.Event, workers, each int) {
+	t.Helper()
 	done := make(chan struct{})
 	for w := range workers {
 		go func() {
@@ -227,14 +244,4 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 	for range workers {
 		<-done
 	}
-	close(q)
-	var queued []store.Event
-	for e := range q {
-		queued = append(queued, e)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	_, rec := open(t, dir)
-	sameIDs(t, "recovered", rec.Events, queued)
 }
