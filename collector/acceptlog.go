@@ -26,7 +26,7 @@ func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
 		return nil, err
 	}
 	if rec.Damaged > 0 {
-		c.opts.Log.Warn("accept log: torn tail ignored", "segments", rec.Damaged)
+		c.opts.Log.Warn("accept log: damaged records skipped", "segments", rec.Damaged)
 	}
 	sp := c.opts.Spool
 	if p := rec.Pending; p != nil {

@@ -1,7 +1,8 @@
-// Package acceptlog is the collector's accept log: every event is written to it, with
-// a plain write(2), before the beacon answers 202, so that a SIGKILL loses nothing the
-// collector accepted (written bytes live in the page cache, which outlives the
-// process). The batch writer marks what it has delivered (stored in ClickHouse or
+// Package acceptlog is the collector's accept log: every event is copied into it
+// before the beacon answers 202, so that a SIGKILL loses nothing the collector accepted.
+// Segment files are mapped into memory (MAP_SHARED): a record copied into the mapping
+// is in the kernel's page cache at once, which outlives the process, without a system
+// call or a wait per event. The batch writer marks what it has delivered (stored in ClickHouse or
 // fsynced to the spool), and at the next start what was accepted and not delivered is
 // handed back for the spool.
 //
@@ -22,9 +23,15 @@
 //	'S' delivering: uvarint first | uvarint last | batch id (16)
 //	'D' delivered:  uvarint last
 //
-// Sequence numbers count events from 1 in queue order (the writer receives events in
-// the order they were logged). Reading stops at the first damaged record of a segment:
-// a torn tail is what a crash mid-write leaves.
+// Records start at multiples of 8 bytes, with zero bytes between them and after the
+// last (segments are allocated whole and written in place). A record's magic is written
+// last, so one that a kill interrupted reads as zeros and is skipped; a reader resumes
+// at the next aligned record after any bytes that are not a whole record, and counts
+// records that have a magic and fail their checksums as damage. (Logs of earlier
+// versions, records back to back with no padding, read the same way.)
+//
+// Sequence numbers count events from 1 in queue order: a record's place in the file is
+// taken under the same lock as its place in the queue.
 package acceptlog
 
 import (
@@ -35,10 +42,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,9 +66,11 @@ const (
 	kindDelivering = 'S'
 	kindDelivered  = 'D'
 
-	// DefaultSegmentBytes is the size past which the writer begins a new segment, so
-	// that delivered events leave the disk.
-	DefaultSegmentBytes = 32 << 20
+	// DefaultSegmentBytes is the size of a segment file. Segments are small so that
+	// delivered events leave the disk soon, and because the pages of a mapped segment
+	// that were written count in the process's resident memory until it is removed:
+	// at 20,000 events a second a segment lasts about a second.
+	DefaultSegmentBytes = 4 << 20
 )
 
 var (
@@ -70,14 +82,10 @@ var (
 
 func checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 
-type segment struct {
-	num    uint64
-	maxSeq uint64 // highest event sequence number in it; 0: none
-}
-
 // Options configure a Log; the zero value is usable.
 type Options struct {
-	// SegmentBytes is the size past which a new segment begins; 0: DefaultSegmentBytes.
+	// SegmentBytes is the size of a segment file (more for a record that does not fit);
+	// 0: DefaultSegmentBytes.
 	SegmentBytes int64
 	// SyncInterval bounds how long a write may stay without fsync: a syncer goroutine
 	// fsyncs the log once the oldest unsynced write is that old. 0: the log is fsynced
@@ -92,10 +100,10 @@ type Options struct {
 // Log is an open accept log. Append may be called from any goroutine; Delivering and
 // Delivered from one (the batch writer) only.
 //
-// Writes are grouped: Append encodes its record into a shared buffer and waits while a
-// flusher goroutine writes the buffer with one write(2); records arriving during a
-// write go out together with the next one. Nothing Append waits for fsyncs: fsyncs
-// run in the batch writer (Delivering, Delivered) and in the syncer goroutine.
+// Append encodes its record, takes a place for it in the current segment and in the
+// queue under one short lock, and copies the record into the mapped segment outside
+// it. Nothing Append does waits for a disk: fsyncs run in the batch writer (Delivering)
+// and in the syncer goroutine.
 type Log struct {
 	dir       string
 	segBytes  int64
@@ -103,29 +111,22 @@ type Log struct {
 	log       *slog.Logger
 	m         metrics
 
-	mu      sync.Mutex // guards the buffer side
-	closed  bool
-	buf     []byte // records not yet written
-	spare   []byte
-	bufMax  uint64 // highest sequence number in buf
-	nextSeq uint64
-	cur     *flush // the flush that will write buf
-	writing bool   // the flusher is writing
-	wake    chan struct{}
-	stopped chan struct{}
-
-	wmu       sync.Mutex // guards the file side
-	f         *os.File   // current segment; nil until Reset, and after Close
-	size      int64      // of the current segment
-	segs      []segment
-	delivered uint64
+	mu        sync.Mutex // guards the places: sequence numbers and segments
+	closed    bool
+	nextSeq   uint64
+	cur       *segment   // where records go; nil until Reset, after Close, or when none could be made
+	segs      []*segment // every segment in use, cur last
+	unsynced  []*segment // segments replaced since the last fsync, to fsync before it counts
+	delivered atomic.Uint64
 	old       []uint64 // segment files found at Open, removed by Reset
+	lastNum   uint64   // number of the newest segment file
 
-	// What is written and not yet fsynced, guarded by wmu. writes counts write(2)
-	// calls; writtenSeq is the highest event sequence number written. synced* are
+	// What is written and not yet fsynced, guarded by wmu. writes counts records
+	// copied; writtenSeq is the highest event sequence number copied. synced* are
 	// their values when the last fsync began. dirtySince is when the oldest unsynced
-	// write was made (zero: none); nextSince, while an fsync runs, when the first
-	// write after its start was made.
+	// record was copied (zero: none); nextSince, while an fsync runs, when the first
+	// copy after its start was made.
+	wmu                     sync.Mutex
 	writes, syncedWrites    uint64
 	writtenSeq, syncedSeq   uint64
 	dirtySince, nextSince   time.Time
@@ -133,18 +134,26 @@ type Log struct {
 	kick                    chan struct{} // wakes the syncer when the log gets dirty; nil: no syncer
 	syncStop, syncerStopped chan struct{}
 
-	// smu serialises fsyncs (syncLocked) and segment rotation; taken before wmu.
+	// smu serialises fsyncs (syncLocked) and the removal of segments; taken before mu.
 	smu         sync.Mutex
 	peakEvents  uint64        // guarded by smu
 	peakAge     time.Duration // guarded by smu
 	syncFailing bool          // guarded by smu: the last fsync failed
 	beforeFsync func()        // tests: called as an fsync begins, writes going on
+	scratch     sync.Pool     // *[]byte: events being encoded
 }
 
-// flush is one write of the buffer; done is closed once it is written, err its outcome.
-type flush struct {
-	done chan struct{}
-	err  error
+// segment is one segment file, allocated whole and mapped into memory.
+type segment struct {
+	num    uint64
+	f      *os.File
+	data   []byte // the mapping; nil once unmapped
+	off    int    // where the next record goes; guarded by Log.mu
+	maxSeq uint64 // highest event sequence number placed in it; guarded by Log.mu
+	// copying counts records placed and not yet copied in: a segment is fsynced,
+	// unmapped or removed only at zero, which comes soon, as nothing new is placed in a
+	// segment once it is replaced.
+	copying atomic.Int64
 }
 
 // Pending is the batch the writer had begun to deliver when the process stopped: it
@@ -158,7 +167,7 @@ type Pending struct {
 type Recovered struct {
 	Pending *Pending      // nil: none
 	Events  []store.Event // accepted and surely not delivered, in order
-	Damaged int           // segments whose tail was torn or damaged
+	Damaged int           // segments with a damaged record (a torn write, a bad disk)
 }
 
 // Open reads the log in dir (created if missing) and returns what was not delivered.
@@ -210,23 +219,17 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("acceptlog: %w", err)
 		}
-		for len(data) > 0 {
-			p, rest, ok := nextRecord(data)
-			if !ok || len(p) == 0 {
-				rec.Damaged++
-				break
-			}
-			data = rest
+		damaged := eachRecord(data, func(p []byte) {
 			body := p[1:]
 			switch p[0] {
 			case kindEvent:
 				seq, k := binary.Uvarint(body)
 				if k <= 0 {
-					continue
+					return
 				}
 				evs, err := spool.DecodeEvents(body[k:])
 				if err != nil {
-					continue
+					return
 				}
 				for _, ev := range evs {
 					events = append(events, seqEvent{seq, ev})
@@ -235,11 +238,11 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 			case kindDelivering:
 				a, k1 := binary.Uvarint(body)
 				if k1 <= 0 {
-					continue
+					return
 				}
 				b, k2 := binary.Uvarint(body[k1:])
 				if k2 <= 0 || len(body[k1+k2:]) != 16 {
-					continue
+					return
 				}
 				pFirst, pLast, pID, havePending = a, b, uuid.UUID(body[k1+k2:]), true
 			case kindDelivered:
@@ -247,6 +250,9 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 					delivered = max(delivered, b)
 				}
 			}
+		})
+		if damaged {
+			rec.Damaged++
 		}
 	}
 	if havePending && pLast <= delivered {
@@ -270,29 +276,51 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 	return l, rec, nil
 }
 
-// nextRecord verifies the record at the start of data and returns its payload and the
-// bytes after it; ok is false for a torn or damaged record.
-func nextRecord(data []byte) (payload, rest []byte, ok bool) {
+// eachRecord calls fn with the payload of every whole record in data, in order, and
+// reports whether it met damage: a record with a magic that fails its checksums. After
+// a record it looks for the next one right behind it (as earlier versions wrote them)
+// and then at each multiple of 8 bytes, skipping padding, the unused end of a segment,
+// and records that a kill left without their magic.
+func eachRecord(data []byte, fn func(payload []byte)) (damaged bool) {
+	for pos := 0; pos+headerSize <= len(data); {
+		if p, ok := recordAt(data[pos:]); ok {
+			if len(p) > 0 {
+				fn(p)
+			}
+			pos += headerSize + len(p)
+			continue
+		}
+		if [4]byte(data[pos:pos+4]) == magic {
+			damaged = true
+		}
+		pos = (pos + 8) &^ 7
+	}
+	return damaged
+}
+
+// recordAt verifies the record at the start of data and returns its payload; ok is
+// false for anything but a whole record.
+func recordAt(data []byte) (payload []byte, ok bool) {
 	if len(data) < headerSize || [4]byte(data[:4]) != magic ||
 		checksum(data[:12]) != binary.LittleEndian.Uint32(data[12:16]) {
-		return nil, nil, false
+		return nil, false
 	}
 	n := binary.LittleEndian.Uint32(data[4:8])
 	if n > maxPayload || int64(n) > int64(len(data)-headerSize) {
-		return nil, nil, false
+		return nil, false
 	}
 	p := data[headerSize : headerSize+int(n)]
 	if checksum(p) != binary.LittleEndian.Uint32(data[8:12]) {
-		return nil, nil, false
+		return nil, false
 	}
-	return p, data[headerSize+int(n):], true
+	return p, true
 }
 
 // Reset removes the segments read by Open and begins a new one: sequence numbers
 // start again at 1. Append works after it. Call it once.
 func (l *Log) Reset() error {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	next := uint64(1)
 	for _, n := range l.old {
 		if err := os.Remove(filepath.Join(l.dir, name(n))); err != nil && !os.IsNotExist(err) {
@@ -301,185 +329,229 @@ func (l *Log) Reset() error {
 		next = n + 1
 	}
 	l.old = nil
-	if err := l.begin(next); err != nil {
+	l.lastNum = next - 1
+	if err := l.rotate(0); err != nil {
 		return err
 	}
+	l.unsynced = nil // nothing to fsync but the new folder entry:
 	if err := syncDir(l.dir); err != nil {
 		return err
 	}
 	if l.syncEvery > 0 {
-		// Set before closed turns false: Close reads them after seeing it under mu.
 		l.kick = make(chan struct{}, 1)
 		l.syncStop, l.syncerStopped = make(chan struct{}), make(chan struct{})
-	}
-	l.mu.Lock()
-	l.closed = false
-	l.cur = &flush{done: make(chan struct{})}
-	l.wake = make(chan struct{}, 1)
-	l.stopped = make(chan struct{})
-	l.mu.Unlock()
-	if l.syncEvery > 0 {
 		go l.syncer(l.kick, l.syncStop, l.syncerStopped)
 	}
-	go l.flusher(l.wake, l.stopped)
-	return nil
-}
-
-// flusher writes the buffer whenever woken, until wake is closed; then once more.
-func (l *Log) flusher(wake <-chan struct{}, stopped chan<- struct{}) {
-	defer close(stopped)
-	for range wake {
-		l.drain()
-	}
-	l.drain()
-}
-
-// drain writes the buffer until it is empty. Only the flusher writes: records that
-// arrive during a write go out together in the next one. (Letting the first handler
-// write by itself measured slower under load: more, smaller writes.)
-func (l *Log) drain() {
-	l.mu.Lock()
-	for !l.writing && len(l.buf) > 0 {
-		l.writeRound()
-	}
-	l.mu.Unlock()
-}
-
-// writeRound writes what is buffered as one flush. Called with mu held and writing
-// false; mu is released during the write and held again on return.
-func (l *Log) writeRound() {
-	l.writing = true
-	buf, fl, maxSeq := l.buf, l.cur, l.bufMax
-	l.buf, l.spare = l.spare[:0], nil
-	l.cur = &flush{done: make(chan struct{})}
-	l.mu.Unlock()
-
-	l.wmu.Lock()
-	fl.err = l.write(buf, maxSeq)
-	if maxSeq > 0 {
-		l.segs[len(l.segs)-1].maxSeq = max(l.segs[len(l.segs)-1].maxSeq, maxSeq)
-	}
-	l.wmu.Unlock()
-	close(fl.done)
-
-	l.mu.Lock()
-	l.writing = false
-	if cap(buf) <= 1<<20 {
-		l.spare = buf[:0]
-	}
-}
-
-// begin opens segment num as the current one. Called with wmu held.
-func (l *Log) begin(num uint64) error {
-	f, err := os.OpenFile(filepath.Join(l.dir, name(num)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("acceptlog: %w", err)
-	}
-	l.f, l.size = f, 0
-	l.segs = append(l.segs, segment{num: num})
+	l.closed = false
 	return nil
 }
 
 // Append logs ev and then, under the same lock, sends it to q, so that the order of
-// the log is the order of the queue; it returns once the record is written. q must not
-// block. ErrClosed means nothing was sent; any other error means ev was sent but its
-// record may not be written.
+// the log is the order of the queue; it returns once the record is in the page cache.
+// q must not block. ErrClosed means nothing was sent; any other error means ev was sent
+// but has no record.
 func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
+	scratch := l.scratchBuf()
+	body := spool.AppendEvent((*scratch)[:0], ev)
+	defer l.putScratch(scratch, body)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	start := len(l.buf)
-	buf := append(l.buf, make([]byte, headerSize)...)
-	buf = append(buf, kindEvent)
-	buf = binary.AppendUvarint(buf, l.nextSeq)
-	buf = spool.AppendEvent(buf, ev)
-	frame(buf[start:])
-	l.buf = buf
-	l.bufMax = l.nextSeq
+	seq := l.nextSeq
 	l.nextSeq++
+	n := headerSize + 1 + uvarintLen(seq) + len(body)
+	seg, pos, err := l.place(n)
+	if err == nil {
+		seg.maxSeq = seq
+	}
 	q <- *ev
-	return l.wait()
-}
-
-// wait wakes the flusher and waits for the flush that writes what is in the buffer.
-// Called with mu held; it unlocks it.
-func (l *Log) wait() error {
-	fl := l.cur
-	l.wakeFlusher()
 	l.mu.Unlock()
-	<-fl.done
-	return fl.err
+	if err != nil {
+		return err
+	}
+	rec := seg.data[pos : pos+n]
+	rec[headerSize] = kindEvent
+	k := binary.PutUvarint(rec[headerSize+1:], seq)
+	copy(rec[headerSize+1+k:], body)
+	seal(rec)
+	l.copied(seg, seq)
+	return nil
 }
 
-// wakeFlusher is called with mu held: Close closes wake under mu too.
-func (l *Log) wakeFlusher() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
+func (l *Log) scratchBuf() *[]byte {
+	if b, ok := l.scratch.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 512)
+	return &b
+}
+
+func (l *Log) putScratch(b *[]byte, used []byte) {
+	if cap(used) <= 64<<10 {
+		*b = used[:0]
+		l.scratch.Put(b)
 	}
 }
 
-// frame fills the header of the record rec (payload after headerSize bytes).
-func frame(rec []byte) {
-	h := rec[:headerSize]
-	copy(h, magic[:])
-	binary.LittleEndian.PutUint32(h[4:], uint32(len(rec)-headerSize))
-	binary.LittleEndian.PutUint32(h[8:], checksum(rec[headerSize:]))
-	binary.LittleEndian.PutUint32(h[12:], checksum(h[:12]))
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
 }
 
-// write writes framed records, holding the events up to sequence number maxSeq (0:
-// none), to the current segment. Called with wmu held.
-func (l *Log) write(buf []byte, maxSeq uint64) error {
-	if l.f == nil {
-		return ErrClosed
-	}
-	n, err := l.f.Write(buf)
-	l.size += int64(n)
-	if n > 0 {
-		if err != nil {
-			maxSeq = 0 // not all written: the events of this write are not counted
+// place takes n bytes for a record in the current segment, beginning a new segment
+// when it does not fit. The caller copies the record in and then calls copied. Called
+// with mu held.
+func (l *Log) place(n int) (*segment, int, error) {
+	seg := l.cur
+	if seg == nil || seg.off+n > len(seg.data) {
+		if err := l.rotate(n); err != nil {
+			return nil, 0, err
 		}
-		l.wrote(maxSeq)
+		seg = l.cur
+	}
+	pos := seg.off
+	seg.off = (pos + n + 7) &^ 7
+	seg.copying.Add(1)
+	return seg, pos, nil
+}
+
+// copied ends a record's copy into seg: it counts for the fsyncs from now on.
+func (l *Log) copied(seg *segment, seq uint64) {
+	seg.copying.Add(-1)
+	l.wmu.Lock()
+	l.wrote(seq)
+	l.wmu.Unlock()
+}
+
+// rotate begins a new segment with room for a record of need bytes; the one it
+// replaces waits for the next fsync. Called with mu held.
+func (l *Log) rotate(need int) error {
+	var mark []byte
+	if d := l.delivered.Load(); d > 0 {
+		mark = markerPayload(kindDelivered, 0, d, nil)
+	}
+	seg, err := l.newSegment(l.lastNum+1, max(int(l.segBytes), headerSize+len(mark)+need+16))
+	if err != nil {
+		l.cur = nil // the next record tries again
+		return err
+	}
+	l.lastNum = seg.num
+	if l.cur != nil {
+		l.unsynced = append(l.unsynced, l.cur)
+	}
+	l.cur = seg
+	l.segs = append(l.segs, seg)
+	if mark == nil {
+		return nil
+	}
+	// The new segment starts with the delivered mark, so that it outlives the old ones.
+	rec := seg.data[:headerSize+len(mark)]
+	copy(rec[headerSize:], mark)
+	seal(rec)
+	seg.off = (len(rec) + 7) &^ 7
+	l.wmu.Lock()
+	l.wrote(0)
+	l.wmu.Unlock()
+	return nil
+}
+
+// newSegment creates segment file num of size bytes and maps it. The file is allocated
+// whole first, so that a full disk is an error here and not a fault when the mapping
+// is written.
+func (l *Log) newSegment(num uint64, size int) (*segment, error) {
+	path := filepath.Join(l.dir, name(num))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("acceptlog: %w", err)
+	}
+	err = syscall.Fallocate(int(f.Fd()), 0, 0, int64(size))
+	if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+		_, err = f.WriteAt(make([]byte, size), 0) // a filesystem without fallocate
+	}
+	var data []byte
+	if err == nil {
+		data, err = syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	}
 	if err != nil {
-		// A partial record is a torn record: readers stop there. Begin a new segment
-		// so that later records stay readable.
-		if n > 0 {
-			l.f.Close()
-			l.f = nil
-			l.begin(l.segs[len(l.segs)-1].num + 1)
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("acceptlog: new segment of %d bytes: %w", size, err)
+	}
+	return &segment{num: num, f: f, data: data}, nil
+}
+
+// seal fills the header of rec (payload after headerSize bytes), magic last: a record
+// without its magic is skipped by readers, so one cut short by a kill is never read.
+func seal(rec []byte) {
+	var h [12]byte
+	copy(h[:], magic[:])
+	binary.LittleEndian.PutUint32(h[4:], uint32(len(rec)-headerSize))
+	binary.LittleEndian.PutUint32(h[8:], checksum(rec[headerSize:]))
+	binary.LittleEndian.PutUint32(rec[12:], checksum(h[:]))
+	copy(rec[4:12], h[4:])
+	copy(rec[:4], h[:4])
+}
+
+// waitCopies returns once no record is being copied into seg. Nothing new is placed in
+// a segment once it is replaced, so this is a matter of microseconds.
+func (seg *segment) waitCopies() {
+	for seg.copying.Load() > 0 {
+		runtime.Gosched()
+	}
+}
+
+// close unmaps the segment and closes its file; keep cuts the file to what was
+// written, remove deletes it.
+func (seg *segment) close(dir string, remove bool) error {
+	seg.waitCopies()
+	err := syscall.Munmap(seg.data)
+	seg.data = nil
+	if !remove {
+		err = errors.Join(err, seg.f.Truncate(int64(seg.off)))
+	}
+	err = errors.Join(err, seg.f.Close())
+	if remove {
+		if rerr := os.Remove(filepath.Join(dir, name(seg.num))); rerr != nil && !os.IsNotExist(rerr) {
+			err = errors.Join(err, rerr)
 		}
-		return fmt.Errorf("acceptlog: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("acceptlog: close segment %d: %w", seg.num, err)
 	}
 	return nil
 }
 
-func appendMarker(buf []byte, kind byte, first, last uint64, id *uuid.UUID) []byte {
-	start := len(buf)
-	buf = append(buf, make([]byte, headerSize)...)
-	buf = append(buf, kind)
+func markerPayload(kind byte, first, last uint64, id *uuid.UUID) []byte {
+	p := []byte{kind}
 	if kind == kindDelivering {
-		buf = binary.AppendUvarint(buf, first)
+		p = binary.AppendUvarint(p, first)
 	}
-	buf = binary.AppendUvarint(buf, last)
+	p = binary.AppendUvarint(p, last)
 	if id != nil {
-		buf = append(buf, id[:]...)
+		p = append(p, id[:]...)
 	}
-	frame(buf[start:])
-	return buf
+	return p
 }
 
 func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
+	payload := markerPayload(kind, first, last, id)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	l.buf = appendMarker(l.buf, kind, first, last, id)
-	return l.wait()
+	seg, pos, err := l.place(headerSize + len(payload))
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	rec := seg.data[pos : pos+headerSize+len(payload)]
+	copy(rec[headerSize:], payload)
+	seal(rec)
+	l.copied(seg, 0)
+	return nil
 }
 
 // Delivering marks the batch of events first..last, with this id, as about to be
@@ -491,68 +563,52 @@ func (l *Log) Delivering(first, last uint64, id uuid.UUID) error {
 	}
 	l.smu.Lock()
 	defer l.smu.Unlock()
-	return l.syncLocked(nil)
+	return l.syncLocked()
 }
 
-// Delivered marks every event up to last as stored or spooled. Past the segment size
-// it begins a new segment, fsyncing the old one (it may hold events accepted after
-// the last fsync) and the new one; segments holding only delivered events are removed.
+// Delivered marks every event up to last as stored or spooled, and removes the
+// segments that hold only such events.
 func (l *Log) Delivered(last uint64) error {
+	// Before the mark: a segment begun from now on starts with it.
+	if last > l.delivered.Load() {
+		l.delivered.Store(last)
+	}
 	if err := l.marker(kindDelivered, 0, last, nil); err != nil {
 		return err
 	}
-	l.wmu.Lock()
-	l.delivered = max(l.delivered, last)
-	rotate := l.size >= l.segBytes && l.f != nil
-	l.wmu.Unlock()
-	if !rotate {
-		return nil
-	}
-	// Only this goroutine rotates for size (the flusher only after a failed write,
-	// which leaves a fresh segment: rotating it again is harmless).
 	l.smu.Lock()
 	defer l.smu.Unlock()
-	l.wmu.Lock()
-	old := l.f
-	if old == nil {
-		l.wmu.Unlock()
-		return ErrClosed
-	}
-	if err := l.begin(l.segs[len(l.segs)-1].num + 1); err != nil {
-		l.wmu.Unlock()
-		return err
-	}
-	// The new segment starts with the delivered mark, so that it outlives the old ones.
-	err := l.write(appendMarker(nil, kindDelivered, 0, l.delivered, nil), 0)
-	l.wmu.Unlock()
-	if err := errors.Join(err, l.syncLocked(old)); err != nil {
-		return err
-	}
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
+	l.mu.Lock()
+	var done []*segment
 	kept := l.segs[:0]
-	for i, s := range l.segs {
-		if i < len(l.segs)-1 && s.maxSeq <= l.delivered {
-			if err := os.Remove(filepath.Join(l.dir, name(s.num))); err == nil || os.IsNotExist(err) {
-				continue
-			}
+	for _, seg := range l.segs {
+		if seg != l.cur && seg.maxSeq <= last {
+			done = append(done, seg)
+			continue
 		}
-		kept = append(kept, s)
+		kept = append(kept, seg)
 	}
 	l.segs = kept
-	return nil
+	l.unsynced = slices.DeleteFunc(l.unsynced, func(seg *segment) bool { return slices.Contains(done, seg) })
+	l.mu.Unlock()
+	var err error
+	for _, seg := range done {
+		err = errors.Join(err, seg.close(l.dir, true))
+	}
+	return err
 }
 
 // Segments is the number of segment files in use, for tests.
 func (l *Log) Segments() int {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return len(l.segs)
 }
 
-// Close writes what is buffered and closes the current segment; with a SyncInterval
-// it fsyncs what was not yet fsynced first. Nothing is removed: the next Open decides.
-// Call it once the batch writer no longer calls Delivering or Delivered.
+// Close stops taking records, fsyncs what was not yet fsynced when there is a
+// SyncInterval, and closes the segments, cut to what was written. Nothing is removed:
+// the next Open decides. Call it once the batch writer no longer calls Delivering or
+// Delivered.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -560,27 +616,27 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
-	close(l.wake)
 	l.mu.Unlock()
-	<-l.stopped
 	var err error
 	if l.syncStop != nil {
 		close(l.syncStop)
 		<-l.syncerStopped
 		l.smu.Lock()
-		err = l.syncLocked(nil)
+		err = l.syncLocked()
 		l.smu.Unlock()
 		if errors.Is(err, ErrClosed) {
 			err = nil
 		}
 	}
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	if l.f == nil {
-		return err
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	l.mu.Lock()
+	segs := l.segs
+	l.segs, l.cur, l.unsynced = nil, nil, nil
+	l.mu.Unlock()
+	for _, seg := range segs {
+		err = errors.Join(err, seg.close(l.dir, false))
 	}
-	err = errors.Join(err, l.f.Close())
-	l.f = nil
 	return err
 }
 

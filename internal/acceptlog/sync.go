@@ -3,7 +3,6 @@ package acceptlog
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -61,7 +60,7 @@ func (l *Log) syncer(kick, stop <-chan struct{}, stopped chan<- struct{}) {
 			continue
 		}
 		l.smu.Lock()
-		err := l.syncLocked(nil)
+		err := l.syncLocked()
 		failing := l.syncFailing
 		l.syncFailing = err != nil
 		l.smu.Unlock()
@@ -89,22 +88,21 @@ func sleep(d time.Duration, stop <-chan struct{}) bool {
 	}
 }
 
-// syncLocked fsyncs the current segment if anything was written since the last fsync,
-// and records what a power cut just before it would have lost. rotated, if not nil,
-// is a segment just replaced: it is fsynced and closed first, and the folder fsynced
-// for the new segment's name. Writes go on meanwhile: wmu is held only around the
-// bookkeeping, never during an fsync. Called with smu held.
-func (l *Log) syncLocked(rotated *os.File) error {
-	l.wmu.Lock()
-	f := l.f
-	if f == nil {
-		l.wmu.Unlock()
-		if rotated != nil {
-			rotated.Close()
-		}
+// syncLocked fsyncs the current segment, and first the segments replaced since the
+// last fsync and the folder (for the new segments' names), if anything was written
+// since the last fsync, and records what a power cut just before it would have lost.
+// Writes go on meanwhile: no lock of theirs is held during an fsync. Called with smu
+// held.
+func (l *Log) syncLocked() error {
+	l.mu.Lock()
+	cur, rotated := l.cur, l.unsynced
+	l.unsynced = nil
+	l.mu.Unlock()
+	if cur == nil && len(rotated) == 0 {
 		return ErrClosed
 	}
-	if l.writes == l.syncedWrites && rotated == nil {
+	l.wmu.Lock()
+	if l.writes == l.syncedWrites && len(rotated) == 0 {
 		l.wmu.Unlock()
 		return nil
 	}
@@ -116,14 +114,15 @@ func (l *Log) syncLocked(rotated *os.File) error {
 	}
 
 	var err error
-	if rotated != nil {
-		err = errors.Join(rotated.Sync(), rotated.Close())
-		if err == nil {
-			err = syncDir(l.dir)
-		}
+	for _, seg := range rotated {
+		seg.waitCopies() // every record counted in writes is in, those placed after too
+		err = errors.Join(err, seg.f.Sync())
 	}
-	if err == nil {
-		err = f.Sync()
+	if len(rotated) > 0 {
+		err = errors.Join(err, syncDir(l.dir))
+	}
+	if err == nil && cur != nil {
+		err = cur.f.Sync()
 	}
 	now := time.Now()
 
@@ -131,6 +130,9 @@ func (l *Log) syncLocked(rotated *os.File) error {
 	l.syncing = false
 	if err != nil {
 		l.wmu.Unlock()
+		l.mu.Lock()
+		l.unsynced = append(rotated, l.unsynced...) // for the next attempt
+		l.mu.Unlock()
 		l.m.errors.Inc()
 		return fmt.Errorf("acceptlog: fsync: %w", err)
 	}

@@ -245,33 +245,35 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
-// A segment rotated by Delivered may hold events accepted after the last Delivering:
-// they are fsynced before the segment is closed.
-func TestRotationFsyncsTheOldSegment(t *testing.T) {
+// A segment replaced when it was full may hold events written after the last fsync:
+// the next fsync covers it, before the current segment.
+func TestNextFsyncCoversReplacedSegments(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		l := openSynced(t, Options{SegmentBytes: 512, Registry: reg})
 		appendN(t, l, 10)
+		l.mu.Lock()
+		replaced := len(l.unsynced)
+		l.mu.Unlock()
+		if l.Segments() < 2 || replaced != l.Segments()-1 {
+			t.Fatalf("%d segments, %d replaced and waiting for an fsync; want several, all but the current", l.Segments(), replaced)
+		}
+		time.Sleep(250 * time.Millisecond)
 		if err := l.Delivering(1, 10, uuid.New()); err != nil {
 			t.Fatal(err)
 		}
-		appendN(t, l, 3)
-		time.Sleep(250 * time.Millisecond)
-		if err := l.Delivered(10); err != nil {
-			t.Fatal(err)
-		}
-		if l.Segments() != 2 {
-			t.Fatalf("%d segments, want 2 (the segment size was passed)", l.Segments())
-		}
-		wantFsyncs(t, reg, "after the rotation", 2)
+		wantFsyncs(t, reg, "after the delivering mark", 1)
+		l.mu.Lock()
+		replaced = len(l.unsynced)
+		l.mu.Unlock()
 		l.wmu.Lock()
 		unsynced := l.writtenSeq - l.syncedSeq
 		l.wmu.Unlock()
-		if unsynced != 0 {
-			t.Errorf("%d events unsynced after the rotation, want 0", unsynced)
+		if replaced != 0 || unsynced != 0 {
+			t.Errorf("after the fsync: %d replaced segments and %d events unsynced, want none", replaced, unsynced)
 		}
 		if got := gather(t, reg, "loendur_accept_log_unsynced_seconds_peak").value; got != 0.25 {
-			t.Errorf("unsynced seconds peak %g, want 0.25 (the 3 events waited for the rotation)", got)
+			t.Errorf("unsynced seconds peak %g, want 0.25 (the events waited for the delivering mark)", got)
 		}
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
