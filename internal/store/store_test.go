@@ -28,11 +28,15 @@ func openEngines(t testing.TB) map[string]Store {
 func openTestServer(t testing.TB) Store {
 	t.Helper()
 	addr := testenv.ClickHouseAddr(t)
-	s, err := Open(context.Background(), fmt.Sprintf("clickhouse://%s/loendur_store_%d", addr, rand.Uint32()), Options{})
+	database := fmt.Sprintf("loendur_store_%d", rand.Uint32())
+	s, err := Open(context.Background(), "clickhouse://"+addr+"/"+database, Options{})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
+		s.Close()
+	})
 	return s
 }
 
@@ -166,8 +170,14 @@ func testBindArgs(t *testing.T, s Store) {
 }
 
 func TestConcurrentMigrations(t *testing.T) {
-	addr := testenv.ClickHouseAddr(t)
-	dsn := fmt.Sprintf("clickhouse://%s/loendur_race_%d", addr, rand.Uint32())
+	database := fmt.Sprintf("loendur_race_%d", rand.Uint32())
+	dsn := "clickhouse://" + testenv.ClickHouseAddr(t) + "/" + database
+	t.Cleanup(func() {
+		if s, err := Open(context.Background(), dsn, Options{}); err == nil {
+			s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
+			s.Close()
+		}
+	})
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for range 2 {

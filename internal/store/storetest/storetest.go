@@ -33,11 +33,24 @@ func Server(t testing.TB) store.Store {
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { DropAndClose(s) })
 	if _, err := store.Migrate(context.Background(), s); err != nil {
 		t.Fatalf("migrate server: %v", err)
 	}
 	return s
+}
+
+// DropAndClose drops a test's database on the server and closes the store: thousands
+// of left-over tables slow a ClickHouse server down (its background work visits each),
+// and with it every later test and benchmark on the machine.
+func DropAndClose(s store.Store) {
+	var rows []struct {
+		DB string `ch:"db"`
+	}
+	if err := s.Select(context.Background(), &rows, "SELECT currentDatabase() AS db"); err == nil && len(rows) == 1 {
+		s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+rows[0].DB)
+	}
+	s.Close()
 }
 
 var (
