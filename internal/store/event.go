@@ -128,14 +128,6 @@ func eventColumnSlices(events []Event) []any {
 	widths, visitors, sessions := make([]uint16, n), make([]uint64, n), make([]uint64, n)
 	engaged, scrolls := make([]uint32, n), make([]uint8, n)
 	keys, vals := make([][]string, n), make([][]string, n)
-	strs := make(map[string][]string, len(eventStringColumns))
-	for _, c := range eventStringColumns {
-		col := make([]string, n)
-		for i := range events {
-			col[i] = c.field(&events[i])
-		}
-		strs[c.name] = col
-	}
 	for i := range events {
 		e := &events[i]
 		ids[i], times[i] = e.EventID, e.Timestamp.UTC()
@@ -143,30 +135,18 @@ func eventColumnSlices(events []Event) []any {
 		engaged[i], scrolls[i] = e.EngagedMS, e.Scroll
 		keys[i], vals[i] = e.props()
 	}
+	byName := map[string]any{"event_id": ids, "timestamp": times, "width": widths, "visitor_id": visitors,
+		"session_id": sessions, "engaged_ms": engaged, "scroll": scrolls, "prop_keys": keys, "prop_values": vals}
+	for _, c := range eventStringColumns {
+		col := make([]string, n)
+		for i := range events {
+			col[i] = c.field(&events[i])
+		}
+		byName[c.name] = col
+	}
 	cols := make([]any, len(EventColumns))
 	for i, name := range EventColumns {
-		switch name {
-		case "event_id":
-			cols[i] = ids
-		case "timestamp":
-			cols[i] = times
-		case "width":
-			cols[i] = widths
-		case "visitor_id":
-			cols[i] = visitors
-		case "session_id":
-			cols[i] = sessions
-		case "engaged_ms":
-			cols[i] = engaged
-		case "scroll":
-			cols[i] = scrolls
-		case "prop_keys":
-			cols[i] = keys
-		case "prop_values":
-			cols[i] = vals
-		default:
-			cols[i] = strs[name]
-		}
+		cols[i] = byName[name]
 	}
 	return cols
 }
