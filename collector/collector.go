@@ -17,6 +17,7 @@ import (
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/geo"
+	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/salt"
@@ -70,6 +71,7 @@ type Collector struct {
 	app      *fiber.App
 	ua       *useragent.Parser
 	refs     *referrer.Parser
+	pages    *pageurl.Parser
 	sessions *sessions
 	limiter  *rateLimiter
 	queue    chan store.Event
@@ -97,6 +99,7 @@ func New(opts Options) (*Collector, error) {
 		opts:      opts,
 		ua:        useragent.NewParser(10_000),
 		refs:      referrer.NewParser(10_000),
+		pages:     pageurl.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
 		queue:     make(chan store.Event, opts.QueueSize),

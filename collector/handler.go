@@ -111,7 +111,7 @@ func (c *Collector) resolvePage(p *payload) (store.Event, sites.Site, *rejection
 		return store.Event{}, sites.Site{}, r
 	}
 	domain := site.Domain
-	page, err := pageurl.Parse(p.URL)
+	page, err := c.pages.Parse(p.URL)
 	if err != nil {
 		return store.Event{}, sites.Site{}, reject(reasonBadURL, err.Error())
 	}

@@ -18,8 +18,14 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	cached := NewParser(64)
 	f.Fuzz(func(t *testing.T, raw string) {
 		p, err := Parse(raw)
+		for range 2 {
+			if cp, cerr := cached.Parse(raw); cp != p || cerr != err {
+				t.Fatalf("Parse(%q): cached %+v, %v; uncached %+v, %v", raw, cp, cerr, p, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrTooLong) && !errors.Is(err, ErrMalformed) &&
 				!errors.Is(err, ErrScheme) && !errors.Is(err, ErrHost) {

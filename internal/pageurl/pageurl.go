@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/websystems/loendur/internal/cache"
 )
 
 // Limits of what is accepted and stored.
@@ -34,6 +36,36 @@ type Page struct {
 	Hostname string // lower case, without port or trailing dot
 	Pathname string // starts with "/", no query or fragment, readable escapes decoded
 	UTM      UTM
+}
+
+// Parser is Parse with a bounded cache of URLs that have neither query string nor
+// fragment: the bulk of page views, the same pages read again and again. Other URLs
+// are parsed each time, so that no query string or fragment, which may hold personal
+// data, is kept in memory.
+type Parser struct {
+	pages *cache.Map[parsed]
+}
+
+type parsed struct {
+	page Page
+	err  error
+}
+
+// NewParser returns a parser that remembers about cacheSize URLs; <= 0 disables it.
+func NewParser(cacheSize int) *Parser { return &Parser{pages: cache.New[parsed](cacheSize)} }
+
+// Parse is the package's Parse, from the cache where it may.
+func (p *Parser) Parse(raw string) (Page, error) {
+	if len(raw) > MaxURLLen || strings.ContainsAny(raw, "?#") {
+		return Parse(raw)
+	}
+	if r, ok := p.pages.Get(raw); ok {
+		return r.page, r.err
+	}
+	key := strings.Clone(raw)
+	page, err := Parse(key)
+	p.pages.Put(key, parsed{page, err})
+	return page, err
 }
 
 // Parse parses the full URL of a page as the browser sends it
