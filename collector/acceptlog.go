@@ -34,7 +34,12 @@ func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
 		case sp.Waiting(p.ID):
 			c.opts.Log.Info("accept log: the batch being delivered at the stop is in the spool", "events", len(p.Events))
 		case c.stored(&p.Events[0]):
-			c.opts.Log.Info("accept log: the batch being delivered at the stop is stored", "events", len(p.Events))
+			// Its insert may have died between the events and the rollups.
+			if err := c.repairRollups(p.Events); err != nil {
+				c.opts.Log.Warn("accept log: the batch being delivered at the stop is stored, but the rollups of its days could not be rebuilt; reports of those days may miss it", "events", len(p.Events), "err", err)
+			} else {
+				c.opts.Log.Info("accept log: the batch being delivered at the stop is stored; rollups of its days rebuilt", "events", len(p.Events))
+			}
 		default:
 			// Same id as the interrupted delivery: if its insert did land after all,
 			// ClickHouse drops the replay (deduplication token, or the event id check).
@@ -72,14 +77,18 @@ func spoolRecovered(sp *spool.Spool, b spool.Batch) error {
 func (c *Collector) stored(e *store.Event) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var rows []struct {
-		N uint64 `ch:"n"`
-	}
-	err := c.opts.DB.Select(ctx, &rows, `SELECT count() AS n FROM events
-		WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
+	ok, err := eventStored(ctx, c.opts.DB, e)
 	if err != nil {
 		c.opts.Log.Warn("accept log: could not ask ClickHouse whether the interrupted batch is stored; spooling it under its id", "err", err)
-		return false
 	}
-	return len(rows) > 0 && rows[0].N > 0
+	return ok
+}
+
+func (c *Collector) repairRollups(events []store.Event) error {
+	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+	defer cancel()
+	if err := repairRollups(ctx, c.opts.DB, events); err != nil {
+		return fmt.Errorf("accept log: %w", err)
+	}
+	return nil
 }

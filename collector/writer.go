@@ -3,12 +3,16 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/acceptlog"
+	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -179,26 +183,93 @@ func (w *writer) insert(b spool.Batch) error {
 }
 
 // landed reports whether a spooled batch is already in ClickHouse: an insert can land
-// and still report an error (the server killed before it answered). Engines with
-// deduplication tokens drop such a repeat themselves; on older ones (18.16) the batch's
-// first and last event ids are looked up, since one insert of a batch is one block.
+// and still report an error (the server killed before it answered). One insert of a
+// batch is one block, so its first and last event ids tell; asking costs one query per
+// replayed batch, which only an outage or a crash causes.
 func (w *writer) landed(b spool.Batch) bool {
-	if len(b.Events) == 0 || w.db.Info().Features().ModernSettings {
+	if len(b.Events) == 0 {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
 	defer cancel()
 	for _, e := range []*store.Event{&b.Events[0], &b.Events[len(b.Events)-1]} {
-		var rows []struct {
-			N uint64 `ch:"n"`
-		}
-		err := w.db.Select(ctx, &rows, `SELECT count() AS n FROM events
-			WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
-		if err != nil || len(rows) == 0 || rows[0].N == 0 {
+		if ok, err := eventStored(ctx, w.db, e); err != nil || !ok {
 			return false
 		}
 	}
-	w.log.Info("spooled batch was already stored; not inserting it again", "events", len(b.Events))
+	return true
+}
+
+// eventStored reports whether ClickHouse holds the event.
+func eventStored(ctx context.Context, db store.Store, e *store.Event) (bool, error) {
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	err := db.Select(ctx, &rows, `SELECT count() AS n FROM events
+		WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
+	if err != nil {
+		return false, fmt.Errorf("look up an event of the batch: %w", err)
+	}
+	return len(rows) > 0 && rows[0].N > 0, nil
+}
+
+// repairRollups rebuilds the rollups of the days of a batch that was found stored after
+// its insert failed. The insert that stored its events may have died before every
+// materialized view had written its part (they are separate parts, and ClickHouse 18.16
+// writes them one after the other); a repeated insert would duplicate the events on
+// 18.16, and on newer engines the deduplicated repeat skips the views altogether. So the
+// days' rollups are recomputed from events instead, which is right whatever the dead
+// insert managed.
+func repairRollups(ctx context.Context, db store.Store, events []store.Event) error {
+	cat, err := erasure.Discover(ctx, db)
+	if err != nil {
+		return fmt.Errorf("repair rollups: %w", err)
+	}
+	days := map[string]map[string]bool{} // site -> UTC days
+	for i := range events {
+		e := &events[i]
+		if days[e.Site] == nil {
+			days[e.Site] = map[string]bool{}
+		}
+		days[e.Site][e.Timestamp.UTC().Format(time.DateOnly)] = true
+	}
+	for site, set := range days {
+		if err := erasure.Recompute(ctx, db, site, slices.Sorted(maps.Keys(set)), cat.Rollups); err != nil {
+			return fmt.Errorf("repair rollups of %s: %w", site, err)
+		}
+	}
+	return nil
+}
+
+// storeSpooled inserts a spooled batch, or, when an earlier insert of it did land,
+// rebuilds its rollups instead; false means neither worked, for now.
+func (w *writer) storeSpooled(b spool.Batch) bool {
+	if w.landed(b) {
+		return w.repaired(b)
+	}
+	return w.insert(b) == nil
+}
+
+// ack removes a stored batch from the spool.
+func (w *writer) ack(b spool.Batch) bool {
+	if err := w.spool.Ack(b.ID); err != nil && !errors.Is(err, spool.ErrNotSpooled) {
+		w.log.Error("acknowledge spooled batch", "err", err)
+		return false
+	}
+	w.log.Info("spooled batch replayed", "events", len(b.Events))
+	return true
+}
+
+// repaired rebuilds the rollups of a batch found already stored; false means it
+// failed, and the batch stays spooled for the next attempt.
+func (w *writer) repaired(b spool.Batch) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+	defer cancel()
+	if err := repairRollups(ctx, w.db, b.Events); err != nil {
+		w.log.Warn("spooled batch was already stored, but its rollups could not be rebuilt; trying again", "err", err)
+		return false
+	}
+	w.log.Info("spooled batch was already stored; rollups of its days rebuilt instead of inserting it again", "events", len(b.Events))
 	return true
 }
 
@@ -229,14 +300,9 @@ func (w *writer) replay(ctx context.Context) {
 			case <-time.After(time.Second):
 			}
 			continue
-		case w.landed(b) || w.insert(b) == nil:
-			if err := w.spool.Ack(b.ID); err != nil && !errors.Is(err, spool.ErrNotSpooled) {
-				w.log.Error("acknowledge spooled batch", "err", err)
-			} else {
-				w.log.Info("spooled batch replayed", "events", len(b.Events))
-				delay = minRetryDelay
-				continue
-			}
+		case w.storeSpooled(b) && w.ack(b):
+			delay = minRetryDelay
+			continue
 		}
 		select {
 		case <-ctx.Done():

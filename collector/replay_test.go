@@ -1,0 +1,122 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+)
+
+// A spooled batch whose insert had landed before the insert failed, but died before the
+// rollup views wrote their parts, is not inserted again (no duplicate events) and its
+// days' rollups are rebuilt; a batch that had not landed is inserted once.
+func TestReplayRepairsRollupsOfLandedBatch(t *testing.T) {
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			site := fmt.Sprintf("replay-%s-%d.test", engine, rand.Uint32())
+			landed := pageviews(site, 30)
+			if err := store.InsertEvents(ctx, db, landed); err != nil {
+				t.Fatal(err)
+			}
+			dropRollups(t, db, site)
+			if got := rollupPageviews(t, db, site); got != 0 {
+				t.Fatalf("rollups hold %d page views after the drop, want 0", got)
+			}
+
+			sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sp.Close()
+			fresh := pageviews(site, 12)
+			for _, evs := range [][]store.Event{landed, fresh} {
+				if err := sp.Append(spool.Batch{ID: uuid.New(), Events: evs}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := &writer{db: db, spool: sp, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				m: newMetrics(prometheus.NewRegistry(), func() float64 { return 0 }), spooled: make(chan struct{}, 1)}
+			rctx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); w.replay(rctx) }()
+			deadline := time.Now().Add(30 * time.Second)
+			for n, _ := sp.Stats(); n > 0; n, _ = sp.Stats() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d batches still spooled", n)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			stop()
+			<-done
+
+			var rows []struct {
+				N    uint64 `ch:"n"`
+				Uniq uint64 `ch:"u"`
+			}
+			if err := db.Select(ctx, &rows, "SELECT count() AS n, uniqExact(event_id) AS u FROM events WHERE site = ?", site); err != nil {
+				t.Fatal(err)
+			}
+			want := uint64(len(landed) + len(fresh))
+			if rows[0].N != want || rows[0].Uniq != want {
+				t.Errorf("events: %d rows, %d distinct ids; want %d of each", rows[0].N, rows[0].Uniq, want)
+			}
+			if got := rollupPageviews(t, db, site); got != 2*want {
+				t.Errorf("rollups hold %d page views (hourly + daily), want %d", got, 2*want)
+			}
+		})
+	}
+}
+
+func pageviews(site string, n int) []store.Event {
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	evs := make([]store.Event, n)
+	for i := range evs {
+		evs[i] = store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(time.Duration(i) * time.Second),
+			Name: eventPageview, Hostname: site, Pathname: fmt.Sprintf("/p%d", i%3), VisitorID: uint64(i + 1), SessionID: uint64(i + 1)}
+	}
+	return evs
+}
+
+// dropRollups deletes a site's rows from every rollup table, as if the insert of its
+// events had died before the views wrote their parts.
+func dropRollups(t *testing.T, db store.Store, site string) {
+	t.Helper()
+	cat, err := erasure.Discover(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Rollups) == 0 {
+		t.Fatal("no rollup tables found")
+	}
+	for _, r := range cat.Rollups {
+		if err := erasure.DeleteWhere(context.Background(), db, r.Target.Name, "site = ?", site); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rollupPageviews is the site's page views in the hourly and the daily page rollup.
+func rollupPageviews(t *testing.T, db store.Store, site string) uint64 {
+	t.Helper()
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	err := db.Select(context.Background(), &rows, `SELECT toUInt64(
+		(SELECT sum(pageviews) FROM page_stats_hourly WHERE site = ?) +
+		(SELECT sum(pageviews) FROM page_stats_daily WHERE site = ?)) AS n`, site, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows[0].N
+}
