@@ -99,6 +99,7 @@ func TestCollectorKilledReplaysSpool(t *testing.T) {
 	// README, "What a power cut can cost": every event answered 202 was in the accept
 	// log, so a SIGKILL loses nothing, and the restart stores nothing twice.
 	assertExactlyOnce(t, ch, r)
+	assertRollupsAgree(t, ch)
 }
 
 // 3. ClickHouse killed with SIGKILL in the middle of inserts (big batches), several
