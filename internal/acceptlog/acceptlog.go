@@ -333,7 +333,7 @@ func (l *Log) Reset() error {
 	if err := l.rotate(0); err != nil {
 		return err
 	}
-	l.unsynced = nil // nothing to fsync but the new folder entry:
+	l.unsynced = nil // a fresh log: only the new file's folder entry needs an fsync
 	if err := syncDir(l.dir); err != nil {
 		return err
 	}
