@@ -80,6 +80,7 @@ fuzz:
 	  "./internal/useragent FuzzParse" \
 	  "./internal/clientip FuzzClientIP" \
 	  "./internal/spool FuzzOpenSegment" \
+	  "./internal/acceptlog FuzzOpen" \
 	  "./internal/spool FuzzDecodePayload"; do \
 	  set -- $$target; echo "== $$1 $$2"; \
 	  $(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) $$1 || exit 1; \
