@@ -79,7 +79,7 @@ func cmdBench(args []string) error {
 	var cfg benchConfig
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	cfg.load.register(fs)
-	fs.DurationVar(&cfg.bareDuration, "bare-duration", 10*time.Second, "how long the bare Fiber server is loaded before each engine")
+	fs.DurationVar(&cfg.bareDuration, "bare-duration", 10*time.Second, "how long the bare Fiber server is loaded before and after each engine")
 	fs.StringVar(&cfg.loendur, "loendur", "bin/loendur", "the collector binary")
 	fs.StringVar(&cfg.bare, "bare", "bin/bench-bare", "the bare Fiber server binary")
 	engines := fs.String("engines", "server,chdb", "engines to load, in order: server (ClickHouse server at -clickhouse), chdb (embedded)")
@@ -128,22 +128,29 @@ func cmdBench(args []string) error {
 		}
 	}
 
-	// The machine may be shared, so the bare server is measured right before each
-	// engine and each engine is compared with its own yardstick.
+	// The machine may be shared and its speed drifts, so the bare server is measured
+	// right before and right after each engine, and each engine is compared with the
+	// mean of its own two yardsticks.
 	var runs []run
 	for _, engine := range cfg.engines {
-		bare, err := benchBare(cfg, w, tmp)
+		before, err := benchBare(cfg, w, tmp, "bare Fiber")
 		if err != nil {
 			return fmt.Errorf("bare Fiber: %w", err)
 		}
-		runs = append(runs, bare)
-		printRun(os.Stderr, bare)
+		runs = append(runs, before)
+		printRun(os.Stderr, before)
 		r, err := benchCollector(cfg, w, tmp, engine, geoPath)
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
 		runs = append(runs, r)
 		printRun(os.Stderr, r)
+		after, err := benchBare(cfg, w, tmp, "bare Fiber, after")
+		if err != nil {
+			return fmt.Errorf("bare Fiber: %w", err)
+		}
+		runs = append(runs, after)
+		printRun(os.Stderr, after)
 	}
 	report := renderReport(cfg, runs)
 	fmt.Print(report)
@@ -165,7 +172,7 @@ func cmdBench(args []string) error {
 
 // benchBare loads the bare Fiber server: the ceiling of what Fiber and the load
 // generator do together on this machine.
-func benchBare(cfg benchConfig, w *workload, tmp string) (run, error) {
+func benchBare(cfg benchConfig, w *workload, tmp, name string) (run, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return run{}, err
@@ -180,9 +187,9 @@ func benchBare(cfg benchConfig, w *workload, tmp string) (run, error) {
 		return run{}, err
 	}
 	pid := p.cmd.Process.Pid
-	r := run{Name: "bare Fiber", IdleRSS: readStatus(pid)["VmRSS"], Log: logPath}
+	r := run{Name: name, IdleRSS: readStatus(pid)["VmRSS"], Log: logPath}
 	rss := sampleRSS(pid)
-	fmt.Fprintf(os.Stderr, "bench: bare Fiber on %s: loading for %v with %d connections\n", addr, cfg.bareDuration, cfg.load.conns)
+	fmt.Fprintf(os.Stderr, "bench: %s on %s: loading for %v with %d connections\n", name, addr, cfg.bareDuration, cfg.load.conns)
 	lc := cfg.load.config("http://"+addr+"/api/event", w)
 	lc.Duration = cfg.bareDuration
 	l1, cpu0 := load1(), snapCPU(pid, os.Getpid(), 0)
