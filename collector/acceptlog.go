@@ -1,15 +1,12 @@
 package collector
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/spool"
-	"github.com/websystems/loendur/internal/store"
 )
 
 // recoveredBatchNS derives the ids of batches rebuilt from the accept log from their
@@ -30,24 +27,13 @@ func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
 	}
 	sp := c.opts.Spool
 	if p := rec.Pending; p != nil {
-		switch {
-		case sp.Waiting(p.ID):
-			c.opts.Log.Info("accept log: the batch being delivered at the stop is in the spool", "events", len(p.Events))
-		case c.stored(&p.Events[0]):
-			// Its insert may have died between the events and the rollups.
-			if err := c.repairRollups(p.Events); err != nil {
-				c.opts.Log.Warn("accept log: the batch being delivered at the stop is stored, but the rollups of its days could not be rebuilt; reports of those days may miss it", "events", len(p.Events), "err", err)
-			} else {
-				c.opts.Log.Info("accept log: the batch being delivered at the stop is stored; rollups of its days rebuilt", "events", len(p.Events))
-			}
-		default:
-			// Same id as the interrupted delivery: if its insert did land after all,
-			// ClickHouse drops the replay (deduplication token, or the event id check).
-			if err := spoolRecovered(sp, spool.Batch{ID: p.ID, Events: p.Events}); err != nil {
-				return nil, err
-			}
-			c.opts.Log.Info("accept log: the batch being delivered at the stop was spooled", "events", len(p.Events))
+		// Under the interrupted delivery's id (already spooled: a duplicate, skipped).
+		// Its insert may have landed, whole or without the rollups' parts: the replayer
+		// looks its events up and then rebuilds the rollups instead of inserting again.
+		if err := spoolRecovered(sp, spool.Batch{ID: p.ID, Events: p.Events}); err != nil {
+			return nil, err
 		}
+		c.opts.Log.Info("accept log: the batch being delivered at the stop is in the spool", "events", len(p.Events))
 	}
 	for evs := rec.Events; len(evs) > 0; {
 		n := min(len(evs), c.opts.BatchSize)
@@ -69,26 +55,6 @@ func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
 func spoolRecovered(sp *spool.Spool, b spool.Batch) error {
 	if err := sp.Append(b); err != nil && !errors.Is(err, spool.ErrDuplicate) {
 		return fmt.Errorf("accept log: spooling %d recovered events: %w", len(b.Events), err)
-	}
-	return nil
-}
-
-// stored reports whether ClickHouse holds the event; false when it cannot tell.
-func (c *Collector) stored(e *store.Event) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ok, err := eventStored(ctx, c.opts.DB, e)
-	if err != nil {
-		c.opts.Log.Warn("accept log: could not ask ClickHouse whether the interrupted batch is stored; spooling it under its id", "err", err)
-	}
-	return ok
-}
-
-func (c *Collector) repairRollups(events []store.Event) error {
-	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
-	defer cancel()
-	if err := repairRollups(ctx, c.opts.DB, events); err != nil {
-		return fmt.Errorf("accept log: %w", err)
 	}
 	return nil
 }

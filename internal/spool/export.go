@@ -3,7 +3,6 @@ package spool
 import (
 	"unsafe"
 
-	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -20,11 +19,3 @@ func AppendEvent(dst []byte, e *store.Event) []byte {
 // DecodeEvents decodes what AppendEvents or AppendEvent wrote. It never panics; the
 // strings of the events share one copy of body.
 func DecodeEvents(body []byte) ([]store.Event, error) { return decodeEventsV1(body) }
-
-// Waiting reports whether the batch with this id is in the spool, not yet acknowledged.
-func (s *Spool) Waiting(id uuid.UUID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.pending[id]
-	return ok
-}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -146,43 +145,6 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '\'')
 }
 
-// appendEventTSV appends one TabSeparated row of e in EventColumns order.
-func appendEventTSV(b []byte, e *Event) []byte {
-	b = appendUUID(b, e.EventID)
-	b = append(b, '\t')
-	b = appendTSV(b, e.Site)
-	b = append(b, '\t')
-	b = e.Timestamp.UTC().AppendFormat(b, "2006-01-02 15:04:05")
-	for _, s := range [...]string{e.Name, e.Hostname, e.Pathname, e.ReferrerHost, e.ReferrerSource,
-		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent, e.CountryCode, e.Region, e.City,
-		e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device} {
-		b = append(b, '\t')
-		b = appendTSV(b, s)
-	}
-	for _, n := range [...]uint64{uint64(e.Width), e.VisitorID, e.SessionID} {
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, n, 10)
-	}
-	b = append(b, '\t')
-	b = appendTSV(b, e.IP)
-	for _, n := range [...]uint64{uint64(e.EngagedMS), uint64(e.Scroll)} {
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, n, 10)
-	}
-	// An array field is its quoted literal, which escapes tabs and newlines itself.
-	for _, list := range [...][]string{e.PropKeys, e.PropValues} {
-		b = append(b, "\t["...)
-		for i, s := range list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendQuoted(b, s)
-		}
-		b = append(b, ']')
-	}
-	return append(b, '\n')
-}
-
 // appendTSV appends s as a TabSeparated field: backslash, tab, newline, carriage
 // return and NUL escaped.
 func appendTSV(b []byte, s string) []byte {
@@ -203,18 +165,4 @@ func appendTSV(b []byte, s string) []byte {
 		}
 	}
 	return b
-}
-
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	var text [36]byte
-	hex.Encode(text[0:8], id[0:4])
-	text[8] = '-'
-	hex.Encode(text[9:13], id[4:6])
-	text[13] = '-'
-	hex.Encode(text[14:18], id[6:8])
-	text[18] = '-'
-	hex.Encode(text[19:23], id[8:10])
-	text[23] = '-'
-	hex.Encode(text[24:], id[10:])
-	return append(b, text[:]...)
 }

@@ -153,7 +153,13 @@ func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
 	b := s.insertPrefix(ctx, "events", EventColumns, "FORMAT TabSeparated\n")
 	b = slices.Grow(b, len(events)*512)
 	for i := range events {
-		b = appendEventTSV(b, &events[i])
+		for j, c := range eventColumns {
+			if j > 0 {
+				b = append(b, '\t')
+			}
+			b = c.tsv(b, &events[i])
+		}
+		b = append(b, '\n')
 	}
 	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)

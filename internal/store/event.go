@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,111 +42,102 @@ type Event struct {
 	PropValues     []string  `ch:"prop_values"`
 }
 
-// EventColumns is the explicit column list every insert names (ClickHouse 18.16 needs it).
-var EventColumns = strings.Split(eventColumns, ", ")
-
-const eventColumns = "event_id, site, timestamp, name, hostname, pathname, referrer_host, referrer_source, " +
-	"utm_source, utm_medium, utm_campaign, utm_term, utm_content, country_code, region, city, " +
-	"browser, browser_version, os, os_version, device, width, visitor_id, session_id, ip, " +
-	"engaged_ms, scroll, prop_keys, prop_values"
-
-// InsertEvents writes one batch of events in a single insert. Both backends encode the
-// batch straight from the events, column by column or as one VALUES text, because
-// boxing every field of every event in an []any row cost more than the rest of the
-// writer together.
-func InsertEvents(ctx context.Context, s Store, events []Event) error {
-	if ei, ok := s.(eventInserter); ok {
-		return ei.insertEvents(ctx, events)
+// EventColumns is the explicit column list every insert names (ClickHouse 18.16 needs it),
+// in the table's order.
+var EventColumns = func() []string {
+	names := make([]string, len(eventColumns))
+	for i, c := range eventColumns {
+		names[i] = c.name
 	}
-	rows := make([][]any, len(events))
-	for i := range events {
-		rows[i] = events[i].values()
-	}
-	return s.Insert(ctx, "events", EventColumns, rows)
+	return names
+}()
+
+// eventColumn is one column of the events table and how a batch is encoded into it:
+// as one slice of values, as clickhouse-go takes a column, and as a TabSeparated field,
+// as chDB takes a row. The list is the one place that knows the column order.
+type eventColumn struct {
+	name   string
+	values func(events []Event) any
+	tsv    func(b []byte, e *Event) []byte
 }
 
-// eventInserter is a backend with its own encoding of event batches.
-type eventInserter interface {
-	insertEvents(ctx context.Context, events []Event) error
+var eventColumns = []eventColumn{
+	{"event_id", columnOf(func(e *Event) uuid.UUID { return e.EventID }),
+		func(b []byte, e *Event) []byte { return append(b, e.EventID.String()...) }},
+	stringColumn("site", func(e *Event) string { return e.Site }),
+	{"timestamp", columnOf(func(e *Event) time.Time { return e.Timestamp.UTC() }),
+		func(b []byte, e *Event) []byte { return e.Timestamp.UTC().AppendFormat(b, time.DateTime) }},
+	stringColumn("name", func(e *Event) string { return e.Name }),
+	stringColumn("hostname", func(e *Event) string { return e.Hostname }),
+	stringColumn("pathname", func(e *Event) string { return e.Pathname }),
+	stringColumn("referrer_host", func(e *Event) string { return e.ReferrerHost }),
+	stringColumn("referrer_source", func(e *Event) string { return e.ReferrerSource }),
+	stringColumn("utm_source", func(e *Event) string { return e.UTMSource }),
+	stringColumn("utm_medium", func(e *Event) string { return e.UTMMedium }),
+	stringColumn("utm_campaign", func(e *Event) string { return e.UTMCampaign }),
+	stringColumn("utm_term", func(e *Event) string { return e.UTMTerm }),
+	stringColumn("utm_content", func(e *Event) string { return e.UTMContent }),
+	stringColumn("country_code", func(e *Event) string { return e.CountryCode }),
+	stringColumn("region", func(e *Event) string { return e.Region }),
+	stringColumn("city", func(e *Event) string { return e.City }),
+	stringColumn("browser", func(e *Event) string { return e.Browser }),
+	stringColumn("browser_version", func(e *Event) string { return e.BrowserVersion }),
+	stringColumn("os", func(e *Event) string { return e.OS }),
+	stringColumn("os_version", func(e *Event) string { return e.OSVersion }),
+	stringColumn("device", func(e *Event) string { return e.Device }),
+	uintColumn("width", func(e *Event) uint16 { return e.Width }),
+	uintColumn("visitor_id", func(e *Event) uint64 { return e.VisitorID }),
+	uintColumn("session_id", func(e *Event) uint64 { return e.SessionID }),
+	stringColumn("ip", func(e *Event) string { return e.IP }),
+	uintColumn("engaged_ms", func(e *Event) uint32 { return e.EngagedMS }),
+	uintColumn("scroll", func(e *Event) uint8 { return e.Scroll }),
+	arrayColumn("prop_keys", func(e *Event) []string { return e.PropKeys }),
+	arrayColumn("prop_values", func(e *Event) []string { return e.PropValues }),
 }
 
-// values lists the event's fields in eventColumns order.
-func (e *Event) values() []any {
-	keys, vals := e.props()
-	return []any{
-		e.EventID, e.Site, e.Timestamp.UTC(), e.Name, e.Hostname, e.Pathname, e.ReferrerHost, e.ReferrerSource,
-		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent, e.CountryCode, e.Region, e.City,
-		e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.Device, e.Width, e.VisitorID, e.SessionID, e.IP,
-		e.EngagedMS, e.Scroll, keys, vals,
-	}
-}
-
-// props are the event's property keys and values, never nil (an Array column needs []).
-func (e *Event) props() (keys, vals []string) {
-	keys, vals = e.PropKeys, e.PropValues
-	if keys == nil {
-		keys = []string{}
-	}
-	if vals == nil {
-		vals = []string{}
-	}
-	return keys, vals
-}
-
-// eventStringColumns are the String columns in EventColumns order, each with its field.
-var eventStringColumns = []struct {
-	name  string
-	field func(*Event) string
-}{
-	{"site", func(e *Event) string { return e.Site }},
-	{"name", func(e *Event) string { return e.Name }},
-	{"hostname", func(e *Event) string { return e.Hostname }},
-	{"pathname", func(e *Event) string { return e.Pathname }},
-	{"referrer_host", func(e *Event) string { return e.ReferrerHost }},
-	{"referrer_source", func(e *Event) string { return e.ReferrerSource }},
-	{"utm_source", func(e *Event) string { return e.UTMSource }},
-	{"utm_medium", func(e *Event) string { return e.UTMMedium }},
-	{"utm_campaign", func(e *Event) string { return e.UTMCampaign }},
-	{"utm_term", func(e *Event) string { return e.UTMTerm }},
-	{"utm_content", func(e *Event) string { return e.UTMContent }},
-	{"country_code", func(e *Event) string { return e.CountryCode }},
-	{"region", func(e *Event) string { return e.Region }},
-	{"city", func(e *Event) string { return e.City }},
-	{"browser", func(e *Event) string { return e.Browser }},
-	{"browser_version", func(e *Event) string { return e.BrowserVersion }},
-	{"os", func(e *Event) string { return e.OS }},
-	{"os_version", func(e *Event) string { return e.OSVersion }},
-	{"device", func(e *Event) string { return e.Device }},
-	{"ip", func(e *Event) string { return e.IP }},
-}
-
-// eventColumnSlices turns a batch into one slice per column, in EventColumns order, as
-// a column-oriented driver takes them.
-func eventColumnSlices(events []Event) []any {
-	n := len(events)
-	ids, times := make([]uuid.UUID, n), make([]time.Time, n)
-	widths, visitors, sessions := make([]uint16, n), make([]uint64, n), make([]uint64, n)
-	engaged, scrolls := make([]uint32, n), make([]uint8, n)
-	keys, vals := make([][]string, n), make([][]string, n)
-	for i := range events {
-		e := &events[i]
-		ids[i], times[i] = e.EventID, e.Timestamp.UTC()
-		widths[i], visitors[i], sessions[i] = e.Width, e.VisitorID, e.SessionID
-		engaged[i], scrolls[i] = e.EngagedMS, e.Scroll
-		keys[i], vals[i] = e.props()
-	}
-	byName := map[string]any{"event_id": ids, "timestamp": times, "width": widths, "visitor_id": visitors,
-		"session_id": sessions, "engaged_ms": engaged, "scroll": scrolls, "prop_keys": keys, "prop_values": vals}
-	for _, c := range eventStringColumns {
-		col := make([]string, n)
+func columnOf[T any](field func(*Event) T) func([]Event) any {
+	return func(events []Event) any {
+		col := make([]T, len(events))
 		for i := range events {
-			col[i] = c.field(&events[i])
+			col[i] = field(&events[i])
 		}
-		byName[c.name] = col
+		return col
 	}
-	cols := make([]any, len(EventColumns))
-	for i, name := range EventColumns {
-		cols[i] = byName[name]
+}
+
+func stringColumn(name string, field func(*Event) string) eventColumn {
+	return eventColumn{name, columnOf(field), func(b []byte, e *Event) []byte { return appendTSV(b, field(e)) }}
+}
+
+func uintColumn[T uint8 | uint16 | uint32 | uint64](name string, field func(*Event) T) eventColumn {
+	return eventColumn{name, columnOf(field), func(b []byte, e *Event) []byte { return strconv.AppendUint(b, uint64(field(e)), 10) }}
+}
+
+// arrayColumn is an Array(String) column; a nil slice is stored as [].
+func arrayColumn(name string, field func(*Event) []string) eventColumn {
+	never := func(e *Event) []string {
+		if list := field(e); list != nil {
+			return list
+		}
+		return []string{}
 	}
-	return cols
+	// The field is the array's quoted literal, which escapes tabs and newlines itself.
+	tsv := func(b []byte, e *Event) []byte {
+		b = append(b, '[')
+		for i, s := range field(e) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendQuoted(b, s)
+		}
+		return append(b, ']')
+	}
+	return eventColumn{name, columnOf(never), tsv}
+}
+
+// InsertEvents writes one batch of events in a single insert. Each backend encodes the
+// batch straight from the events (eventColumns), because boxing every field of every
+// event in an []any row cost more than the rest of the writer together.
+func InsertEvents(ctx context.Context, s Store, events []Event) error {
+	return s.insertEvents(ctx, events)
 }

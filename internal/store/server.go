@@ -134,9 +134,9 @@ func (s *server) insertEvents(ctx context.Context, events []Event) error {
 		return err
 	}
 	defer batch.Abort()
-	for i, col := range eventColumnSlices(events) {
-		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("append column %s to events: %w", EventColumns[i], err)
+	for i, c := range eventColumns {
+		if err := batch.Column(i).Append(c.values(events)); err != nil {
+			return fmt.Errorf("append column %s to events: %w", c.name, err)
 		}
 	}
 	if err := batch.Send(); err != nil {

@@ -133,7 +133,7 @@ func testInsertAndSelect(t *testing.T, s Store) {
 		t.Fatalf("insert: %v", err)
 	}
 	var got []Event
-	if err := s.Select(ctx, &got, "SELECT "+eventColumns+" FROM events WHERE site = ? ORDER BY timestamp", site); err != nil {
+	if err := s.Select(ctx, &got, "SELECT "+strings.Join(EventColumns, ", ")+" FROM events WHERE site = ? ORDER BY timestamp", site); err != nil {
 		t.Fatalf("select: %v", err)
 	}
 	want[1].PropKeys, want[1].PropValues = []string{}, []string{}
