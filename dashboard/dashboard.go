@@ -103,6 +103,8 @@ func (d *Dashboard) Mount(app *fiber.App) {
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
 
+	// Before authentication, so its refusals get the API's headers too.
+	app.Use("/api/v1", apiHeaders)
 	app.Use(d.auth.Middleware())
 	app.Post("/logout", d.logout)
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))

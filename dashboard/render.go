@@ -79,6 +79,18 @@ func setPageHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
 }
 
+// apiHeaders marks every answer under /api/v1 (JSON, CSV downloads, and errors,
+// the authentication middleware's refusals included) as not to be stored by any cache,
+// shared or the browser's (reports and exports hold personal data, /me the CSRF
+// token), and not to be sniffed as another type (a CSV or JSON body must never become
+// HTML or script). Handlers may override it (none does); HTML pages get the same two
+// from setPageHeaders.
+func apiHeaders(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	return c.Next()
+}
+
 func serveCSS(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
 	c.Type("css", "utf-8")

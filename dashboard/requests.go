@@ -528,7 +528,6 @@ func (d *Dashboard) apiPreviewRequest(c *fiber.Ctx) error {
 	if err != nil {
 		return d.apiRequestError(c, err)
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(previewOf(plan))
 }
 

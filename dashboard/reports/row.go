@@ -2,10 +2,10 @@ package reports
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"math"
-	"strconv"
+
+	"github.com/websystems/loendur/internal/csvout"
 )
 
 // Field is one named value of a report row.
@@ -52,58 +52,34 @@ func (r Row) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeCSV writes rows with a header of the first row's field names.
+// writeCSV writes rows with a header of the first row's field names. Text cells are
+// neutralised against spreadsheet formulas; numbers we computed (counts, rates, a
+// negative change) stay numbers (see internal/csvout).
 func writeCSV(rows []Row) ([]byte, error) {
 	var b bytes.Buffer
-	w := csv.NewWriter(&b)
+	w := csvout.NewWriter(&b)
 	if len(rows) > 0 {
 		header := make([]string, len(rows[0]))
 		for i, f := range rows[0] {
 			header[i] = f.Name
 		}
-		if err := w.Write(header); err != nil {
+		if err := w.WriteStrings(header); err != nil {
 			return nil, err
 		}
 	}
 	for _, r := range rows {
-		rec := make([]string, len(r))
+		vals := make([]any, len(r))
 		for i, f := range r {
-			rec[i] = csvValue(f.Value)
+			vals[i] = f.Value
 		}
-		if err := w.Write(rec); err != nil {
+		if err := w.Write(vals...); err != nil {
 			return nil, err
 		}
 	}
-	w.Flush()
-	return b.Bytes(), w.Error()
-}
-
-func csvValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		// A cell starting with = + - @ is a formula to spreadsheets; page paths and
-		// referrers come from visitors, so neutralise them.
-		if x != "" && (x[0] == '=' || x[0] == '+' || x[0] == '-' || x[0] == '@') {
-			return "'" + x
-		}
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case *float64:
-		if x == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*x, 'f', -1, 64)
-	case uint64:
-		return strconv.FormatUint(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
+	if err := w.Flush(); err != nil {
+		return nil, err
 	}
+	return b.Bytes(), nil
 }
 
 // ratio is 100·num/den rounded to one decimal, 0 when den is 0.

@@ -2,13 +2,13 @@ package erasure
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
+	"github.com/websystems/loendur/internal/csvout"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -38,30 +38,23 @@ func Export(ctx context.Context, db store.Store, sel Selector, format string, w 
 		enc.SetIndent("", "  ")
 		return len(rows), enc.Encode(out)
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(store.EventColumns); err != nil {
+	// Every text cell is neutralised against spreadsheet formulas: names, paths and UTM
+	// values come from visitors, and this file goes to a person's spreadsheet.
+	cw := csvout.NewWriter(w)
+	if err := cw.WriteStrings(store.EventColumns); err != nil {
 		return 0, err
 	}
 	for i := range rows {
 		m := eventMap(&rows[i])
-		rec := make([]string, len(store.EventColumns))
+		rec := make([]any, len(store.EventColumns))
 		for j, c := range store.EventColumns {
-			switch v := m[c].(type) {
-			case string:
-				rec[j] = v
-			case []string:
-				b, _ := json.Marshal(v)
-				rec[j] = string(b)
-			default:
-				rec[j] = fmt.Sprint(v)
-			}
+			rec[j] = m[c]
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(rec...); err != nil {
 			return i, err
 		}
 	}
-	cw.Flush()
-	return len(rows), cw.Error()
+	return len(rows), cw.Flush()
 }
 
 func joinColumns() string {
