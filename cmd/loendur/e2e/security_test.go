@@ -60,8 +60,8 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	body.Reset()
 	_, _ = body.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode == 200 || strings.Contains(body.String(), "loendur_") {
-		t.Errorf("GET /metrics on the public address still answers %d:\n%s", resp.StatusCode, body.String())
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(body.String(), "loendur_") {
+		t.Errorf("GET /metrics on the public address answers %d, want 404:\n%s", resp.StatusCode, body.String())
 	}
 	p.stopClean()
 }
