@@ -20,6 +20,9 @@ const (
 	readBufferSize = 16 << 10
 )
 
+// beaconPath is the beacon endpoint: what is counted in loendur_events_*.
+const beaconPath = "/api/event"
+
 func (c *Collector) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "loendur",
@@ -31,19 +34,21 @@ func (c *Collector) newApp() *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          c.errorHandler,
 	})
-	app.Post("/api/event", c.handleEvent)
-	app.Options("/api/event", handlePreflight)
-	app.All("/api/event", func(ctx *fiber.Ctx) error {
+	app.Post(beaconPath, c.handleEvent)
+	app.Options(beaconPath, handlePreflight)
+	app.All(beaconPath, func(ctx *fiber.Ctx) error {
 		return c.refuse(ctx, reject(reasonBadMethod, "use POST"))
 	})
 	c.mountPrivacy(app) // POST /api/forget, GET /api/me (forget.go)
 	app.Get("/healthz", func(ctx *fiber.Ctx) error { return ctx.SendString("ok\n") })
 	app.Get("/readyz", c.handleReady)
-	gatherer, _ := c.opts.Registry.(prometheus.Gatherer)
-	if gatherer == nil {
-		gatherer = prometheus.DefaultGatherer
+	if !c.opts.NoMetrics {
+		gatherer, _ := c.opts.Registry.(prometheus.Gatherer)
+		if gatherer == nil {
+			gatherer = prometheus.DefaultGatherer
+		}
+		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	}
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	if c.opts.Routes != nil {
 		c.opts.Routes(app)
 	}
@@ -53,7 +58,7 @@ func (c *Collector) newApp() *fiber.App {
 // statusOf is the one place a rejection reason becomes an HTTP status.
 func statusOf(reason string) int {
 	switch reason {
-	case reasonUnknownSite, reasonForeignURL:
+	case reasonUnknownSite, reasonForeignURL, reasonForbiddenOrigin:
 		return fiber.StatusForbidden
 	case reasonTooLarge:
 		return fiber.StatusRequestEntityTooLarge
@@ -61,7 +66,7 @@ func statusOf(reason string) int {
 		return fiber.StatusRequestHeaderFieldsTooLarge
 	case reasonRateLimited:
 		return fiber.StatusTooManyRequests
-	case reasonQueueFull:
+	case reasonQueueFull, reasonStarting, reasonErasureFailed, reasonUnavailable:
 		return fiber.StatusServiceUnavailable
 	case reasonBadMethod:
 		return fiber.StatusMethodNotAllowed
@@ -83,20 +88,28 @@ func (c *Collector) refuse(ctx *fiber.Ctx, r *rejection) error {
 	return ctx.Status(statusOf(r.Reason)).JSON(r)
 }
 
-// errorHandler turns Fiber's own refusals (oversize body, huge headers) into counted,
-// named rejections instead of bare status codes.
+// errorHandler turns Fiber's own refusals (oversize body, huge headers) into named
+// rejections instead of bare status codes; only those of beacons count as beacon
+// rejections (the dashboard and the visitor endpoints share the server and its limits).
 func (c *Collector) errorHandler(ctx *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
+		var r *rejection
 		switch fe.Code {
 		case fiber.StatusRequestEntityTooLarge:
-			return c.refuse(ctx, reject(reasonTooLarge, "body over 16 KiB"))
-		case fiber.StatusNotFound, fiber.StatusMethodNotAllowed:
-			return ctx.Status(fe.Code).SendString(fe.Message)
+			r = reject(reasonTooLarge, "body over 16 KiB")
 		case fiber.StatusRequestHeaderFieldsTooLarge:
-			return c.refuse(ctx, reject(reasonHeadersTooLarge, "request headers over 16 KiB"))
+			r = reject(reasonHeadersTooLarge, "request headers over 16 KiB")
+		default:
+			return ctx.Status(fe.Code).SendString(fe.Message)
 		}
-		return ctx.Status(fe.Code).SendString(fe.Message)
+		switch ctx.Path() {
+		case beaconPath:
+			return c.refuse(ctx, r)
+		case "/api/forget", "/api/me":
+			return c.refusePrivacy(ctx, endpointOf(ctx), r)
+		}
+		return ctx.Status(fe.Code).SendString(r.Message + "\n")
 	}
 	c.opts.Log.Error("request failed", "path", ctx.Path(), "err", err)
 	return ctx.Status(fiber.StatusInternalServerError).SendString("internal error")

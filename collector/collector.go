@@ -61,6 +61,9 @@ type Options struct {
 	// the log is fsynced only when the writer begins delivering a batch.
 	AcceptLogSync time.Duration
 	Now           func() time.Time
+	// NoMetrics leaves GET /metrics off the app: the caller serves the registry on an
+	// address of its own (--metrics-addr).
+	NoMetrics bool
 	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
 	Routes func(app *fiber.App)
 }

@@ -11,6 +11,7 @@ const (
 	reasonTooLarge        = "too_large"
 	reasonRateLimited     = "rate_limited"
 	reasonQueueFull       = "queue_full"
+	reasonStarting        = "starting" // 503: no salt loaded yet
 	reasonBadMethod       = "bad_method"
 	reasonBadType         = "bad_content_type"
 	reasonHeadersTooLarge = "headers_too_large"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,13 +16,23 @@ import (
 	"github.com/websystems/loendur/internal/store"
 )
 
-// Limits of the self-service endpoints, per client address: an erasure rewrites table
-// parts, so forget is allowed rarely; /api/me is a count.
+// Limits of the self-service endpoints: an erasure rewrites table parts, so forget is
+// allowed rarely; /api/me is a count. Each has a limit per client address and one for
+// all addresses together, so that many addresses cannot keep the database rewriting.
 const (
-	forgetPerMinute   = 3
-	mePerMinute       = 30
-	forgetTimeout     = 2 * time.Minute
-	RequestedByForget = "visitor (self-service forget)"
+	forgetPerMinute       = 3
+	forgetGlobalPerMinute = 30
+	mePerMinute           = 30
+	meGlobalPerMinute     = 600
+	forgetTimeout         = 2 * time.Minute
+	RequestedByForget     = "visitor (self-service forget)"
+)
+
+// Answers of the self-service endpoints besides the beacon's rejection reasons.
+const (
+	reasonForbiddenOrigin = "forbidden_origin" // 403: a page of another site called
+	reasonErasureFailed   = "erasure_failed"   // 503
+	reasonUnavailable     = "unavailable"      // 503: /api/me could not count
 )
 
 // privacyEndpoints holds the state of /api/forget and /api/me: their rate limits and
@@ -33,7 +44,10 @@ type privacyEndpoints struct {
 }
 
 func newPrivacyEndpoints() *privacyEndpoints {
-	return &privacyEndpoints{forgetLimit: newMinuteLimiter(forgetPerMinute), meLimit: newMinuteLimiter(mePerMinute)}
+	return &privacyEndpoints{
+		forgetLimit: newMinuteLimiter(forgetPerMinute, forgetGlobalPerMinute),
+		meLimit:     newMinuteLimiter(mePerMinute, meGlobalPerMinute),
+	}
 }
 
 func (c *Collector) privacy() *privacyEndpoints { return c.privacyEP }
@@ -41,9 +55,79 @@ func (c *Collector) privacy() *privacyEndpoints { return c.privacyEP }
 // mountPrivacy registers POST /api/forget and GET /api/me (with CORS preflights).
 func (c *Collector) mountPrivacy(app *fiber.App) {
 	app.Post("/api/forget", c.handleForget)
-	app.Options("/api/forget", handlePreflight)
+	app.Options("/api/forget", c.privacyPreflight("POST, OPTIONS"))
 	app.Get("/api/me", c.handleMe)
-	app.Options("/api/me", handlePreflight)
+	app.Options("/api/me", c.privacyPreflight("GET, OPTIONS"))
+}
+
+// Who may call /api/me and /api/forget. They act on the browser that sends them (its
+// address and user agent make its visitor id), so a page of any origin could otherwise
+// read which sites this browser visited, or erase its visits, without the visitor
+// knowing. A browser sends Origin with every cross-origin fetch and every POST; a
+// request with an Origin must come from a web page (http or https) of the site it names
+// or of a subdomain, as the tracker script's CORS does (sites.Registry.AllowsOriginFor).
+// A request without Origin is not another site's page at work (curl, a link typed
+// into the address bar): it is allowed, and a page that sends one cannot read the answer.
+
+// checkOrigin refuses a request whose Origin is not a page of site, and otherwise lets
+// that origin read the answer.
+func (c *Collector) checkOrigin(ctx *fiber.Ctx, site string) *rejection {
+	ctx.Set(fiber.HeaderVary, fiber.HeaderOrigin)
+	origin := ctx.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return nil
+	}
+	if !c.opts.Sites.AllowsOriginFor(origin, site) {
+		return reject(reasonForbiddenOrigin, "only pages of the site itself may call this")
+	}
+	// Fiber reuses request memory after the handler returns: set a copy.
+	ctx.Set(fiber.HeaderAccessControlAllowOrigin, strings.Clone(origin))
+	return nil
+}
+
+// privacyPreflight answers a CORS preflight of /api/me or /api/forget for a page of a
+// registered site (of the site in the query, when there is one) and refuses any other.
+func (c *Collector) privacyPreflight(methods string) fiber.Handler {
+	return func(ctx *fiber.Ctx) error {
+		site := ""
+		if raw := ctx.Query("site"); raw != "" {
+			site, _ = sites.NormalizeDomain(raw)
+		}
+		origin := ctx.Get(fiber.HeaderOrigin)
+		ctx.Set(fiber.HeaderVary, fiber.HeaderOrigin)
+		if origin == "" || !c.opts.Sites.AllowsOriginFor(origin, site) {
+			return c.refusePrivacy(ctx, endpointOf(ctx), reject(reasonForbiddenOrigin, "only pages of the site itself may call this"))
+		}
+		ctx.Set(fiber.HeaderAccessControlAllowOrigin, strings.Clone(origin))
+		ctx.Set(fiber.HeaderAccessControlAllowMethods, methods)
+		ctx.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
+		ctx.Set(fiber.HeaderAccessControlMaxAge, "600")
+		return ctx.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+func endpointOf(ctx *fiber.Ctx) string {
+	if strings.HasSuffix(ctx.Path(), "/forget") {
+		return "forget"
+	}
+	return "me"
+}
+
+// refusePrivacy answers a refused /api/me or /api/forget request: the reason in a
+// header and a JSON body, counted by endpoint (not as a beacon rejection).
+func (c *Collector) refusePrivacy(ctx *fiber.Ctx, endpoint string, r *rejection) error {
+	c.m.visitorRequests.WithLabelValues(endpoint, r.Reason).Inc()
+	ctx.Set("X-Loendur-Reason", r.Reason)
+	if r.Reason == reasonRateLimited {
+		ctx.Set(fiber.HeaderRetryAfter, "60")
+	}
+	return ctx.Status(statusOf(r.Reason)).JSON(r)
+}
+
+// saltWindow is when the oldest of n live salts began (salts are per UTC day, newest is
+// today's): no event before it can carry a visitor id made with a live salt.
+func saltWindow(now time.Time, n int) time.Time {
+	return now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(n - 1))
 }
 
 type forgetAnswer struct {
@@ -69,11 +153,16 @@ func (c *Collector) visitorIDs(ctx *fiber.Ctx, site string) (ids []uint64, ip ne
 	return ids, ip
 }
 
-// privacySite reads and checks the site of a self-service request.
-func (c *Collector) privacySite(raw string) (string, *rejection) {
+// privacySite reads and checks the site of a self-service request and the page that
+// sent it: another site's page is refused before anything else is looked at, so it
+// learns nothing, not even whether the site is registered.
+func (c *Collector) privacySite(ctx *fiber.Ctx, raw string) (string, *rejection) {
 	domain, err := sites.NormalizeDomain(raw)
 	if raw == "" || err != nil {
 		return "", reject(reasonBadField, "site must be a domain such as example.com")
+	}
+	if r := c.checkOrigin(ctx, domain); r != nil {
+		return "", r
 	}
 	if _, ok := c.opts.Sites.Lookup(domain); !ok {
 		return "", reject(reasonUnknownSite, "site "+domain+" is not registered")
@@ -83,34 +172,39 @@ func (c *Collector) privacySite(raw string) (string, *rejection) {
 
 // handleForget is POST /api/forget {"site": "example.com"}: it erases every event of
 // this browser on that site that can still be linked to it (those under the salts not
-// yet deleted: today's and yesterday's), from the database and the spool, records the
-// request in the erasure ledger, and answers how many events went and the period
+// yet deleted: today's and yesterday's, so only those days' rows are read and
+// rewritten), from the database and the spool, records the request in the erasure
+// ledger when something was erased, and answers how many events went and the period
 // searched. Older events cannot be linked to anyone: their salt is gone.
 func (c *Collector) handleForget(ctx *fiber.Ctx) error {
-	allowAnyOrigin(ctx)
+	const ep = "forget"
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
 	if r := checkContentType(ctx.Get(fiber.HeaderContentType)); r != nil {
-		return c.refuse(ctx, r)
+		return c.refusePrivacy(ctx, ep, r)
 	}
 	var body struct {
 		Site string `json:"site"`
 	}
 	if err := json.Unmarshal(ctx.Body(), &body); err != nil {
-		return c.refuse(ctx, reject(reasonBadBody, `send {"site": "example.com"}`))
+		return c.refusePrivacy(ctx, ep, reject(reasonBadBody, `send {"site": "example.com"}`))
 	}
-	site, r := c.privacySite(body.Site)
+	site, r := c.privacySite(ctx, body.Site)
 	if r != nil {
-		return c.refuse(ctx, r)
+		return c.refusePrivacy(ctx, ep, r)
 	}
 	ids, ip := c.visitorIDs(ctx, site)
 	now := c.opts.Now().UTC()
-	if !c.privacy().forgetLimit.allow(ip, now) {
-		return c.refuse(ctx, reject(reasonRateLimited, "too many erasure requests from this address; try again in a minute"))
+	if ok, global := c.privacy().forgetLimit.allow(ip, now); !ok {
+		msg := "too many erasure requests from this address; try again in a minute"
+		if global {
+			msg = "too many erasure requests right now; try again in a minute"
+		}
+		return c.refusePrivacy(ctx, ep, reject(reasonRateLimited, msg))
 	}
 	if len(ids) == 0 {
-		return c.refuse(ctx, reject(reasonQueueFull, "collector is starting; retry shortly"))
+		return c.refusePrivacy(ctx, ep, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
-	from := now.Truncate(24*time.Hour).AddDate(0, 0, -(len(ids) - 1))
+	from := saltWindow(now, len(ids))
 	p := c.privacy()
 	p.erasing.Lock()
 	defer p.erasing.Unlock()
@@ -119,51 +213,60 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 	// database is not answering: say so rather than report an erasure that missed them.
 	if err := c.WaitQueued(ctx.UserContext()); err != nil {
 		c.opts.Log.Error("forget: queued events not stored first; nothing erased", "site", site, "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
+		return c.refusePrivacy(ctx, ep, reject(reasonErasureFailed, "the erasure could not be completed; please try again later"))
 	}
 	ectx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
 	defer cancel()
-	opts := erasure.Options{RequestedBy: RequestedByForget, Now: c.opts.Now}
+	// Anyone can send this request: a ledger row (kept for ever, re-applied after a
+	// restore) is written only when something was erased; with nothing erased there
+	// is nothing a backup could bring back.
+	opts := erasure.Options{RequestedBy: RequestedByForget, Now: c.opts.Now, RecordOnlyErased: true}
 	if c.opts.Spool != nil {
 		opts.Spool = c.opts.Spool
 	}
-	res, err := erasure.Erase(ectx, c.opts.DB, erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: ids}, opts)
+	sel := erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: ids, From: from}
+	res, err := erasure.Erase(ectx, c.opts.DB, sel, opts)
 	if err != nil {
 		c.opts.Log.Error("forget: erasure failed", "site", site, "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
+		return c.refusePrivacy(ctx, ep, reject(reasonErasureFailed, "the erasure could not be completed; please try again later"))
 	}
+	c.m.visitorRequests.WithLabelValues(ep, "ok").Inc()
 	return ctx.JSON(forgetAnswer{Erased: res.Events + uint64(res.Spooled), From: from.Format(time.RFC3339), To: now.Format(time.RFC3339)})
 }
 
 // handleMe is GET /api/me?site=example.com: this browser's current pseudonymous id on
 // the site and how many stored events can still be linked to it (under today's and
-// yesterday's salts). It shows no pages: people behind one address with the same
-// browser share an id and must not see each other's visits.
+// yesterday's salts, so only those days are counted). It shows no pages: people behind
+// one address with the same browser share an id and must not see each other's visits.
 func (c *Collector) handleMe(ctx *fiber.Ctx) error {
-	allowAnyOrigin(ctx)
+	const ep = "me"
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
-	site, r := c.privacySite(ctx.Query("site"))
+	site, r := c.privacySite(ctx, ctx.Query("site"))
 	if r != nil {
-		return c.refuse(ctx, r)
+		return c.refusePrivacy(ctx, ep, r)
 	}
 	ids, ip := c.visitorIDs(ctx, site)
-	if !c.privacy().meLimit.allow(ip, c.opts.Now()) {
-		return c.refuse(ctx, reject(reasonRateLimited, "too many requests from this address; try again in a minute"))
+	now := c.opts.Now().UTC()
+	if ok, _ := c.privacy().meLimit.allow(ip, now); !ok {
+		return c.refusePrivacy(ctx, ep, reject(reasonRateLimited, "too many requests; try again in a minute"))
 	}
 	if len(ids) == 0 {
-		return c.refuse(ctx, reject(reasonQueueFull, "collector is starting; retry shortly"))
+		return c.refusePrivacy(ctx, ep, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
 	qctx, cancel := context.WithTimeout(ctx.UserContext(), 10*time.Second)
 	defer cancel()
-	n, err := countVisitorEvents(qctx, c.opts.DB, site, ids)
+	n, err := countVisitorEvents(qctx, c.opts.DB, site, ids, saltWindow(now, len(ids)))
 	if err != nil {
 		c.opts.Log.Error("api/me: count events", "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "unavailable", Message: "try again later"})
+		return c.refusePrivacy(ctx, ep, reject(reasonUnavailable, "try again later"))
 	}
+	c.m.visitorRequests.WithLabelValues(ep, "ok").Inc()
 	return ctx.JSON(meAnswer{VisitorID: strconv.FormatUint(ids[0], 10), Events: n})
 }
 
-func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []uint64) (uint64, error) {
+// countVisitorEvents counts the events of ids on site since from: the partitions and
+// the primary key (site, day, …) keep the count to those days.
+func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []uint64, from time.Time) (uint64, error) {
 	in := ""
 	for i, id := range ids {
 		if i > 0 {
@@ -174,7 +277,8 @@ func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND visitor_id IN ("+in+")", site); err != nil {
+	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp >= toDateTime(?, 'UTC') AND visitor_id IN ("+in+")",
+		site, from.UTC().Format(time.DateTime)); err != nil {
 		return 0, err
 	}
 	if len(rows) == 0 {
@@ -183,28 +287,36 @@ func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []
 	return rows[0].N, nil
 }
 
-// minuteLimiter allows n requests per address per minute (a fixed window), in memory.
+// minuteLimiter allows n requests per address and total requests in all per minute (a
+// fixed window), in memory. Only allowed requests are remembered, so the total also
+// bounds how many addresses it holds.
 type minuteLimiter struct {
-	n      int
-	mu     sync.Mutex
-	window time.Time
-	counts map[netip.Addr]int
+	n, total int
+	mu       sync.Mutex
+	window   time.Time
+	all      int
+	counts   map[netip.Addr]int
 }
 
-func newMinuteLimiter(n int) *minuteLimiter {
-	return &minuteLimiter{n: n, counts: map[netip.Addr]int{}}
+func newMinuteLimiter(n, total int) *minuteLimiter {
+	return &minuteLimiter{n: n, total: total, counts: map[netip.Addr]int{}}
 }
 
-func (l *minuteLimiter) allow(addr netip.Addr, now time.Time) bool {
+// allow counts a request from addr; global says a refusal is for the total.
+func (l *minuteLimiter) allow(addr netip.Addr, now time.Time) (ok, global bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if w := now.Truncate(time.Minute); !w.Equal(l.window) {
-		l.window = w
+		l.window, l.all = w, 0
 		clear(l.counts)
 	}
 	if l.counts[addr] >= l.n {
-		return false
+		return false, false
+	}
+	if l.all >= l.total {
+		return false, true
 	}
 	l.counts[addr]++
-	return true
+	l.all++
+	return true, false
 }

@@ -53,7 +53,7 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	}
 	salt := c.opts.Salts.For(now)
 	if salt == nil {
-		return c.refuse(ctx, reject(reasonQueueFull, "collector is starting; retry shortly"))
+		return c.refuse(ctx, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
 	c.enrich(&ev, &p, ip, userAgent, salt, now)
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device

@@ -13,6 +13,9 @@ type metrics struct {
 	batchSize     prometheus.Histogram
 	flushDuration prometheus.Histogram
 	insertErrors  prometheus.Counter
+	// visitorRequests counts /api/me and /api/forget by endpoint and result ("ok" or a
+	// refusal reason); they are not beacons and do not count as beacon rejections.
+	visitorRequests *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
@@ -35,11 +38,14 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Name: "loendur_flush_duration_seconds", Help: "Time to insert one batch.", Buckets: prometheus.DefBuckets}),
 		insertErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_insert_errors_total", Help: "Failed batch inserts (each is retried)."}),
+		visitorRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loendur_visitor_requests_total", Help: "Requests to /api/me and /api/forget, by endpoint and result (ok or the refusal reason)."},
+			[]string{"endpoint", "result"}),
 	}
 	reg.MustRegister(m.received, m.accepted, m.rejected, m.dropped, m.stored, m.queueLength,
-		m.batchSize, m.flushDuration, m.insertErrors)
+		m.batchSize, m.flushDuration, m.insertErrors, m.visitorRequests)
 	for _, r := range []string{reasonBadBody, reasonBadField, reasonBadURL, reasonUnknownSite, reasonForeignURL,
-		reasonTooLarge, reasonHeadersTooLarge, reasonRateLimited, reasonQueueFull, reasonBadMethod, reasonBadType} {
+		reasonTooLarge, reasonHeadersTooLarge, reasonRateLimited, reasonQueueFull, reasonStarting, reasonBadMethod, reasonBadType} {
 		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{dropBot, dropGPC, dropDNT} {

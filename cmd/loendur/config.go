@@ -25,6 +25,7 @@ const (
 // serveConfig is everything `loendur serve` reads from flags and LOENDUR_* variables.
 type serveConfig struct {
 	Addr          string
+	MetricsAddr   string
 	DB            string
 	Sites         []string
 	GeoIP         string
@@ -77,6 +78,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 		env[name] = envName
 	}
 	str(&cfg.Addr, "addr", "ADDR", defaultAddr, "listen address")
+	str(&cfg.MetricsAddr, "metrics-addr", "METRICS_ADDR", "", "serve /metrics only on this address (e.g. 127.0.0.1:9090) instead of on --addr")
 	str(&cfg.DB, "db", "DB", defaultDB, "database: chdb://PATH (embedded) or clickhouse://[USER:PASSWORD@]HOST:PORT/DATABASE (server, native port)")
 	fs.Var(listFlag{&cfg.Sites}, "site", "site domain to register at start; repeatable or comma-separated ($"+envPrefix+"SITES)")
 	env["site"] = "SITES"

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -14,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/dashboard"
 	"github.com/websystems/loendur/dashboard/auth"
@@ -42,6 +45,13 @@ func runServe(args []string) error {
 		return fmt.Errorf("listen on %s: %w (is another process using the port? choose one with --addr)", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s: %w (choose another with --metrics-addr)", cfg.MetricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	geoDB, err := openGeo(cfg.GeoIP, log)
 	if err != nil {
 		return err
@@ -74,7 +84,7 @@ func runServe(args []string) error {
 		log.Info("replaying spooled batches", "batches", n, "bytes", size)
 	}
 	col, dash, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
-		truncator: truncator, spool: sp, registry: reg, log: log})
+		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil})
 	if err != nil {
 		return err
 	}
@@ -84,6 +94,11 @@ func runServe(args []string) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- col.Serve(ln) }()
+	if metricsLn != nil {
+		metricsSrv := serveMetrics(metricsLn, reg, serveErr)
+		defer metricsSrv.Close()
+		log.Info("metrics served", "addr", metricsLn.Addr().String())
+	}
 	log.Info("loendur serving", "addr", ln.Addr().String(), "engine", db.Info().Engine, "version", db.Info().Version,
 		"sites", len(registry.Domains()))
 	if cfg.Demo {
@@ -118,6 +133,25 @@ type serveDeps struct {
 	spool     *spool.Spool
 	registry  *prometheus.Registry
 	log       *slog.Logger
+	noMetrics bool // /metrics is on --metrics-addr, not on the collector's app
+}
+
+// serveMetrics answers GET /metrics on ln, an address of its own (--metrics-addr), so
+// that the public address need not expose the process's metrics; a failure to serve
+// goes to errs.
+func serveMetrics(ln net.Listener, reg *prometheus.Registry, errs chan<- error) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			select {
+			case errs <- fmt.Errorf("metrics: %w", err):
+			default: // the process is stopping already
+			}
+		}
+	}()
+	return srv
 }
 
 // newServices builds the dashboard and the collector, with the tracker and the
@@ -141,7 +175,7 @@ func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard
 		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
-		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync,
+		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, NoMetrics: d.noMetrics,
 		// The dashboard mounts last: its auth middleware applies only to routes after it.
 		Routes: func(app *fiber.App) { mountTracker(app, d.sites); dash.Mount(app) },
 	})

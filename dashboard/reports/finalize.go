@@ -111,7 +111,7 @@ func (rep *Service) Finalize(ctx context.Context, site string) (int, error) {
 		written += n
 		done = until
 	}
-	rep.metrics.finalizeLagSecs.WithLabelValues(site).Set(rep.now().Sub(done).Seconds())
+	rep.metrics.setFinalizeLag(site, rep.now().Sub(done).Seconds())
 	return written, nil
 }
 

@@ -24,7 +24,10 @@ type Options struct {
 	Spool Spool
 	// NoRecord skips the ledger and the audit log: for re-applying the ledger.
 	NoRecord bool
-	Now      func() time.Time
+	// RecordOnlyErased skips the ledger and the audit log when nothing was erased (no
+	// row, nothing spooled): for the visitor's own requests, which anyone can send.
+	RecordOnlyErased bool
+	Now              func() time.Time
 }
 
 // Result is what an erasure did.
@@ -86,7 +89,7 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 			return res, fmt.Errorf("erasure: spool: %w", err)
 		}
 	}
-	if opts.NoRecord {
+	if opts.NoRecord || opts.RecordOnlyErased && res.Rows == 0 && res.Spooled == 0 {
 		return res, nil
 	}
 	if err := record(ctx, db, res, opts); err != nil {

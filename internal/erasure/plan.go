@@ -170,7 +170,38 @@ func directPredicate(t Table, sel Selector) (string, []any, bool) {
 			args = append(args, likePattern(sel.Page))
 		}
 	}
+	if sel.Kind != KindIP {
+		window, wargs := timeWindow(t, sel)
+		cond += window
+		args = append(args, wargs...)
+	}
 	return "site = ? AND " + cond, args, true
+}
+
+// timeWindow bounds an id selector to its From/To on the table's time column, when it
+// has them: the partitions (by month of that column) and the primary key (site, day, …)
+// then limit what the count and the delete read, and engines that skip parts without
+// a matching row leave the other partitions untouched.
+func timeWindow(t Table, sel Selector) (string, []any) {
+	col := t.TimeColumn()
+	if col == "" || sel.From.IsZero() && sel.To.IsZero() {
+		return "", nil
+	}
+	conv := "toDateTime(?, 'UTC')"
+	if t.Columns[col] == "Date" {
+		conv = "toDate(?)"
+	}
+	var cond string
+	var args []any
+	if !sel.From.IsZero() {
+		cond += " AND " + quoteIdent(col) + " >= " + conv
+		args = append(args, sel.From.UTC().Format(time.DateTime))
+	}
+	if !sel.To.IsZero() {
+		cond += " AND " + quoteIdent(col) + " <= " + conv
+		args = append(args, sel.To.UTC().Format(time.DateTime))
+	}
+	return cond, args
 }
 
 // derivedPredicate matches a table that lacks the selector's column by the most
@@ -248,6 +279,9 @@ func uuidList(ids []uuid.UUID, typ string) string {
 // Matches reports whether an event (in the spool or queue, say) is one the selector names.
 func (s Selector) Matches(ev *store.Event) bool {
 	if ev.Site != s.Site {
+		return false
+	}
+	if ts := ev.Timestamp.UTC().Truncate(time.Second); !s.From.IsZero() && ts.Before(s.From) || !s.To.IsZero() && ts.After(s.To) {
 		return false
 	}
 	switch s.Kind {

@@ -31,7 +31,10 @@ const (
 )
 
 // Selector names the events of one data subject on one site. Exactly the fields of
-// its Kind are set. It is what the ledger keeps: no event data.
+// its Kind are set; From and To, required for an address, may bound any other kind to
+// a time window too (the visitor's own forget request: the days whose salts are still
+// held), which also bounds the partitions the erasure reads and rewrites. It is what
+// the ledger keeps: no event data.
 type Selector struct {
 	Site     string      `json:"site"`
 	Kind     Kind        `json:"kind"`
@@ -84,6 +87,9 @@ func (s Selector) Validate() error {
 	default:
 		return fmt.Errorf("erasure: unknown selector kind %q", s.Kind)
 	}
+	if !s.From.IsZero() && !s.To.IsZero() && s.To.Before(s.From) {
+		return errors.New("erasure: the time window ends before it starts")
+	}
 	return nil
 }
 
@@ -107,17 +113,24 @@ func ParseValue(site string, kind Kind, value string) (Selector, error) {
 
 // String describes the selector for people (confirmation prompts, the audit log).
 func (s Selector) String() string {
+	window := ""
+	if !s.From.IsZero() {
+		window += " since " + s.From.UTC().Format(time.RFC3339)
+	}
+	if !s.To.IsZero() {
+		window += " until " + s.To.UTC().Format(time.RFC3339)
+	}
 	switch s.Kind {
 	case KindVisitor:
-		return "visitor " + joinUints(s.Visitors)
+		return "visitor " + joinUints(s.Visitors) + window
 	case KindSession:
-		return "session " + joinUints(s.Sessions)
+		return "session " + joinUints(s.Sessions) + window
 	case KindEvent:
 		ids := make([]string, len(s.Events))
 		for i, id := range s.Events {
 			ids[i] = id.String()
 		}
-		return "event " + strings.Join(ids, ",")
+		return "event " + strings.Join(ids, ",") + window
 	case KindIP:
 		out := fmt.Sprintf("address %s from %s to %s", s.IP, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
 		if s.Page != "" {

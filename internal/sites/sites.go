@@ -66,23 +66,26 @@ func (r *Registry) Domains() []string {
 
 // AllowsOrigin reports whether a browser Origin (scheme://host[:port]) is a page of a
 // registered site or of one of its subdomains.
-func (r *Registry) AllowsOrigin(origin string) bool {
+func (r *Registry) AllowsOrigin(origin string) bool { return r.AllowsOriginFor(origin, "") }
+
+// AllowsOriginFor reports whether a browser Origin is a web page (http or https, any
+// port) of the registered site domain or of one of its subdomains; with domain "" of
+// any registered site. It is the one origin check of every cross-origin endpoint: the
+// tracker script's CORS and the visitor's own /api/me and /api/forget.
+func (r *Registry) AllowsOriginFor(origin, domain string) bool {
 	u, err := url.Parse(origin)
-	if err != nil || u.Hostname() == "" {
-		return false
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return false // "null" (sandboxed frames, file: pages), extensions, garbage
 	}
 	host := strings.ToLower(u.Hostname())
 	m := *r.sites.Load()
-	for {
-		if _, ok := m[host]; ok {
+	for host != "" {
+		if _, ok := m[host]; ok && (domain == "" || host == domain) {
 			return true
 		}
-		_, parent, found := strings.Cut(host, ".")
-		if !found {
-			return false
-		}
-		host = parent
+		_, host, _ = strings.Cut(host, ".")
 	}
+	return false
 }
 
 // Load replaces the in-memory copy with what ClickHouse holds.

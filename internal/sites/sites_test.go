@@ -58,6 +58,17 @@ func TestRegistry(t *testing.T) {
 				if got := r.AllowsOrigin(origin); got != want {
 					t.Errorf("AllowsOrigin(%q) = %v, want %v", origin, got, want)
 				}
+				if got := r.AllowsOriginFor(origin, domain); got != want {
+					t.Errorf("AllowsOriginFor(%q, %q) = %v, want %v", origin, domain, got, want)
+				}
+			}
+			for _, origin := range []string{"ftp://" + domain, "chrome-extension://" + domain, "https://" + domain + "@evil.test"} {
+				if r.AllowsOrigin(origin) {
+					t.Errorf("AllowsOrigin(%q) = true, want false (not a web page of the site)", origin)
+				}
+			}
+			if r.AllowsOriginFor("https://"+domain, "other-"+domain) {
+				t.Errorf("AllowsOriginFor: a page of %s may act for another site", domain)
 			}
 		})
 	}

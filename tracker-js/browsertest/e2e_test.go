@@ -82,7 +82,8 @@ func startCollector(t *testing.T) *collector {
 
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
-	cmd := exec.Command(bin, "serve", "--addr", c.addr, "--db", "clickhouse://"+chAddr+"/"+c.db, "--site", siteHost)
+	cmd := exec.Command(bin, "serve", "--addr", c.addr, "--db", "clickhouse://"+chAddr+"/"+c.db, "--site", siteHost,
+		"--spool", t.TempDir()) // the default, ./spool, would be in the source tree
 	w := writerFunc(func(p []byte) (int, error) {
 		logMu.Lock()
 		defer logMu.Unlock()
