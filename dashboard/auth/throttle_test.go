@@ -39,6 +39,9 @@ func TestThrottlePairLockDoublesAndForgets(t *testing.T) {
 			t.Fatalf("lock after failure %d = %v, want %v", pairLimit.free+i, got, w)
 		}
 		now = now.Add(w) // the lock ends; the next failure doubles it
+		if err := try(th, "a", "192.0.2.1", failed); err != nil {
+			t.Fatalf("attempt after the lock ended: %v", err)
+		}
 	}
 	if err := try(th, "a", "192.0.2.2", succeeded); err != nil {
 		t.Fatalf("another address is locked by the pair's failures: %v", err)
