@@ -131,6 +131,7 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Post("/users", d.addUserPage)
 	r.Post("/users/:id", d.editUserPage)
 	r.Post("/users/:id/remove", d.removeUserPage)
+	r.Post("/users/:id/keys/:key/revoke", d.sessionOnly, d.revokeUserKeyPage)
 	r.Get("/audit", d.auditPage)
 	r.Get("/requests", d.requestsPage)
 	r.Post("/requests/preview", d.previewRequestPage)
@@ -158,6 +159,9 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)
 	r.Delete("/users/:id", auth.RequireAdmin, d.apiRemoveUser)
+	r.Get("/users/:id/keys", auth.RequireAdmin, d.apiUserKeys)
+	// Revoking a key needs a session: a leaked key must not revoke the owner's others.
+	r.Delete("/users/:id/keys/:key", auth.RequireAdmin, d.sessionOnly, d.apiRevokeUserKey)
 	r.Get("/audit", auth.RequireAdmin, d.apiAudit)
 	r.Post("/requests/preview", auth.RequireAdmin, d.apiPreviewRequest)
 	r.Post("/requests/export", auth.RequireAdmin, d.apiExportRequest)
@@ -165,5 +169,5 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Get("/requests/ledger", auth.RequireAdmin, d.apiLedger)
 	r.Get("/keys", d.apiKeys)
 	r.Post("/keys", d.sessionOnly, d.apiAddKey)
-	r.Delete("/keys/:id", d.apiRevokeKey)
+	r.Delete("/keys/:id", d.sessionOnly, d.apiRevokeKey)
 }

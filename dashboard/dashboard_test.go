@@ -71,8 +71,8 @@ func TestLoginThrottled(t *testing.T) {
 					t.Fatalf("failure %d: %d", i+1, r.StatusCode)
 				}
 			}
-			// Locked now, even with the right password and from another address.
-			b.addr = "198.51.100.9"
+			// Locked now at this address, even with the right password; not elsewhere
+			// (see TestOthersFailuresDoNotLockTheOwnerOut).
 			r := b.login(email, testPassword, "")
 			if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "try again in 1 minute") ||
 				r.Header.Get(fiber.HeaderRetryAfter) != "60" {

@@ -50,6 +50,7 @@ type view struct {
 	Sites    []siteView
 	AllSites []string
 	Users    []*auth.User
+	UserKeys map[string][]auth.APIKey // live API keys by account id (Users page)
 	Audit    []auth.AuditEntry
 	Keys     []auth.APIKey
 	TOTP     *totpView

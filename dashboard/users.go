@@ -18,6 +18,9 @@ func (d *Dashboard) renderUsers(c *fiber.Ctx, status int, v *view) error {
 		return err
 	}
 	v.Users = users
+	if v.UserKeys, err = d.auth.UserKeys(c.UserContext(), v.User); err != nil {
+		return err
+	}
 	for _, s := range d.readableSites(v.User) {
 		v.AllSites = append(v.AllSites, s.Domain)
 	}
@@ -62,7 +65,7 @@ func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
 	case "reset_totp":
 		ch = auth.UserChange{ResetTOTP: true}
 	case "reset_password":
-		ch = auth.UserChange{ResetPassword: true}
+		ch = auth.UserChange{ResetPassword: true, KeepAPIKeys: c.FormValue("keep_api_keys") != ""}
 	}
 	u, password, err := d.auth.UpdateUser(c.UserContext(), v.User, c.Params("id"), ch)
 	if err != nil {
@@ -71,7 +74,12 @@ func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
 	}
 	v.Notice = "Saved " + u.Email + "."
 	if password != "" {
-		v.Notice = "New password for " + u.Email + " below; it is shown only this once. Their sessions have ended."
+		v.Notice = "New password for " + u.Email + " below; it is shown only this once. Their sessions have ended"
+		if ch.KeepAPIKeys {
+			v.Notice += "; their API keys still work."
+		} else {
+			v.Notice += " and their API keys are revoked."
+		}
 		v.Secret = password
 	}
 	return d.renderUsers(c, fiber.StatusOK, v)
@@ -89,6 +97,34 @@ func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
 	}
 	v.Notice = "Account removed."
 	return d.renderUsers(c, fiber.StatusOK, v)
+}
+
+func (d *Dashboard) revokeUserKeyPage(c *fiber.Ctx) error {
+	v := d.newView(c, "Users")
+	if err := d.auth.RevokeUserKey(c.UserContext(), v.User, c.Params("id"), c.Params("key")); err != nil {
+		v.Error = d.message(err)
+		return d.renderUsers(c, statusOf(err), v)
+	}
+	v.Notice = "Key revoked: it no longer works."
+	return d.renderUsers(c, fiber.StatusOK, v)
+}
+
+func (d *Dashboard) apiUserKeys(c *fiber.Ctx) error {
+	keys, err := d.auth.ListUserKeys(c.UserContext(), auth.CurrentUser(c), c.Params("id"))
+	if err != nil {
+		return d.apiError(c, err)
+	}
+	if keys == nil {
+		keys = []auth.APIKey{}
+	}
+	return c.JSON(fiber.Map{"keys": keys})
+}
+
+func (d *Dashboard) apiRevokeUserKey(c *fiber.Ctx) error {
+	if err := d.auth.RevokeUserKey(c.UserContext(), auth.CurrentUser(c), c.Params("id"), c.Params("key")); err != nil {
+		return d.apiError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (d *Dashboard) apiUsers(c *fiber.Ctx) error {

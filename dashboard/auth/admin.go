@@ -40,6 +40,9 @@ type UserChange struct {
 	Disabled      *bool     `json:"disabled"`
 	ResetTOTP     bool      `json:"reset_totp"`     // the user lost their authenticator
 	ResetPassword bool      `json:"reset_password"` // a new password is generated and returned once
+	// KeepAPIKeys keeps the account's API keys working across ResetPassword. By
+	// default a reset revokes them: whoever made the reset necessary may hold a key.
+	KeepAPIKeys bool `json:"keep_api_keys"`
 }
 
 // UpdateUser applies ch to the account id. It returns the new password when
@@ -65,6 +68,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, ch Use
 	}
 	if ch.ResetPassword || ch.Disabled != nil && *ch.Disabled {
 		if err := s.revokeUserSessions(ctx, r.ID); err != nil {
+			return nil, "", err
+		}
+	}
+	if ch.ResetPassword && !ch.KeepAPIKeys {
+		if err := s.revokeKeys(ctx, actor.Email, r.ID, r.Email, "", "password reset"); err != nil {
 			return nil, "", err
 		}
 	}
@@ -115,7 +123,11 @@ func (s *Service) applyChange(ctx context.Context, r *userRow, ch UserChange) (s
 		return "", nil, err
 	}
 	r.PasswordHash = hash
-	return password, append(changes, "password_reset"), nil
+	changes = append(changes, "password_reset")
+	if ch.KeepAPIKeys {
+		changes = append(changes, "api_keys_kept")
+	}
+	return password, changes, nil
 }
 
 // RemoveUser deletes the account id. Its sessions and keys stop working at once,

@@ -86,9 +86,14 @@ func (s *Service) CreateKey(ctx context.Context, u *User, name string) (string, 
 
 // ListKeys returns u's keys that are not revoked, newest first.
 func (s *Service) ListKeys(ctx context.Context, u *User) ([]APIKey, error) {
+	return s.liveKeys(ctx, " WHERE user_id = ?", u.ID)
+}
+
+// liveKeys returns the keys matching where that are not revoked, newest first.
+func (s *Service) liveKeys(ctx context.Context, where string, args ...any) ([]APIKey, error) {
 	var rows []APIKey
-	q := keysOf + " WHERE user_id = ?" + keysBy + " HAVING revoked = 0 ORDER BY created DESC"
-	if err := s.db.Select(ctx, &rows, q, u.ID); err != nil {
+	q := keysOf + where + keysBy + " HAVING revoked = 0 ORDER BY created DESC"
+	if err := s.db.Select(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("read API keys: %w", err)
 	}
 	return rows, nil
@@ -97,12 +102,22 @@ func (s *Service) ListKeys(ctx context.Context, u *User) ([]APIKey, error) {
 // RevokeKey ends u's key id. Another account's key answers ErrNotFound, as does an
 // unknown one.
 func (s *Service) RevokeKey(ctx context.Context, u *User, id string) error {
-	var rows []APIKey
-	q := keysOf + " WHERE user_id = ? AND id = ?" + keysBy + " HAVING revoked = 0"
-	if err := s.db.Select(ctx, &rows, q, u.ID, id); err != nil {
-		return fmt.Errorf("read API key: %w", err)
+	return s.revokeKeys(ctx, u.Email, u.ID, u.Email, id, "")
+}
+
+// revokeKeys ends the live keys of the account userID (email target), only key id
+// unless id is "", and audits each one as done by actor for reason. With an id, an
+// unknown or already revoked key answers ErrNotFound.
+func (s *Service) revokeKeys(ctx context.Context, actor, userID, target, id, reason string) error {
+	where, args := " WHERE user_id = ?", []any{userID}
+	if id != "" {
+		where, args = where+" AND id = ?", append(args, id)
 	}
-	if len(rows) == 0 {
+	rows, err := s.liveKeys(ctx, where, args...)
+	if err != nil {
+		return err
+	}
+	if id != "" && len(rows) == 0 {
 		return fmt.Errorf("API key %q: %w", id, ErrNotFound)
 	}
 	for _, k := range rows {
@@ -110,9 +125,49 @@ func (s *Service) RevokeKey(ctx context.Context, u *User, id string) error {
 		if err := writeKey(ctx, s.db, k); err != nil {
 			return err
 		}
+		s.audit(ctx, actor, "key_revoke", target, strings.TrimSuffix("key "+k.ID+"; "+reason, "; "), "")
 	}
-	s.audit(ctx, u.Email, "key_revoke", u.Email, "key "+id, "")
 	return nil
+}
+
+// UserKeys returns every account's live keys by account id, for an admin.
+func (s *Service) UserKeys(ctx context.Context, actor *User) (map[string][]APIKey, error) {
+	if !actor.IsAdmin() {
+		return nil, ErrForbidden
+	}
+	rows, err := s.liveKeys(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]APIKey{}
+	for _, k := range rows {
+		out[k.UserID] = append(out[k.UserID], k)
+	}
+	return out, nil
+}
+
+// ListUserKeys returns the live keys of the account id, for an admin.
+func (s *Service) ListUserKeys(ctx context.Context, actor *User, id string) ([]APIKey, error) {
+	if !actor.IsAdmin() {
+		return nil, ErrForbidden
+	}
+	r, err := userByID(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.liveKeys(ctx, " WHERE user_id = ?", r.ID)
+}
+
+// RevokeUserKey ends key keyID of the account id, for an admin.
+func (s *Service) RevokeUserKey(ctx context.Context, actor *User, id, keyID string) error {
+	if !actor.IsAdmin() {
+		return ErrForbidden
+	}
+	r, err := userByID(ctx, s.db, id)
+	if err != nil {
+		return err
+	}
+	return s.revokeKeys(ctx, actor.Email, r.ID, r.Email, keyID, "by an admin")
 }
 
 // keyUser resolves a presented key to its live, enabled account.

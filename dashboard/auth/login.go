@@ -36,8 +36,9 @@ type LoginInput struct {
 	CSRF     string `form:"csrf" json:"csrf"`
 }
 
-// Login checks throttling, the password and the second factor, then starts a fresh
-// session (ending the one the browser came with: rotation) and sets its cookie.
+// Login reserves its place with the throttle, checks the password and the second
+// factor, then starts a fresh session (ending the one the browser came with: rotation)
+// and sets its cookie.
 func (s *Service) Login(c *fiber.Ctx, in LoginInput) (*User, error) {
 	if !sameToken(in.CSRF, c.Cookies(LoginCookie)) {
 		return nil, ErrLoginForm
@@ -45,25 +46,33 @@ func (s *Service) Login(c *fiber.Ctx, in LoginInput) (*User, error) {
 	ctx := c.UserContext()
 	addr := s.clientIP(c)
 	email := strings.Clone(strings.ToLower(strings.TrimSpace(in.Email)))
-	acctKey, addrKey := "email:"+email, "addr:"+addr.String()
-	if wait := s.throttle.wait(acctKey, addrKey); wait > 0 {
-		return nil, &ThrottledError{Wait: wait}
+	try, err := s.throttle.reserve(email, addr)
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.verify(ctx, email, in)
+	try.end(outcomeOf(err))
 	if err != nil {
-		if errors.Is(err, ErrCredentials) || errors.Is(err, ErrTOTPWrong) {
-			s.throttle.fail(acctKey, accountFreeFailures)
-			s.throttle.fail(addrKey, addressFreeFailures)
-		}
 		s.auditFailure(ctx, email, err, storedAddr(addr))
 		return nil, err
 	}
-	s.throttle.reset(acctKey)
 	if err := s.startSession(c, u); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, u.Email, "login", u.Email, "", storedAddr(addr))
 	return u, nil
+}
+
+// outcomeOf is what a check's result means to the throttle: only a wrong secret counts
+// as a failure, not a disabled account or a code still to be entered.
+func outcomeOf(err error) outcome {
+	if err == nil {
+		return succeeded
+	}
+	if errors.Is(err, ErrCredentials) || errors.Is(err, ErrTOTPWrong) {
+		return failed
+	}
+	return neutral
 }
 
 // verify returns the account when password and second factor are right.
@@ -161,14 +170,17 @@ func (s *Service) ChangePassword(c *fiber.Ctx, current, next string) error {
 	if err != nil {
 		return err
 	}
-	// Throttled like a login: a stolen session must not become a password oracle.
-	if wait := s.throttle.wait("email:" + r.Email); wait > 0 {
-		return &ThrottledError{Wait: wait}
+	// Throttled like a login, by the same counters: a stolen session must not become
+	// a password oracle.
+	try, err := s.throttle.reserve(r.Email, s.clientIP(c))
+	if err != nil {
+		return err
 	}
 	if !s.checkPassword(current, r.PasswordHash) {
-		s.throttle.fail("email:"+r.Email, accountFreeFailures)
+		try.end(failed)
 		return invalidf("the current password is wrong")
 	}
+	try.end(succeeded)
 	if r.PasswordHash, err = s.hashPassword(next); err != nil {
 		return err
 	}

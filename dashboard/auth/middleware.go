@@ -114,7 +114,15 @@ func sentCSRF(c *fiber.Ctx) string {
 	if h := c.Get(CSRFHeader); h != "" {
 		return h
 	}
-	return c.FormValue(CSRFField)
+	// The body only, never the query string (which c.FormValue would read too): a
+	// token in a URL leaks through logs, history and Referer headers.
+	if v := c.Request().PostArgs().Peek(CSRFField); len(v) > 0 {
+		return string(v)
+	}
+	if f, err := c.MultipartForm(); err == nil && len(f.Value[CSRFField]) > 0 {
+		return f.Value[CSRFField][0]
+	}
+	return ""
 }
 
 func sameToken(got, want string) bool {
@@ -163,10 +171,18 @@ func (s *Service) clearCookie(c *fiber.Ctx) {
 }
 
 // SafeNext returns next when it is a path on this site, else "/": the login page's
-// return address must not become an open redirect.
+// return address must not become an open redirect. Browsers drop tabs and line breaks
+// inside a URL and read a backslash as a slash, so "/\t/evil.example" would become
+// "//evil.example", another origin: only printable ASCII without a backslash passes (a
+// browser sends every other character percent-encoded anyway).
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if b := next[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+			return "/"
+		}
 	}
 	return next
 }

@@ -54,29 +54,43 @@ func totpKeyOf(email, secret string) (TOTPKey, error) {
 	return TOTPKey{Secret: k.Secret(), URL: k.URL()}, nil
 }
 
-// validCode checks a code against secret, allowing one step of clock drift either way,
-// and refuses a step already used by this account so an observed code cannot be
-// replayed within its 90-second life.
+// validCode checks a code against secret: the current step, or the previous one for a
+// code typed as it changed or a phone clock a little behind. Never a future step: the
+// replay guard below refuses every step up to the last one used, so accepting the next
+// step's code would make the current one fail afterwards. A step already used by this
+// account is refused, so an observed code cannot be replayed within its life.
 func (s *Service) validCode(userID, secret, code string) bool {
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
 	if len(code) != 6 || secret == "" {
 		return false
 	}
 	now := s.now()
-	for _, drift := range []int64{0, -1, 1} {
+	for _, drift := range []int64{0, -1} {
 		t := now.Add(time.Duration(drift) * 30 * time.Second)
 		ok, err := totp.ValidateCustom(code, secret, t, totp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil || !ok {
 			continue
 		}
-		step := t.Unix() / 30
-		if last, used := s.totpUsed.Load(userID); used && last.(int64) >= step {
-			return false
-		}
-		s.totpUsed.Store(userID, step)
-		return true
+		return s.useStep(userID, t.Unix()/30)
 	}
 	return false
+}
+
+// useStep records step as the account's last used one, unless it is not newer than
+// that: atomically, so two parallel sign-ins cannot both spend one code.
+func (s *Service) useStep(userID string, step int64) bool {
+	for {
+		last, used := s.totpUsed.LoadOrStore(userID, step)
+		if !used {
+			return true
+		}
+		if last.(int64) >= step {
+			return false
+		}
+		if s.totpUsed.CompareAndSwap(userID, last, step) {
+			return true
+		}
+	}
 }
 
 // checkTOTP is the second factor at login. It enrols the account on the way when an
