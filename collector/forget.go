@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/httperr"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
@@ -39,7 +40,7 @@ func newPrivacyEndpoints() *privacyEndpoints {
 func (c *Collector) privacy() *privacyEndpoints { return c.privacyEP }
 
 // mountPrivacy registers POST /api/forget and GET /api/me (with CORS preflights).
-func (c *Collector) mountPrivacy(app *fiber.App) {
+func (c *Collector) mountPrivacy(app fiber.Router) {
 	app.Post("/api/forget", c.handleForget)
 	app.Options("/api/forget", handlePreflight)
 	app.Get("/api/me", c.handleMe)
@@ -119,7 +120,7 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 	// database is not answering: say so rather than report an erasure that missed them.
 	if err := c.WaitQueued(ctx.UserContext()); err != nil {
 		c.opts.Log.Error("forget: queued events not stored first; nothing erased", "site", site, "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
+		return answer(ctx, httperr.New(fiber.StatusServiceUnavailable, reasonErasureFailed, "the erasure could not be completed; please try again later"))
 	}
 	ectx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
 	defer cancel()
@@ -130,7 +131,7 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 	res, err := erasure.Erase(ectx, c.opts.DB, erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: ids}, opts)
 	if err != nil {
 		c.opts.Log.Error("forget: erasure failed", "site", site, "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "erasure_failed", Message: "the erasure could not be completed; please try again later"})
+		return answer(ctx, httperr.New(fiber.StatusServiceUnavailable, reasonErasureFailed, "the erasure could not be completed; please try again later"))
 	}
 	return ctx.JSON(forgetAnswer{Erased: res.Events + uint64(res.Spooled), From: from.Format(time.RFC3339), To: now.Format(time.RFC3339)})
 }
@@ -158,7 +159,7 @@ func (c *Collector) handleMe(ctx *fiber.Ctx) error {
 	n, err := countVisitorEvents(qctx, c.opts.DB, site, ids)
 	if err != nil {
 		c.opts.Log.Error("api/me: count events", "err", err)
-		return ctx.Status(fiber.StatusServiceUnavailable).JSON(rejection{Reason: "unavailable", Message: "try again later"})
+		return answer(ctx, httperr.New(fiber.StatusServiceUnavailable, reasonUnavailable, "try again later"))
 	}
 	return ctx.JSON(meAnswer{VisitorID: strconv.FormatUint(ids[0], 10), Events: n})
 }

@@ -18,7 +18,7 @@ func privacyRequest(t *testing.T, c *Collector, method, target, body, clientIP s
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 	req.Header.Set("User-Agent", firefoxUA)
 	req.Header.Set("X-Forwarded-For", clientIP)
-	resp, err := c.App().Test(req, -1)
+	resp, err := testApp(t, c).Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

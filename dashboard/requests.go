@@ -320,10 +320,10 @@ func (d *Dashboard) erase(ctx context.Context, actor *auth.User, sel erasure.Sel
 // the delete finds it; nothing is erased when that fails, since the erasure would be
 // reported verified while an event of the person could still land after it.
 func (d *Dashboard) waitQueued(ctx context.Context) error {
-	if d.opts.WaitQueued == nil {
+	if d.opts.Queue == nil {
 		return nil
 	}
-	if err := d.opts.WaitQueued(ctx); err != nil {
+	if err := d.opts.Queue.WaitQueued(ctx); err != nil {
 		return fmt.Errorf("wait for the collector's queue: %w", err)
 	}
 	return nil

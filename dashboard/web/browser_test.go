@@ -23,7 +23,7 @@ import (
 	"github.com/websystems/loendur/internal/store/storetest"
 )
 
-// The browser tests run the real dashboard (dashboard.Mount: auth, report API, these
+// The browser tests run the real dashboard (dashboard.Register: auth, report API, these
 // pages) on a Fiber app over a fresh database on the test ClickHouse server, and drive
 // it in headless Chromium as a person would.
 
@@ -63,9 +63,11 @@ func startServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	d.Mount(app)
+	if err := d.Register(app); err != nil {
+		t.Fatal(err)
+	}
 	if !hasRoute(app, "/api/v1/stats/:report") {
-		t.Fatal("dashboard.Mount serves no report API")
+		t.Fatal("dashboard.Register serves no report API")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
