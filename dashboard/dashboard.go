@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -58,6 +59,7 @@ type Dashboard struct {
 	opts    Options
 	log     *slog.Logger
 	auth    *auth.Service
+	front   *web.Frontend
 	metrics *metrics
 	reports *reports.Service // set by Register
 	erasing sync.Mutex       // one staff erasure at a time
@@ -82,7 +84,15 @@ func New(opts Options) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
+	pages, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	front, err := web.New(web.Options{Log: opts.Log, Pages: pages, Funcs: pageFuncs})
+	if err != nil {
+		return nil, err
+	}
+	return &Dashboard{opts: opts, log: opts.Log, auth: a, front: front, metrics: m}, nil
 }
 
 // Run does the dashboard's housekeeping until ctx ends: it deletes expired login
@@ -101,8 +111,8 @@ func (d *Dashboard) Run(ctx context.Context) {
 // routes: the authentication middleware it installs runs only for routes added after
 // it. An error means the dashboard is incomplete and must not be served.
 func (d *Dashboard) Register(app fiber.Router) error {
-	// Reachable without a session: the login page and its style sheet.
-	app.Get("/dashboard.css", serveCSS)
+	// Reachable without a session: the login page and the assets (its style sheet).
+	d.front.RegisterAssets(app)
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
 
@@ -118,7 +128,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 		return fmt.Errorf("dashboard reports: %w", err)
 	}
 	d.reports = rep
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Log: d.log}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil

@@ -383,6 +383,26 @@ func TestReportPageInChromium(t *testing.T) {
 		t.Errorf("period line for a custom range: %q", line)
 	}
 
+	// The admin pages have the report page's header and style sheet: from the account
+	// menu to Users, and from its site menu back to the report.
+	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#account-menu a[href="/admin/users"]`, chromedp.ByQuery))
+	tb.waitFor("the Users page", `location.pathname === "/admin/users"`)
+	var shared bool
+	tb.eval(`!!document.querySelector('header.bar .brand img') && !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]') &&
+		!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]') &&
+		!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]') &&
+		getComputedStyle(document.querySelector('header.bar')).display === 'flex'`, &shared)
+	if !shared {
+		t.Error("the Users page lacks the report page's header or style sheet")
+	}
+	if h := tb.text("main h1"); h != "Users" {
+		t.Errorf("Users page heading %q", h)
+	}
+	tb.screenshot("admin-users")
+	tb.run(chromedp.Click(`#site-menu summary`, chromedp.ByQuery), chromedp.Click(`#site-menu a[data-site="`+shopSite+`"]`, chromedp.ByQuery))
+	tb.waitFor("the report page from the site menu", `location.pathname === "/sites/`+shopSite+`"`)
+	tb.reportsReady()
+
 	// Log out: the session ends, the report page asks for a sign-in again.
 	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#logout`, chromedp.ByQuery))
 	tb.waitFor("the login page", `location.pathname === "/login"`)
