@@ -1,13 +1,14 @@
 // Package dashboard is the staff dashboard's mount point: it wires authentication
 // (dashboard/auth), the admin pages for sites, users, the audit log and data subjects'
 // requests (export and erasure), each with a JSON twin under /api/v1, the report API
-// (dashboard/reports) and the report pages (dashboard/web) onto the collector's Fiber
-// app.
+// (dashboard/reports) and the report pages (dashboard/web) onto the process's Fiber app.
 package dashboard
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -41,11 +42,16 @@ type Options struct {
 	// Truncator truncates an address given in a data request the way ingestion does.
 	// Zero: the default prefixes.
 	Truncator privacy.Truncator
-	// WaitQueued returns once the events the collector in this process has accepted so
-	// far are stored or spooled, or an error when it gave up (bounded). A staff erasure
-	// calls it first, so it also reaches an event accepted a moment before, which would
-	// otherwise land after the delete. nil: no collector in this process.
-	WaitQueued func(ctx context.Context) error
+	// Queue is the collector in this process, if any: a staff erasure first has it store
+	// or spool what it has accepted, so the erasure also reaches an event accepted a
+	// moment before, which would otherwise land after the delete. nil: no collector.
+	Queue Queue
+}
+
+// Queue is what the dashboard needs of the collector: WaitQueued returns once the
+// events accepted so far are stored or spooled, or an error when it gave up (bounded).
+type Queue interface {
+	WaitQueued(ctx context.Context) error
 }
 
 // Dashboard serves the staff pages and API.
@@ -53,12 +59,13 @@ type Dashboard struct {
 	opts    Options
 	log     *slog.Logger
 	auth    *auth.Service
+	front   *web.Frontend
 	metrics *metrics
-	reports *reports.Service // set by Mount
+	reports *reports.Service // set by Register
 	erasing sync.Mutex       // one staff erasure at a time
 }
 
-// New checks opts and prepares the dashboard; Mount then adds its routes.
+// New checks opts and prepares the dashboard; Register then adds its routes.
 func New(opts Options) (*Dashboard, error) {
 	if opts.DB == nil || opts.Sites == nil {
 		return nil, errors.New("dashboard: Options.DB and Options.Sites are required")
@@ -77,7 +84,15 @@ func New(opts Options) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
+	pages, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	front, err := web.New(web.Options{Log: opts.Log, Pages: pages, Funcs: pageFuncs})
+	if err != nil {
+		return nil, err
+	}
+	return &Dashboard{opts: opts, log: opts.Log, auth: a, front: front, metrics: m}, nil
 }
 
 // Run does the dashboard's housekeeping until ctx ends: it deletes expired login
@@ -92,19 +107,17 @@ func (d *Dashboard) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// Auth is the dashboard's authentication service, for packages mounted beside it.
-func (d *Dashboard) Auth() *auth.Service { return d.auth }
-
-// Mount adds every dashboard route to app. Call it after the collector's own routes:
-// the authentication middleware it installs runs only for routes added after it.
-func (d *Dashboard) Mount(app *fiber.App) {
-	// Reachable without a session: the login page and its style sheet.
-	app.Get("/dashboard.css", serveCSS)
+// Register adds every dashboard route to app. Call it after the collector's own
+// routes: the authentication middleware it installs runs only for routes added after
+// it. An error means the dashboard is incomplete and must not be served.
+func (d *Dashboard) Register(app fiber.Router) error {
+	// Reachable without a session: the login page and the assets (its style sheet).
+	d.front.RegisterAssets(app)
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
 
 	// Before authentication, so its refusals get the API's headers too.
-	app.Use("/api/v1", apiHeaders)
+	app.Use("/api/v1", web.APIHeaders)
 	app.Use(d.auth.Middleware())
 	app.Post("/logout", d.logout)
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
@@ -114,13 +127,13 @@ func (d *Dashboard) Mount(app *fiber.App) {
 	rep, err := reports.Register(api, reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
 		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
 	if err != nil {
-		d.log.Error("reports not mounted", "err", err)
-	} else {
-		d.reports = rep
+		return fmt.Errorf("dashboard reports: %w", err)
 	}
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Log: d.log}); err != nil {
-		d.log.Error("dashboard pages not mounted", "err", err)
+	d.reports = rep
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
+		return fmt.Errorf("dashboard pages: %w", err)
 	}
+	return nil
 }
 
 func (d *Dashboard) mountAdminPages(r fiber.Router) {

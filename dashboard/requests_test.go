@@ -386,7 +386,7 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// A staff erasure first has the collector store what it holds (Options.WaitQueued;
+// A staff erasure first has the collector store what it holds (Options.Queue;
 // the real collector is wired and tested in cmd/loendur). When that fails, nothing is
 // erased and the request says it failed, rather than report a verified erasure that
 // an event still in memory could follow.
@@ -397,13 +397,13 @@ func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
 	requestFixture(t, db, site, other)
 	waits := 0
 	stuck := true
-	e.dash.opts.WaitQueued = func(context.Context) error {
+	e.dash.opts.Queue = queueFunc(func(context.Context) error {
 		waits++
 		if stuck {
 			return errors.New("writer stuck")
 		}
 		return nil
-	}
+	})
 	admin := e.browser()
 	admin.mustLogin(e.addUser("ada@erasequeue.test", auth.RoleAdmin, nil))
 	sel := map[string]any{"site": site, "kind": "visitor", "ids": []string{"3"}, "confirm": true}
@@ -428,3 +428,8 @@ func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
 		t.Errorf("WaitQueued called %d times for two erasures, want 2", waits)
 	}
 }
+
+// queueFunc is a Queue whose WaitQueued is the function.
+type queueFunc func(context.Context) error
+
+func (f queueFunc) WaitQueued(ctx context.Context) error { return f(ctx) }
