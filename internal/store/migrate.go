@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,7 +86,7 @@ func applyMigration(ctx context.Context, s Store, files fs.FS, name string, vers
 		return err
 	}
 	for _, stmt := range statements(sql) {
-		if err := s.Exec(ctx, stmt); err != nil {
+		if err := execStatement(ctx, s, stmt); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
@@ -94,6 +95,41 @@ func applyMigration(ctx context.Context, s Store, files fs.FS, name string, vers
 		return fmt.Errorf("record migration %s: %w", name, err)
 	}
 	return nil
+}
+
+// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration.
+var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// execStatement runs one statement of a migration. ClickHouse 18.16 knows no
+// ADD COLUMN IF NOT EXISTS, so an added column is looked up first, and a failed add is
+// forgiven when the column is there after all (another process added it meanwhile).
+func execStatement(ctx context.Context, s Store, stmt string) error {
+	m := addColumn.FindStringSubmatch(stmt)
+	if m == nil {
+		return s.Exec(ctx, stmt)
+	}
+	if ok, err := hasColumn(ctx, s, m[1], m[2]); err != nil || ok {
+		return err
+	}
+	err := s.Exec(ctx, stmt)
+	if err == nil {
+		return nil
+	}
+	if ok, _ := hasColumn(ctx, s, m[1], m[2]); ok {
+		return nil
+	}
+	return err
+}
+
+func hasColumn(ctx context.Context, s Store, table, column string) (bool, error) {
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := s.Select(ctx, &rows, `SELECT count() AS n FROM system.columns
+		WHERE database = currentDatabase() AND table = ? AND name = ?`, table, column); err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
+	}
+	return len(rows) > 0 && rows[0].N > 0, nil
 }
 
 // render expands a migration's template: `{{if .Modern}}…{{end}}` keeps statements
