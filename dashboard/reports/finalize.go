@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/websystems/loendur/internal/derived"
 )
 
 // finalizeChunk bounds one finalizer step, so catching up on months of events reads
@@ -212,6 +214,17 @@ func (rep *Service) dedupe(ctx context.Context, site string, from, until time.Ti
 		if err := rep.db.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE sessions PARTITION %d FINAL", m.Month)); err != nil {
 			return fmt.Errorf("merge duplicate visits of %s: %w", site, err)
 		}
+	}
+	if len(months) == 0 {
+		return nil
+	}
+	// The visit rollups counted each copy as it was written: count them again.
+	var days []string
+	for d := from.Add(-MaxVisitLength).UTC().Truncate(24 * time.Hour); d.Before(until); d = d.Add(24 * time.Hour) {
+		days = append(days, d.Format(time.DateOnly))
+	}
+	if err := derived.Rebuild(ctx, rep.db, site, days, derived.OfSessions()); err != nil {
+		return fmt.Errorf("visits of %s written twice: %w", site, err)
 	}
 	return nil
 }

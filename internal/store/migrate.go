@@ -11,6 +11,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/schema"
 )
 
@@ -31,26 +32,62 @@ func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	all, err := migrations(files, s.Info())
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, m := range all {
+		if done[m.Version] {
+			continue
+		}
+		for _, stmt := range m.Statements {
+			if err := execStatement(ctx, s, stmt); err != nil {
+				return applied, fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+		}
+		if err := s.Insert(ctx, "schema_migrations", []string{"version", "name", "applied_at"},
+			[][]any{{m.Version, m.Name, time.Now().UTC()}}); err != nil {
+			return applied, fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+		applied = append(applied, m.Name)
+	}
+	return applied, nil
+}
+
+// migrations are the .sql files and the derived tables' rendered migrations, in
+// version order. Two with one version are a mistake caught here.
+func migrations(files fs.FS, info Info) ([]derived.Migration, error) {
+	all, err := derived.Migrations(derived.Deployment{Modern: info.Features().ModernSettings})
+	if err != nil {
+		return nil, err
+	}
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
-	sort.Strings(names)
-	var applied []string
 	for _, name := range names {
 		version, err := migrationVersion(name)
 		if err != nil {
-			return applied, err
+			return nil, err
 		}
-		if done[version] {
-			continue
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}
-		if err := applyMigration(ctx, s, files, name, version); err != nil {
-			return applied, err
+		sql, err := render(name, string(body), info)
+		if err != nil {
+			return nil, err
 		}
-		applied = append(applied, name)
+		all = append(all, derived.Migration{Version: version, Name: name, Statements: statements(sql)})
 	}
-	return applied, nil
+	sort.Slice(all, func(i, j int) bool { return all[i].Version < all[j].Version })
+	for i := 1; i < len(all); i++ {
+		if all[i].Version == all[i-1].Version {
+			return nil, fmt.Errorf("migrations %s and %s have the same number", all[i-1].Name, all[i].Name)
+		}
+	}
+	return all, nil
 }
 
 func appliedVersions(ctx context.Context, s Store) (map[uint32]bool, error) {
@@ -74,27 +111,6 @@ func migrationVersion(name string) (uint32, error) {
 		return 0, fmt.Errorf("migration %s: name must start with a number, e.g. 0004_name.sql", name)
 	}
 	return uint32(v), nil
-}
-
-func applyMigration(ctx context.Context, s Store, files fs.FS, name string, version uint32) error {
-	body, err := fs.ReadFile(files, name)
-	if err != nil {
-		return fmt.Errorf("read migration %s: %w", name, err)
-	}
-	sql, err := render(name, string(body), s.Info())
-	if err != nil {
-		return err
-	}
-	for _, stmt := range statements(sql) {
-		if err := execStatement(ctx, s, stmt); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-	}
-	if err := s.Insert(ctx, "schema_migrations", []string{"version", "name", "applied_at"},
-		[][]any{{version, name, time.Now().UTC()}}); err != nil {
-		return fmt.Errorf("record migration %s: %w", name, err)
-	}
-	return nil
 }
 
 // addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration.
