@@ -19,10 +19,11 @@ import (
 // order. Each migration is idempotent, so running twice, or from two processes at
 // once, ends in the same schema; a duplicate record is harmless.
 func Migrate(ctx context.Context, s Store) (applied []string, err error) {
-	return migrate(ctx, s, schema.Files)
+	return migrate(ctx, s, schema.Files, true)
 }
 
-func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
+// migrate applies the .sql files of files and, withDerived, the derived tables' migrations.
+func migrate(ctx context.Context, s Store, files fs.FS, withDerived bool) ([]string, error) {
 	if err := s.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32, name String, applied_at DateTime('UTC')
 	) ENGINE = MergeTree ORDER BY version`); err != nil {
@@ -32,7 +33,7 @@ func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := migrations(files, s.Info())
+	all, err := migrations(files, s.Info(), withDerived)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +58,13 @@ func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
 
 // migrations are the .sql files and the derived tables' rendered migrations, in
 // version order. Two with one version are a mistake caught here.
-func migrations(files fs.FS, info Info) ([]derived.Migration, error) {
-	all, err := derived.Migrations(derived.Deployment{Modern: info.Features().ModernSettings})
-	if err != nil {
-		return nil, err
+func migrations(files fs.FS, info Info, withDerived bool) ([]derived.Migration, error) {
+	var all []derived.Migration
+	if withDerived {
+		var err error
+		if all, err = derived.Migrations(derived.Deployment{Modern: info.Features().ModernSettings}); err != nil {
+			return nil, err
+		}
 	}
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
