@@ -68,6 +68,7 @@ type Collector struct {
 	refs     *referrer.Parser
 	pages    *pageurl.Parser
 	sessions *sessions
+	clock    clock // stamps events in arrival order
 	limiter  *rateLimiter
 	queue    chan store.Event
 	// held counts accepted events not yet stored: in the queue or in the writer's
