@@ -81,7 +81,8 @@ fuzz:
 	  "./internal/clientip FuzzClientIP" \
 	  "./internal/spool FuzzOpenSegment" \
 	  "./internal/acceptlog FuzzOpen" \
-	  "./internal/spool FuzzDecodePayload"; do \
+	  "./internal/spool FuzzDecodePayload" \
+	  "./internal/eventcodec FuzzDecodeEvents"; do \
 	  set -- $$target; echo "== $$1 $$2"; \
 	  $(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) $$1 || exit 1; \
 	done

@@ -74,7 +74,7 @@ type Collector struct {
 	pages    *pageurl.Parser
 	sessions *sessions
 	limiter  *rateLimiter
-	queue    chan store.Event
+	queue    chan acceptlog.Entry
 	// held counts accepted events not yet stored: in the queue or in the writer's
 	// batch. It, not the channel, is what QueueSize bounds.
 	held    atomic.Int64
@@ -102,7 +102,7 @@ func New(opts Options) (*Collector, error) {
 		pages:     pageurl.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
-		queue:     make(chan store.Event, opts.QueueSize),
+		queue:     make(chan acceptlog.Entry, opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
 	}

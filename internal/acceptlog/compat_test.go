@@ -46,7 +46,7 @@ func writeFixture(t *testing.T, dir string) map[string][]byte {
 	if err := l.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	q := make(chan store.Event, 10)
+	q := make(chan Entry, 10)
 	for i := 1; i <= 10; i++ {
 		e := fixtureEvent(i)
 		if err := l.Append(&e, q); err != nil {

@@ -225,7 +225,7 @@ func segmentBytes(batches ...Batch) ([]byte, []int64) {
 // rawRecord frames a payload as a record.
 func rawRecord(payload []byte) []byte {
 	rec := append(make([]byte, headerSize), payload...)
-	putHeader(rec)
+	records.Seal(rec)
 	return rec
 }
 
