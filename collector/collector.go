@@ -153,7 +153,7 @@ func (c *Collector) App() *fiber.App { return c.app }
 
 // Start warms the session table from ClickHouse and starts the writer and housekeeping.
 func (c *Collector) Start(ctx context.Context) {
-	if n, err := c.sessions.syncFrom(ctx, c.opts.DB, c.opts.Now().Add(-SessionTimeout)); err != nil {
+	if n, err := c.sessions.syncFrom(ctx, c.opts.DB, c.opts.Now().Add(-privacy.SessionTimeout)); err != nil {
 		c.opts.Log.Warn("could not warm sessions from the database; visits in progress may be split", "err", err)
 	} else if n > 0 {
 		c.opts.Log.Info("sessions in progress restored", "visitors", n)
