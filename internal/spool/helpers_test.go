@@ -229,8 +229,6 @@ func rawRecord(payload []byte) []byte {
 	return rec
 }
 
-func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
 // filledEvent returns an event with every field set to a value that is not zero and
 // differs from field to field.
 func filledEvent(t testing.TB) store.Event {

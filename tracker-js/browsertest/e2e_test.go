@@ -82,7 +82,8 @@ func startCollector(t *testing.T) *collector {
 
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
-	cmd := exec.Command(bin, "serve", "--addr", c.addr, "--db", "clickhouse://"+chAddr+"/"+c.db, "--site", siteHost)
+	cmd := exec.Command(bin, "serve", "--addr", c.addr, "--db", "clickhouse://"+chAddr+"/"+c.db, "--site", siteHost,
+		"--spool", t.TempDir()) // the default, ./spool, would be in the source tree
 	w := writerFunc(func(p []byte) (int, error) {
 		logMu.Lock()
 		defer logMu.Unlock()
@@ -283,8 +284,8 @@ func TestTrackerEndToEnd(t *testing.T) {
 		tb.click("#out")
 		tb.poll(`document.getElementById('partner') != null`)
 
-		rows := c.waitRows(1, "outbound", func(r row) bool { return r.Name == "Outbound Link: Click" })
-		rows = c.settleDB(tb, landing)
+		c.waitRows(1, "outbound", func(r row) bool { return r.Name == "Outbound Link: Click" })
+		rows := c.settleDB(tb, landing)
 		var got []string
 		for _, r := range rows {
 			got = append(got, r.Name+" "+r.Pathname)
