@@ -166,7 +166,7 @@ func killDuringInsert(t *testing.T, ch *chServer, round int, targeted bool) {
 func waitForInsert(ch *chServer, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s, err := store.Open(ctx, fmt.Sprintf("clickhouse://127.0.0.1:%d/default", ch.tcpPort), store.Options{})
+	s, err := store.Open(ctx, "clickhouse://"+ch.Addr()+"/default", store.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -199,7 +199,7 @@ func waitForInsert(ch *chServer, timeout time.Duration) (string, error) {
 func waitForCommittedInsert(ch *chServer, tries int, timeout time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s, err := store.Open(ctx, fmt.Sprintf("clickhouse://127.0.0.1:%d/default", ch.tcpPort), store.Options{})
+	s, err := store.Open(ctx, "clickhouse://"+ch.Addr()+"/default", store.Options{})
 	if err != nil {
 		return false, err
 	}
