@@ -463,7 +463,7 @@ func TestSpoolFull(t *testing.T) {
 	if m["loendur_spool_full_total"] == 0 {
 		t.Errorf("loendur_spool_full_total = 0 while the beacon answers 503")
 	}
-	if m[`loendur_events_rejected_total{reason="queue_full"}`] == 0 {
+	if m[e2eproc.Rejected("queue_full")] == 0 {
 		t.Errorf(`loendur_events_rejected_total{reason="queue_full"} = 0 while the beacon answers 503`)
 	}
 	if m["loendur_spool_bytes"] > 1<<20 {

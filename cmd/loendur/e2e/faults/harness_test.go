@@ -3,10 +3,8 @@ package faults
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -214,21 +212,11 @@ func (l *loadGen) send() {
 		rand.Read(pad)
 		props["pad"] = hex.EncodeToString(pad)[:l.padLen]
 	}
-	body, _ := json.Marshal(map[string]any{"site": site, "name": "pageview",
-		"url": fmt.Sprintf("https://%s/page/%d", site, i%97), "width": 1280, "props": props})
-	req, err := e2eproc.NewBeacon(http.MethodPost, *l.target.Load()+"/api/event", string(body))
-	if err != nil {
-		panic(err)
-	}
-	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
-	resp, err := l.client.Do(req)
-	var status int
-	var reason string
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		status, reason = resp.StatusCode, resp.Header.Get("X-Loendur-Reason")
-	}
+	body := e2eproc.Beacon(site, "pageview", fmt.Sprintf("https://%s/page/%d", site, i%97),
+		map[string]any{"width": 1280, "props": props})
+	xff := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+	r, err := e2eproc.Send(l.client, http.MethodPost, *l.target.Load()+"/api/event", body, map[string]string{"X-Forwarded-For": xff})
+	status, reason := r.Status, r.Reason
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
