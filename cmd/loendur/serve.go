@@ -21,6 +21,7 @@ import (
 	"github.com/websystems/loendur/dashboard"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/retention"
@@ -157,16 +158,19 @@ func serveMetrics(ln net.Listener, reg *prometheus.Registry, errs chan<- error) 
 // newServices builds the dashboard and the collector, with the tracker and the
 // dashboard mounted on the collector's app.
 func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard.Dashboard, error) {
-	// The dashboard is built first (the collector's app mounts it), so its erasures reach
-	// the collector's queue through col, set below and before anything is served.
+	// One erasure service for /api/forget and the Data requests, so their erasures run
+	// one at a time. The dashboard is built first (the collector's app mounts it), so
+	// the service reaches the collector's queue through col, set below and before
+	// anything is served.
 	var col *collector.Collector
+	erasures := erasure.NewService(erasure.ServiceOptions{DB: d.db, Spool: d.spool, Log: d.log,
+		Queue: erasure.QueueFunc(func(ctx context.Context) error { return col.WaitQueued(ctx) })})
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
-		Secure: cfg.SecureCookies, Spool: d.spool, Truncator: d.truncator,
+		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 		},
-		WaitQueued: func(ctx context.Context) error { return col.WaitQueued(ctx) },
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dashboard: %w", err)
@@ -175,6 +179,7 @@ func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard
 		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
+		Erasure:   erasures,
 		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, NoMetrics: d.noMetrics,
 		// The dashboard mounts last: its auth middleware applies only to routes after it.
 		Routes: func(app *fiber.App) { mountTracker(app, d.sites); dash.Mount(app) },

@@ -37,6 +37,7 @@ type Result struct {
 	Events   uint64 // rows erased from the events table
 	Rows     uint64 // rows erased from every table
 	Spooled  int    // events erased from the spool
+	Recorded bool   // written to the ledger and the audit log
 	From, To time.Time
 }
 
@@ -95,6 +96,7 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 	if err := record(ctx, db, res, opts); err != nil {
 		return res, err
 	}
+	res.Recorded = true
 	return res, nil
 }
 
