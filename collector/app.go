@@ -1,58 +1,29 @@
 package collector
 
 import (
-	"context"
 	"errors"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
-
-// Limits against slow or abusive clients: a slowloris connection is closed after
-// readTimeout; headers larger than readBufferSize are refused with 431.
-const (
-	readTimeout    = 10 * time.Second
-	writeTimeout   = 10 * time.Second
-	idleTimeout    = 60 * time.Second
-	readBufferSize = 16 << 10
 )
 
 // beaconPath is the beacon endpoint: what is counted in loendur_events_*.
 const beaconPath = "/api/event"
 
-func (c *Collector) newApp() *fiber.App {
-	app := fiber.New(fiber.Config{
-		AppName:               "loendur",
-		BodyLimit:             MaxBodyBytes,
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
-		ReadBufferSize:        readBufferSize,
-		DisableStartupMessage: true,
-		ErrorHandler:          c.errorHandler,
-	})
-	app.Post(beaconPath, c.handleEvent)
-	app.Options(beaconPath, handlePreflight)
-	app.All(beaconPath, func(ctx *fiber.Ctx) error {
+// Register adds the collector's routes to r: POST /api/event (and its CORS preflight),
+// and the visitors' self-service POST /api/forget and GET /api/me. The app's
+// ErrorHandler should be the collector's ErrorHandler, so that Fiber's own refusals of a
+// beacon (oversize body or headers) are answered and counted as rejections.
+func (c *Collector) Register(r fiber.Router) error {
+	if r == nil {
+		return errors.New("collector: no router to register on")
+	}
+	r.Post(beaconPath, c.handleEvent)
+	r.Options(beaconPath, handlePreflight)
+	r.All(beaconPath, func(ctx *fiber.Ctx) error {
 		return c.refuse(ctx, reject(reasonBadMethod, "use POST"))
 	})
-	c.mountPrivacy(app) // POST /api/forget, GET /api/me (forget.go)
-	app.Get("/healthz", func(ctx *fiber.Ctx) error { return ctx.SendString("ok\n") })
-	app.Get("/readyz", c.handleReady)
-	if !c.opts.NoMetrics {
-		gatherer, _ := c.opts.Registry.(prometheus.Gatherer)
-		if gatherer == nil {
-			gatherer = prometheus.DefaultGatherer
-		}
-		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
-	}
-	if c.opts.Routes != nil {
-		c.opts.Routes(app)
-	}
-	return app
+	c.mountPrivacy(r) // POST /api/forget, GET /api/me (forget.go)
+	return nil
 }
 
 // statusOf is the one place a rejection reason becomes an HTTP status.
@@ -77,21 +48,39 @@ func statusOf(reason string) int {
 	}
 }
 
-// refuse answers a rejected beacon: the reason in a header and a JSON body, and counted.
+// refuse answers a rejected beacon: counted by reason, then answered.
 func (c *Collector) refuse(ctx *fiber.Ctx, r *rejection) error {
 	c.m.rejected.WithLabelValues(r.Reason).Inc()
-	allowAnyOrigin(ctx)
 	ctx.Set("X-Loendur-Reason", r.Reason)
 	if r.Reason == reasonRateLimited {
 		ctx.Set(fiber.HeaderRetryAfter, "1")
 	}
-	return ctx.Status(statusOf(r.Reason)).JSON(r)
+	return answer(ctx, r)
 }
 
-// errorHandler turns Fiber's own refusals (oversize body, huge headers) into named
-// rejections instead of bare status codes; only those of beacons count as beacon
-// rejections (the dashboard and the visitor endpoints share the server and its limits).
-func (c *Collector) errorHandler(ctx *fiber.Ctx, err error) error {
+// answer is a beacon's answer to an error, readable from any origin (see allowAnyOrigin).
+func answer(ctx *fiber.Ctx, r *rejection) error {
+	allowAnyOrigin(ctx)
+	return writeError(ctx, r)
+}
+
+// writeError is the collector's one response format for an error: its status, and the
+// reason and message as JSON.
+func writeError(ctx *fiber.Ctx, r *rejection) error {
+	return ctx.Status(r.Status).JSON(beaconError{Reason: r.Reason, Message: r.Message})
+}
+
+// beaconError is the JSON body of a refused request.
+type beaconError struct {
+	Reason  string `json:"error"`
+	Message string `json:"message"`
+}
+
+// ErrorHandler is the Fiber app's error handler: Fiber's own refusals (oversize body,
+// huge headers) become named rejections instead of bare status codes; only those of
+// beacons count as beacon rejections (the dashboard and the visitor endpoints share the
+// server and its limits); any other error a handler returns is logged and answered 500.
+func (c *Collector) ErrorHandler(ctx *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		var r *rejection
@@ -127,13 +116,4 @@ func handlePreflight(ctx *fiber.Ctx) error {
 	ctx.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
 	ctx.Set(fiber.HeaderAccessControlMaxAge, "86400")
 	return ctx.SendStatus(fiber.StatusNoContent)
-}
-
-func (c *Collector) handleReady(ctx *fiber.Ctx) error {
-	pctx, cancel := context.WithTimeout(ctx.UserContext(), 2*time.Second)
-	defer cancel()
-	if err := c.opts.DB.Ping(pctx); err != nil {
-		return ctx.Status(fiber.StatusServiceUnavailable).SendString("database unreachable\n")
-	}
-	return ctx.SendString("ok\n")
 }

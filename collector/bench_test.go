@@ -23,7 +23,7 @@ func BenchmarkHandleEvent(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = fmt.Appendf(nil, `{"site":"bench.test","name":"pageview","url":"https://bench.test/blog/post-%d?utm_source=news&utm_medium=email","referrer":"https://www.google.com/","width":1440}`, i)
 	}
-	handler := c.App().Handler()
+	handler := testApp(b, c).Handler()
 	var ctx fasthttp.RequestCtx
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync/atomic"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/clientip"
@@ -66,21 +64,16 @@ type Options struct {
 	// the log is fsynced only when the writer begins delivering a batch.
 	AcceptLogSync time.Duration
 	Now           func() time.Time
-	// NoMetrics leaves GET /metrics off the app: the caller serves the registry on an
-	// address of its own (--metrics-addr).
-	NoMetrics bool
-	// Routes lets the caller mount more handlers (the tracker script, say) on the app.
-	Routes func(app *fiber.App)
 }
 
 // Collector is the beacon endpoint plus its queue and writer.
 type Collector struct {
 	opts     Options
-	app      *fiber.App
 	ua       *useragent.Parser
 	refs     *referrer.Parser
 	pages    *pageurl.Parser
 	sessions *sessions
+	clock    clock // stamps events in arrival order
 	limiter  *rateLimiter
 	queue    chan store.Event
 	// held counts accepted events not yet stored: in the queue or in the writer's
@@ -97,7 +90,8 @@ type Collector struct {
 	lastLogWarn atomic.Int64
 }
 
-// New builds a collector; Start runs its background work, Serve its HTTP side.
+// New builds a collector; Start runs its background work, Register adds its routes to
+// the process's app.
 func New(opts Options) (*Collector, error) {
 	if opts.DB == nil || opts.Sites == nil || opts.Salts == nil || opts.Log == nil {
 		return nil, errors.New("collector: DB, Sites, Salts and Log are required")
@@ -132,7 +126,6 @@ func New(opts Options) (*Collector, error) {
 		}
 		c.opts.Erasure = erasure.NewService(eo)
 	}
-	c.app = c.newApp()
 	return c, nil
 }
 
@@ -162,9 +155,6 @@ func setDefaults(o *Options) {
 		o.Truncator = privacy.Truncator{V4Bits: privacy.DefaultV4Bits, V6Bits: privacy.DefaultV6Bits}
 	}
 }
-
-// App is the Fiber app, for mounting more routes or for tests.
-func (c *Collector) App() *fiber.App { return c.app }
 
 // Start warms the session table from ClickHouse and starts the writer and housekeeping.
 func (c *Collector) Start(ctx context.Context) {
@@ -240,17 +230,10 @@ func (c *Collector) WaitQueued(ctx context.Context) error {
 	}
 }
 
-// Serve answers HTTP on ln until Shutdown.
-func (c *Collector) Serve(ln net.Listener) error {
-	return c.app.Listener(ln)
-}
-
-// Shutdown stops taking requests, then flushes every queued event before returning, or
-// gives up when ctx ends (and says how many events were lost).
+// Shutdown flushes every queued event before returning, or gives up when ctx ends (and
+// says how many events were lost). Call it only once the app has stopped taking
+// requests (fiber.App.ShutdownWithContext): it closes the queue beacons are put on.
 func (c *Collector) Shutdown(ctx context.Context) error {
-	if err := c.app.ShutdownWithContext(ctx); err != nil {
-		c.opts.Log.Warn("http shutdown", "err", err)
-	}
 	close(c.queue)
 	select {
 	case <-c.writer.done:

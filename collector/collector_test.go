@@ -66,7 +66,7 @@ func post(t *testing.T, c *Collector, body, clientIP string) *http.Response {
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 	req.Header.Set("User-Agent", firefoxUA)
 	req.Header.Set("X-Forwarded-For", clientIP)
-	resp, err := c.App().Test(req, -1)
+	resp, err := testApp(t, c).Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 package collector
 
+import "github.com/websystems/loendur/internal/httperr"
+
 // Rejection reasons: the value of the X-Loendur-Reason header and of the reason label
 // of loendur_events_rejected_total.
 const (
@@ -25,10 +27,10 @@ const (
 	dropDNT = "dnt"
 )
 
-// rejection is a refused beacon: the HTTP status is chosen in one place, statusOf.
-type rejection struct {
-	Reason  string `json:"error"`
-	Message string `json:"message"`
-}
+// rejection is a refused request: an httperr.Error whose Reason is one of the reasons
+// above and whose status statusOf chose. refuse and answer write it.
+type rejection = httperr.Error
 
-func reject(reason, message string) *rejection { return &rejection{Reason: reason, Message: message} }
+func reject(reason, message string) *rejection {
+	return httperr.New(statusOf(reason), reason, message)
+}

@@ -53,7 +53,7 @@ func newPrivacyEndpoints() *privacyEndpoints {
 func (c *Collector) privacy() *privacyEndpoints { return c.privacyEP }
 
 // mountPrivacy registers POST /api/forget and GET /api/me (with CORS preflights).
-func (c *Collector) mountPrivacy(app *fiber.App) {
+func (c *Collector) mountPrivacy(app fiber.Router) {
 	app.Post("/api/forget", c.handleForget)
 	app.Options("/api/forget", c.privacyPreflight("POST, OPTIONS"))
 	app.Get("/api/me", c.handleMe)
@@ -121,7 +121,7 @@ func (c *Collector) refusePrivacy(ctx *fiber.Ctx, endpoint string, r *rejection)
 	if r.Reason == reasonRateLimited {
 		ctx.Set(fiber.HeaderRetryAfter, "60")
 	}
-	return ctx.Status(statusOf(r.Reason)).JSON(r)
+	return writeError(ctx, r)
 }
 
 // saltWindow is when the oldest of n live salts began (salts are per UTC day, newest is

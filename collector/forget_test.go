@@ -36,7 +36,7 @@ func privacyRequestFrom(t *testing.T, c *Collector, origin, method, target, body
 	if origin != "" {
 		req.Header.Set("Origin", origin)
 	}
-	resp, err := c.App().Test(req, -1)
+	resp, err := testApp(t, c).Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func isPrefetch(v []byte) bool {
 // session, and the truncated address. The full address ip is used here and not kept.
 func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent string, salt []byte, now time.Time) {
 	ev.EventID = uuid.New()
-	ev.Timestamp = now
+	ev.Timestamp = c.clock.stamp(now)
 	ev.Name = p.Name
 	if p.Name == eventPageview && p.Referrer != "" {
 		ref := c.refs.Parse(p.Referrer, ev.Site)

@@ -1,17 +1,16 @@
 package dashboard
 
 import (
-	"fmt"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/httperr"
 )
 
 // sessionOnly refuses account changes made with an API key: a leaked key must not be
 // able to mint more keys or take the account over.
 func (d *Dashboard) sessionOnly(c *fiber.Ctx) error {
 	if auth.ViaAPIKey(c) {
-		return d.apiError(c, fmt.Errorf("%w: sign in to change your account; API keys cannot", auth.ErrForbidden))
+		return d.apiError(c, httperr.New(fiber.StatusForbidden, "", "sign in to change your account; API keys cannot"))
 	}
 	return c.Next()
 }

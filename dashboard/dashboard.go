@@ -1,13 +1,14 @@
 // Package dashboard is the staff dashboard's mount point: it wires authentication
 // (dashboard/auth), the admin pages for sites, users, the audit log and data subjects'
 // requests (export and erasure), each with a JSON twin under /api/v1, the report API
-// (dashboard/reports) and the report pages (dashboard/web) onto the collector's Fiber
-// app.
+// (dashboard/reports) and the report pages (dashboard/web) onto the process's Fiber app.
 package dashboard
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -49,11 +50,12 @@ type Dashboard struct {
 	opts    Options
 	log     *slog.Logger
 	auth    *auth.Service
+	front   *web.Frontend
 	metrics *metrics
-	reports *reports.Service // set by Mount
+	reports *reports.Service // set by Register
 }
 
-// New checks opts and prepares the dashboard; Mount then adds its routes.
+// New checks opts and prepares the dashboard; Register then adds its routes.
 func New(opts Options) (*Dashboard, error) {
 	if opts.DB == nil || opts.Sites == nil {
 		return nil, errors.New("dashboard: Options.DB and Options.Sites are required")
@@ -75,7 +77,15 @@ func New(opts Options) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{opts: opts, log: opts.Log, auth: a, metrics: m}, nil
+	pages, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	front, err := web.New(web.Options{Log: opts.Log, Pages: pages, Funcs: pageFuncs})
+	if err != nil {
+		return nil, err
+	}
+	return &Dashboard{opts: opts, log: opts.Log, auth: a, front: front, metrics: m}, nil
 }
 
 // Run does the dashboard's housekeeping until ctx ends: it deletes expired login
@@ -90,19 +100,17 @@ func (d *Dashboard) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// Auth is the dashboard's authentication service, for packages mounted beside it.
-func (d *Dashboard) Auth() *auth.Service { return d.auth }
-
-// Mount adds every dashboard route to app. Call it after the collector's own routes:
-// the authentication middleware it installs runs only for routes added after it.
-func (d *Dashboard) Mount(app *fiber.App) {
-	// Reachable without a session: the login page and its style sheet.
-	app.Get("/dashboard.css", serveCSS)
+// Register adds every dashboard route to app. Call it after the collector's own
+// routes: the authentication middleware it installs runs only for routes added after
+// it. An error means the dashboard is incomplete and must not be served.
+func (d *Dashboard) Register(app fiber.Router) error {
+	// Reachable without a session: the login page and the assets (its style sheet).
+	d.front.RegisterAssets(app)
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
 
 	// Before authentication, so its refusals get the API's headers too.
-	app.Use("/api/v1", apiHeaders)
+	app.Use("/api/v1", web.APIHeaders)
 	app.Use(d.auth.Middleware())
 	app.Post("/logout", d.logout)
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
@@ -112,13 +120,13 @@ func (d *Dashboard) Mount(app *fiber.App) {
 	rep, err := reports.Register(api, reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
 		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
 	if err != nil {
-		d.log.Error("reports not mounted", "err", err)
-	} else {
-		d.reports = rep
+		return fmt.Errorf("dashboard reports: %w", err)
 	}
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Log: d.log}); err != nil {
-		d.log.Error("dashboard pages not mounted", "err", err)
+	d.reports = rep
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
+		return fmt.Errorf("dashboard pages: %w", err)
 	}
+	return nil
 }
 
 func (d *Dashboard) mountAdminPages(r fiber.Router) {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -498,8 +499,13 @@ func TestLoginPageRenders(t *testing.T) {
 		!strings.Contains(r.Header.Get(fiber.HeaderContentSecurityPolicy), "default-src 'self'") {
 		t.Fatalf("login page: %d %s", r.StatusCode, r.body)
 	}
-	if r := e.browser().get("/dashboard.css"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "prefers-color-scheme") {
-		t.Fatalf("css: %d", r.StatusCode)
+	// The style sheet the page links is served without a session.
+	sheet := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(r.body)
+	if sheet == nil {
+		t.Fatalf("login page links no style sheet: %s", r.body)
+	}
+	if r := e.browser().get(html.UnescapeString(sheet[1])); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "prefers-color-scheme") {
+		t.Fatalf("css %s: %d", sheet[1], r.StatusCode)
 	}
 }
 

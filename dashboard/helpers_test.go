@@ -69,7 +69,9 @@ func newEnv(t *testing.T, db store.Store, tag string, siteNames ...string) *test
 	}
 	e.dash = d
 	e.app = fiber.New(fiber.Config{DisableStartupMessage: true})
-	d.Mount(e.app)
+	if err := d.Register(e.app); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

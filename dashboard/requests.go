@@ -12,7 +12,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/httperr"
 )
 
 // Data requests: staff-run access (export) and erasure requests of data subjects,
@@ -53,10 +55,10 @@ func requestForm(c *fiber.Ctx) requestInput {
 func (d *Dashboard) selector(in erasure.SelectorInput) (erasure.Selector, error) {
 	sel, err := erasure.ParseSelector(in, d.opts.Truncator)
 	if err != nil {
-		return sel, fmt.Errorf("%w: %s", auth.ErrInvalid, err.Error())
+		return sel, httperr.Invalid("%s", err.Error())
 	}
 	if _, ok := d.opts.Sites.Lookup(sel.Site); !ok {
-		return sel, fmt.Errorf("%w: site %s is not registered", auth.ErrInvalid, sel.Site)
+		return sel, httperr.Invalid("site %s is not registered", sel.Site)
 	}
 	return sel, nil
 }
@@ -164,7 +166,7 @@ func (d *Dashboard) export(ctx context.Context, actor *auth.User, sel erasure.Se
 		format = "json"
 	}
 	if format != "json" && format != "csv" {
-		return nil, 0, fmt.Errorf("%w: export format must be json or csv", auth.ErrInvalid)
+		return nil, 0, httperr.Invalid("export format must be json or csv")
 	}
 	var b bytes.Buffer
 	n, err := erasure.Export(ctx, d.opts.DB, sel, format, &b)
@@ -194,18 +196,13 @@ func (d *Dashboard) erase(ctx context.Context, actor *auth.User, sel erasure.Sel
 // requestFailed logs a failed step without the selector's values (ids, the address)
 // and returns an error that tells the person the step failed.
 func (d *Dashboard) requestFailed(step string, sel erasure.Selector, err error) error {
-	if errors.Is(err, auth.ErrInvalid) {
+	if httperr.Public(err) {
 		return err
 	}
 	d.log.Error("data request failed", "step", step, "site", sel.Site, "kind", string(sel.Kind), "err", redact(err.Error(), sel))
-	return errRequestFailed{step: step}
-}
-
-// errRequestFailed is a failure on our side, already logged.
-type errRequestFailed struct{ step string }
-
-func (e errRequestFailed) Error() string {
-	return "the " + e.step + " failed on our side (details in the server log); nothing was reported as done, try again or tell an admin"
+	// No cause attached: its text may hold the selector's values.
+	return httperr.New(fiber.StatusInternalServerError, "",
+		"the "+step+" failed on our side (details in the server log); nothing was reported as done, try again or tell an admin")
 }
 
 // redact removes the selector's values from a message: database errors may quote the
@@ -263,24 +260,6 @@ func (d *Dashboard) requestsPage(c *fiber.Ctx) error {
 	return d.renderRequests(c, fiber.StatusOK, d.requestsView(c))
 }
 
-// requestStatus is the status of a failed step: ours is 500, the person's 400.
-func requestStatus(err error) int {
-	var ours errRequestFailed
-	if errors.As(err, &ours) {
-		return fiber.StatusInternalServerError
-	}
-	return statusOf(err)
-}
-
-// requestMessage is what the person is told; our failures are logged already.
-func (d *Dashboard) requestMessage(err error) string {
-	var ours errRequestFailed
-	if errors.As(err, &ours) {
-		return ours.Error()
-	}
-	return d.message(err)
-}
-
 func (d *Dashboard) previewRequestPage(c *fiber.Ctx) error {
 	v := d.requestsView(c)
 	in := requestForm(c)
@@ -294,8 +273,8 @@ func (d *Dashboard) previewRequestPage(c *fiber.Ctx) error {
 		}
 	}
 	if err != nil {
-		v.Error = d.requestMessage(err)
-		return d.renderRequests(c, requestStatus(err), v)
+		v.Error = d.message(err)
+		return d.renderRequests(c, statusOf(err), v)
 	}
 	return d.renderRequests(c, fiber.StatusOK, v)
 }
@@ -310,8 +289,8 @@ func (d *Dashboard) exportRequestPage(c *fiber.Ctx) error {
 	if err != nil {
 		v := d.requestsView(c)
 		v.Requests.Input = in
-		v.Error = d.requestMessage(err)
-		return d.renderRequests(c, requestStatus(err), v)
+		v.Error = d.message(err)
+		return d.renderRequests(c, statusOf(err), v)
 	}
 	return sendExport(c, sel, in.Format, body)
 }
@@ -323,21 +302,21 @@ func (d *Dashboard) eraseRequestPage(c *fiber.Ctx) error {
 	sel, err := d.selector(in.OfKind())
 	valid := err == nil
 	if valid && !in.Confirm {
-		err = fmt.Errorf("%w: tick the box to confirm the erasure", auth.ErrInvalid)
+		err = httperr.Invalid("tick the box to confirm the erasure")
 	}
 	var res *erasureView
 	if err == nil {
 		res, err = d.erase(c.UserContext(), v.User, sel)
 	}
 	if err != nil {
-		v.Error = d.requestMessage(err)
+		v.Error = d.message(err)
 		if valid { // show what is there now, to confirm again
 			if plan, perr := d.preview(c.UserContext(), sel); perr == nil {
 				v.Requests.Preview = previewOf(plan)
 				v.Requests.Input = selectorFields(sel)
 			}
 		}
-		return d.renderRequests(c, requestStatus(err), v)
+		return d.renderRequests(c, statusOf(err), v)
 	}
 	v.Requests.Erased = res
 	v.Requests.Input = requestInput{SelectorInput: erasure.SelectorInput{Site: sel.Site, Kind: string(sel.Kind)}}
@@ -352,7 +331,7 @@ func sendExport(c *fiber.Ctx, sel erasure.Selector, format string, body []byte) 
 		format = "json"
 	}
 	name := fmt.Sprintf("loendur-export-%s-%s.%s", sel.Site, time.Now().UTC().Format("20060102T150405Z"), format)
-	setPageHeaders(c)
+	web.SetPageHeaders(c)
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	if format == "csv" {
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
@@ -367,28 +346,20 @@ func sendExport(c *fiber.Ctx, sel erasure.Selector, format string, body []byte) 
 func (d *Dashboard) apiInput(c *fiber.Ctx) (requestInput, erasure.Selector, error) {
 	var in requestInput
 	if err := c.BodyParser(&in); err != nil {
-		return in, erasure.Selector{}, fmt.Errorf(`%w: send JSON such as {"site":"example.com","kind":"visitor","ids":["1234"]} or {"site":"example.com","kind":"ip","ip":"203.0.113.7","from":"2026-03-01","to":"2026-03-02"}`, auth.ErrInvalid)
+		return in, erasure.Selector{}, httperr.Invalid(`send JSON such as {"site":"example.com","kind":"visitor","ids":["1234"]} or {"site":"example.com","kind":"ip","ip":"203.0.113.7","from":"2026-03-01","to":"2026-03-02"}`)
 	}
 	sel, err := d.selector(in.SelectorInput)
 	return in, sel, err
 }
 
-func (d *Dashboard) apiRequestError(c *fiber.Ctx, err error) error {
-	var ours errRequestFailed
-	if errors.As(err, &ours) {
-		return c.Status(fiber.StatusInternalServerError).JSON(fiber.Map{"error": ours.Error()})
-	}
-	return d.apiError(c, err)
-}
-
 func (d *Dashboard) apiPreviewRequest(c *fiber.Ctx) error {
 	_, sel, err := d.apiInput(c)
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	plan, err := d.preview(c.UserContext(), sel)
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	return c.JSON(previewOf(plan))
 }
@@ -396,14 +367,14 @@ func (d *Dashboard) apiPreviewRequest(c *fiber.Ctx) error {
 func (d *Dashboard) apiExportRequest(c *fiber.Ctx) error {
 	in, sel, err := d.apiInput(c)
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	if in.Format == "" {
 		in.Format = c.Query("format")
 	}
 	body, _, err := d.export(c.UserContext(), auth.CurrentUser(c), sel, in.Format)
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	return sendExport(c, sel, in.Format, body)
 }
@@ -411,14 +382,14 @@ func (d *Dashboard) apiExportRequest(c *fiber.Ctx) error {
 func (d *Dashboard) apiEraseRequest(c *fiber.Ctx) error {
 	in, sel, err := d.apiInput(c)
 	if err == nil && !in.Confirm {
-		err = fmt.Errorf(`%w: an erasure needs "confirm": true`, auth.ErrInvalid)
+		err = httperr.Invalid(`an erasure needs "confirm": true`)
 	}
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	res, err := d.erase(c.UserContext(), auth.CurrentUser(c), sel)
 	if err != nil {
-		return d.apiRequestError(c, err)
+		return d.apiError(c, err)
 	}
 	return c.JSON(res)
 }
@@ -427,7 +398,7 @@ func (d *Dashboard) apiLedger(c *fiber.Ctx) error {
 	entries, err := d.ledger(c.UserContext(), min(max(c.QueryInt("limit", 100), 1), 10000))
 	if err != nil {
 		d.log.Error("read the erasure ledger", "err", err)
-		return c.Status(fiber.StatusInternalServerError).JSON(fiber.Map{"error": "the erasure ledger could not be read"})
+		return d.apiError(c, httperr.New(fiber.StatusInternalServerError, "", "the erasure ledger could not be read"))
 	}
 	return c.JSON(fiber.Map{"entries": entries})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/httperr"
 	"github.com/websystems/loendur/internal/sites"
 )
 
@@ -54,13 +55,13 @@ func (d *Dashboard) readableSites(u *auth.User) []siteView {
 func (d *Dashboard) addSite(ctx context.Context, actor *auth.User, in siteInput) (siteView, error) {
 	domain, err := sites.NormalizeDomain(in.Domain)
 	if err != nil {
-		return siteView{}, fmt.Errorf("%w: %v", auth.ErrInvalid, err)
+		return siteView{}, httperr.Invalid("%v", err)
 	}
 	if err := d.opts.Sites.Load(ctx); err != nil {
 		return siteView{}, err
 	}
 	if _, ok := d.opts.Sites.Lookup(domain); ok {
-		return siteView{}, fmt.Errorf("%w: %s is registered already", auth.ErrInvalid, domain)
+		return siteView{}, httperr.Invalid("%s is registered already", domain)
 	}
 	s := sites.Site{Domain: domain, Created: d.opts.Now().UTC().Truncate(time.Second), Timezone: sites.DefaultTimezone,
 		RetentionMonths: sites.DefaultRetentionMonths, HonourDNT: 1}
@@ -101,14 +102,14 @@ func (d *Dashboard) saveSite(ctx context.Context, actor *auth.User, action strin
 func applySite(s *sites.Site, in siteInput) error {
 	if in.Timezone != nil {
 		if _, err := time.LoadLocation(*in.Timezone); err != nil || *in.Timezone == "" || *in.Timezone == "Local" {
-			return fmt.Errorf("%w: time zone %q: use an IANA name such as Europe/Tallinn or UTC", auth.ErrInvalid, *in.Timezone)
+			return httperr.Invalid("time zone %q: use an IANA name such as Europe/Tallinn or UTC", *in.Timezone)
 		}
 		s.Timezone = *in.Timezone
 	}
 	if in.RetentionMonths != nil {
 		m := *in.RetentionMonths
 		if m < 1 || m > MaxRetentionMonths {
-			return fmt.Errorf("%w: retention must be 1 to %d months", auth.ErrInvalid, MaxRetentionMonths)
+			return httperr.Invalid("retention must be 1 to %d months", MaxRetentionMonths)
 		}
 		s.RetentionMonths = uint16(m)
 	}
@@ -127,7 +128,7 @@ func siteForm(c *fiber.Ctx) (siteInput, error) {
 	in := siteInput{Domain: c.FormValue("domain"), Timezone: &tz, HonourDNT: &dnt}
 	m, err := strconv.Atoi(c.FormValue("retention_months"))
 	if err != nil {
-		return in, fmt.Errorf("%w: retention must be a number of months", auth.ErrInvalid)
+		return in, httperr.Invalid("retention must be a number of months")
 	}
 	in.RetentionMonths = &m
 	return in, nil
@@ -183,7 +184,7 @@ func (d *Dashboard) apiSites(c *fiber.Ctx) error {
 func (d *Dashboard) apiAddSite(c *fiber.Ctx) error {
 	var in siteInput
 	if err := c.BodyParser(&in); err != nil {
-		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"domain\":\"example.com\"}", auth.ErrInvalid))
+		return d.apiError(c, httperr.Invalid("send JSON such as {\"domain\":\"example.com\"}"))
 	}
 	s, err := d.addSite(c.UserContext(), auth.CurrentUser(c), in)
 	if err != nil {
@@ -195,7 +196,7 @@ func (d *Dashboard) apiAddSite(c *fiber.Ctx) error {
 func (d *Dashboard) apiEditSite(c *fiber.Ctx) error {
 	var in siteInput
 	if err := c.BodyParser(&in); err != nil {
-		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"timezone\":\"Europe/Tallinn\"}", auth.ErrInvalid))
+		return d.apiError(c, httperr.Invalid("send JSON such as {\"timezone\":\"Europe/Tallinn\"}"))
 	}
 	s, err := d.editSite(c.UserContext(), auth.CurrentUser(c), c.Params("domain"), in)
 	if err != nil {

@@ -1,11 +1,11 @@
 package dashboard
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/httperr"
 )
 
 func (d *Dashboard) usersPage(c *fiber.Ctx) error {
@@ -138,7 +138,7 @@ func (d *Dashboard) apiUsers(c *fiber.Ctx) error {
 func (d *Dashboard) apiAddUser(c *fiber.Ctx) error {
 	var in auth.NewUser
 	if err := c.BodyParser(&in); err != nil {
-		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"email\":\"a@example.com\",\"role\":\"manager\",\"sites\":[\"example.com\"]}", auth.ErrInvalid))
+		return d.apiError(c, httperr.Invalid("send JSON such as {\"email\":\"a@example.com\",\"role\":\"manager\",\"sites\":[\"example.com\"]}"))
 	}
 	u, generated, err := d.auth.CreateUser(c.UserContext(), auth.CurrentUser(c), in)
 	if err != nil {
@@ -154,7 +154,7 @@ func (d *Dashboard) apiAddUser(c *fiber.Ctx) error {
 func (d *Dashboard) apiEditUser(c *fiber.Ctx) error {
 	var ch auth.UserChange
 	if err := c.BodyParser(&ch); err != nil {
-		return d.apiError(c, fmt.Errorf("%w: send JSON such as {\"disabled\":true}", auth.ErrInvalid))
+		return d.apiError(c, httperr.Invalid("send JSON such as {\"disabled\":true}"))
 	}
 	u, password, err := d.auth.UpdateUser(c.UserContext(), auth.CurrentUser(c), strings.Clone(c.Params("id")), ch)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,19 @@ type representation struct {
 	body     []byte
 }
 
-// Handler serves the script (mount it at GET /js/script.js). It compresses the script
+// Path is where Register serves the script.
+const Path = "/js/script.js"
+
+// Register serves the script at GET Path on r, with Handler(allowOrigin).
+func Register(r fiber.Router, allowOrigin func(origin string) bool) error {
+	if r == nil {
+		return errors.New("tracker: no router to register on")
+	}
+	r.Get(Path, Handler(allowOrigin))
+	return nil
+}
+
+// Handler serves the script (Register mounts it at GET /js/script.js). It compresses the script
 // with gzip and brotli once, when called, and then answers each request with the best
 // coding the client accepts, a strong ETag (304 on a matching If-None-Match), a cache
 // lifetime and, for an Origin that allowOrigin accepts, CORS headers so that pages can

@@ -42,7 +42,9 @@ func TestScriptIsCurrentAndWithinBudget(t *testing.T) {
 
 func newApp(allow func(string) bool) *fiber.App {
 	app := fiber.New()
-	app.Get("/js/script.js", Handler(allow))
+	if err := Register(app, allow); err != nil {
+		panic(err)
+	}
 	return app
 }
 

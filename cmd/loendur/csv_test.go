@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/csvout/csvouttest"
 	"github.com/websystems/loendur/internal/store/storetest"
@@ -31,11 +30,11 @@ func TestCSVFromCollectedFormulas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dsn := storetest.ServerDSN(t)
-	col, deps := startServing(t, ctx, site, "--db", dsn, "--trusted-proxy", "0.0.0.0/0", "--accept-log", "off")
+	svc, deps := startServing(t, ctx, site, "--db", dsn, "--trusted-proxy", "0.0.0.0/0", "--accept-log", "off")
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer scancel()
-		if err := col.Shutdown(sctx); err != nil {
+		if err := svc.col.Shutdown(sctx); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -53,16 +52,16 @@ func TestCSVFromCollectedFormulas(t *testing.T) {
 	for i, p := range csvouttest.Printable {
 		f := csvouttest.Formula(p)
 		page := "https://" + site + "/landing?" + url.Values{"utm_source": {f}, "utm_medium": {f}, "utm_campaign": {f}}.Encode()
-		sendEvent(t, col, from(i), map[string]any{"site": site, "name": "pageview", "url": page})
-		sendEvent(t, col, from(i), map[string]any{"site": site, "name": f, "url": page})
+		sendEvent(t, svc, from(i), map[string]any{"site": site, "name": "pageview", "url": page})
+		sendEvent(t, svc, from(i), map[string]any{"site": site, "name": f, "url": page})
 	}
 	for i, p := range csvouttest.Prefixes {
-		sendEvent(t, col, from(i), map[string]any{"site": site, "name": "Signup", "url": "https://" + site + "/landing",
+		sendEvent(t, svc, from(i), map[string]any{"site": site, "name": "Signup", "url": "https://" + site + "/landing",
 			"props": map[string]any{"plan": csvouttest.Formula(p)}})
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	if err := col.WaitQueued(wctx); err != nil {
+	if err := svc.col.WaitQueued(wctx); err != nil {
 		t.Fatal(err)
 	}
 	last := time.Now().UTC().Format(time.DateOnly)
@@ -79,14 +78,14 @@ func TestCSVFromCollectedFormulas(t *testing.T) {
 		{"events?filters=event%3D%3DSignup&", csvouttest.Prefixes},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/stats/"+c.query+"site="+site+period, nil)
-		body := csvBody(t, col, key, req)
+		body := csvBody(t, svc, key, req)
 		csvouttest.Check(t, "report "+c.query, csvouttest.Parse(t, c.query, body), c.want)
 	}
 
 	sel := `{"site":"` + site + `","kind":"ip","ip":"` + addr + `","from":"` + first + `","to":"` + last + `"}`
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/requests/export?format=csv", strings.NewReader(sel))
 	req.Header.Set("Content-Type", "application/json")
-	recs := csvouttest.Parse(t, "data request export", csvBody(t, col, key, req))
+	recs := csvouttest.Parse(t, "data request export", csvBody(t, svc, key, req))
 	if want := 1 + 2*len(csvouttest.Printable) + len(csvouttest.Prefixes); len(recs) != want {
 		t.Errorf("data request export: %d records, want %d", len(recs), want)
 	}
@@ -101,14 +100,14 @@ func TestCSVFromCollectedFormulas(t *testing.T) {
 }
 
 // sendEvent posts a beacon from addr as Firefox and fails unless it was accepted.
-func sendEvent(t *testing.T, col *collector.Collector, addr string, event map[string]any) {
+func sendEvent(t *testing.T, svc *services, addr string, event map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(event)
 	req := httptest.NewRequest(http.MethodPost, "/api/event", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
 	req.Header.Set("X-Forwarded-For", addr)
-	resp, err := col.App().Test(req, -1)
+	resp, err := svc.app.Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,10 +118,10 @@ func sendEvent(t *testing.T, col *collector.Collector, addr string, event map[st
 }
 
 // csvBody sends req with the API key and returns the body of its CSV answer.
-func csvBody(t *testing.T, col *collector.Collector, key string, req *http.Request) string {
+func csvBody(t *testing.T, svc *services, key string, req *http.Request) string {
 	t.Helper()
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := col.App().Test(req, -1)
+	resp, err := svc.app.Test(req, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

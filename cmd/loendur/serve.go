@@ -84,17 +84,17 @@ func runServe(args []string) error {
 	if n, size := sp.Stats(); n > 0 {
 		log.Info("replaying spooled batches", "batches", n, "bytes", size)
 	}
-	col, dash, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
+	svc, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
 		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil})
 	if err != nil {
 		return err
 	}
-	col.Start(ctx)
+	svc.col.Start(ctx)
 	go retention.New(db, log, reg, time.Now).Run(ctx)
-	go dash.Run(ctx)
+	go svc.dash.Run(ctx)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- col.Serve(ln) }()
+	go func() { serveErr <- svc.app.Listener(ln) }()
 	if metricsLn != nil {
 		metricsSrv := serveMetrics(metricsLn, reg, serveErr)
 		defer metricsSrv.Close()
@@ -116,7 +116,11 @@ func runServe(args []string) error {
 	log.Info("shutting down: flushing queued events", "timeout", cfg.ShutdownWait)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
-	if err := col.Shutdown(sctx); err != nil {
+	// Stop taking requests first: the collector then closes its queue.
+	if err := svc.app.ShutdownWithContext(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := svc.col.Shutdown(sctx); err != nil {
 		return err
 	}
 	log.Info("stopped cleanly")
@@ -155,16 +159,33 @@ func serveMetrics(ln net.Listener, reg *prometheus.Registry, errs chan<- error) 
 	return srv
 }
 
-// newServices builds the dashboard and the collector, with the tracker and the
-// dashboard mounted on the collector's app.
-func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard.Dashboard, error) {
+// services are what runServe serves: the app, and the collector and dashboard whose
+// routes are registered on it.
+type services struct {
+	app  *fiber.App
+	col  *collector.Collector
+	dash *dashboard.Dashboard
+}
+
+// newServices builds the collector and the dashboard and registers their routes, the
+// tracker's and the operators' on one app. A route that cannot be registered is a
+// start-up error.
+func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	// One erasure service for /api/forget and the Data requests, so their erasures run
-	// one at a time. The dashboard is built first (the collector's app mounts it), so
-	// the service reaches the collector's queue through col, set below and before
-	// anything is served.
+	// one at a time; it waits for the collector's queue (col, set before anything is
+	// served) and erases from its spool.
 	var col *collector.Collector
 	erasures := erasure.NewService(erasure.ServiceOptions{DB: d.db, Spool: d.spool, Log: d.log,
 		Queue: erasure.QueueFunc(func(ctx context.Context) error { return col.WaitQueued(ctx) })})
+	col, err := collector.New(collector.Options{
+		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
+		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
+		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
+		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, Erasure: erasures,
+	})
+	if err != nil {
+		return nil, err
+	}
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
@@ -173,21 +194,13 @@ func newServices(cfg serveConfig, d serveDeps) (*collector.Collector, *dashboard
 		},
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("dashboard: %w", err)
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	col, err = collector.New(collector.Options{
-		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
-		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
-		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
-		Erasure:   erasures,
-		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, NoMetrics: d.noMetrics,
-		// The dashboard mounts last: its auth middleware applies only to routes after it.
-		Routes: func(app *fiber.App) { mountTracker(app, d.sites); dash.Mount(app) },
-	})
-	if err != nil {
-		return nil, nil, err
+	app := newApp(col)
+	if err := registerRoutes(app, col, dash, d.db, d.sites, metricsOnApp(d)); err != nil {
+		return nil, err
 	}
-	return col, dash, nil
+	return &services{app: app, col: col, dash: dash}, nil
 }
 
 func newLogger(format string) *slog.Logger {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/privacy"
@@ -32,7 +31,7 @@ func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 	const site, addr = "queued.erase.test", "203.0.113.7"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	col, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--trusted-proxy", "0.0.0.0/0",
+	svc, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--trusted-proxy", "0.0.0.0/0",
 		"--accept-log", "off")
 	stopped := false
 	stop := func() {
@@ -40,7 +39,7 @@ func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 			stopped = true
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := col.Shutdown(sctx); err != nil {
+			if err := svc.col.Shutdown(sctx); err != nil {
 				t.Error(err)
 			}
 		}
@@ -59,7 +58,7 @@ func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 	event.Header.Set("Content-Type", "text/plain")
 	event.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
 	event.Header.Set("X-Forwarded-For", addr)
-	if resp, err := col.App().Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
+	if resp, err := svc.app.Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("event: %v %v", resp, err)
 	}
 
@@ -68,7 +67,7 @@ func TestStaffErasureReachesQueuedEvents(t *testing.T) {
 		`{"site":"`+site+`","kind":"ip","ip":"`+addr+`","from":"`+day+`","to":"`+day+`","confirm":true}`))
 	erase.Header.Set("Content-Type", "application/json")
 	erase.Header.Set("Authorization", "Bearer "+key)
-	resp, err := col.App().Test(erase, -1)
+	resp, err := svc.app.Test(erase, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,17 +95,17 @@ func TestAcceptLogExposureMetrics(t *testing.T) {
 	const site = "powercut.metrics.test"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	col, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--accept-log-sync", "10ms")
+	svc, deps := startServing(t, ctx, site, "--flush-interval", "1h", "--accept-log-sync", "10ms")
 	event := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(
 		`{"site":"`+site+`","name":"pageview","url":"https://`+site+`/"}`))
 	event.Header.Set("Content-Type", "text/plain")
 	event.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0")
-	if resp, err := col.App().Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
+	if resp, err := svc.app.Test(event, -1); err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("event: %v %v", resp, err)
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer scancel()
-	if err := col.Shutdown(sctx); err != nil {
+	if err := svc.col.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
@@ -132,7 +131,7 @@ func TestAcceptLogExposureMetrics(t *testing.T) {
 
 // startServing starts the collector and dashboard of `loendur serve` with args, on the
 // test server's database and a fresh spool, with site registered; no rate limit.
-func startServing(t *testing.T, ctx context.Context, site string, args ...string) (*collector.Collector, serveDeps) {
+func startServing(t *testing.T, ctx context.Context, site string, args ...string) (*services, serveDeps) {
 	t.Helper()
 	cfg, err := parseServeConfig(append([]string{"--db", storetest.ServerDSN(t), "--rate-limit", "-1",
 		"--spool", t.TempDir()}, args...))
@@ -140,12 +139,12 @@ func startServing(t *testing.T, ctx context.Context, site string, args ...string
 		t.Fatal(err)
 	}
 	deps := testServeDeps(t, ctx, cfg, site)
-	col, _, err := newServices(cfg, deps)
+	svc, err := newServices(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col.Start(ctx)
-	return col, deps
+	svc.col.Start(ctx)
+	return svc, deps
 }
 
 // testServeDeps opens what runServe opens, on cfg's database, with site registered.

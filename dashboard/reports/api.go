@@ -11,6 +11,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/web"
+	"github.com/websystems/loendur/internal/httperr"
 	"github.com/websystems/loendur/internal/sites"
 )
 
@@ -23,7 +25,7 @@ const queryTimeout = 30 * time.Second
 
 // errNoSite is the one answer for a site that does not exist and for one the caller
 // may not read, so neither domains nor ids can be probed.
-var errNoSite = errors.New("no such site, or no access to it")
+var errNoSite = httperr.New(fiber.StatusForbidden, "", "no such site, or no access to it")
 
 // Register adds the report API to r, which is the /api/v1 group behind the
 // authentication middleware (auth.RequireUser):
@@ -92,7 +94,7 @@ func (rep *Service) handleStats(c *fiber.Ctx) error {
 		known = known || name == report
 	}
 	if !known {
-		return apiError(c, fiber.StatusNotFound, fmt.Sprintf("unknown report %q; reports: %s", report, strings.Join(ReportNames, ", ")))
+		return rep.fail(c, report, httperr.New(fiber.StatusNotFound, "", fmt.Sprintf("unknown report %q; reports: %s", report, strings.Join(ReportNames, ", "))))
 	}
 	req, err := rep.parse(c)
 	if err != nil {
@@ -165,7 +167,7 @@ func (rep *Service) readableSite(c *fiber.Ctx, raw string) (sites.Site, error) {
 	return site, nil
 }
 
-var errUnauthenticated = errors.New("sign in or send Authorization: Bearer KEY")
+var errUnauthenticated = httperr.New(fiber.StatusUnauthorized, "", "sign in or send Authorization: Bearer KEY")
 
 func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req request) (answer, error) {
 	q := req.query
@@ -298,27 +300,20 @@ func (rep *Service) audit(c *fiber.Ctx, action, target, detail string) {
 	}
 }
 
-// fail is the one place an error becomes an HTTP answer.
+// fail answers err through the dashboard's one error answer (web.APIError), once it
+// has named what only the reports know: a missing funnel, a report that took too long,
+// and the line shown when a report fails on our side (logged here, with its name).
 func (rep *Service) fail(c *fiber.Ctx, report string, err error) error {
-	var bad *errBadRequest
 	switch {
-	case errors.As(err, &bad):
-		return apiError(c, fiber.StatusBadRequest, bad.msg)
-	case errors.Is(err, errUnauthenticated):
-		return apiError(c, fiber.StatusUnauthorized, err.Error())
-	case errors.Is(err, errNoSite):
-		return apiError(c, fiber.StatusForbidden, err.Error())
+	case httperr.Public(err): // a bad request, no sign-in, no such site
 	case errors.Is(err, ErrFunnelNotFound):
-		return apiError(c, fiber.StatusNotFound, err.Error())
+		err = httperr.Wrap(fiber.StatusNotFound, err.Error(), err)
 	case errors.Is(err, context.DeadlineExceeded):
 		rep.log.Error("report timed out", "report", report, "err", err)
-		return apiError(c, fiber.StatusServiceUnavailable, "the report took too long; try a shorter period")
+		err = httperr.Wrap(fiber.StatusServiceUnavailable, "the report took too long; try a shorter period", err)
 	default:
 		rep.log.Error("report failed", "report", report, "err", err)
-		return apiError(c, fiber.StatusInternalServerError, "the report failed; see the server log")
+		err = httperr.Wrap(fiber.StatusInternalServerError, "the report failed; see the server log", err)
 	}
-}
-
-func apiError(c *fiber.Ctx, status int, msg string) error {
-	return c.Status(status).JSON(fiber.Map{"error": msg})
+	return web.APIError(c, rep.log, err)
 }

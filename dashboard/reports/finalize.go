@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/websystems/loendur/internal/derived"
 )
 
 // finalizeChunk bounds one finalizer step, so catching up on months of events reads
@@ -212,6 +214,33 @@ func (rep *Service) dedupe(ctx context.Context, site string, from, until time.Ti
 		if err := rep.db.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE sessions PARTITION %d FINAL", m.Month)); err != nil {
 			return fmt.Errorf("merge duplicate visits of %s: %w", site, err)
 		}
+	}
+	// The visit rollups counted each copy as it was written, also copies that a
+	// background merge has already removed from the sessions table: when their count
+	// differs from the table's, count again.
+	first := from.Add(-MaxVisitLength).UTC().Truncate(24 * time.Hour)
+	end := until.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	var days []string
+	for d := first; d.Before(end); d = d.Add(24 * time.Hour) {
+		days = append(days, d.Format(time.DateOnly))
+	}
+	var counts []struct {
+		Stats  uint64 `ch:"s"`
+		Visits uint64 `ch:"v"`
+	}
+	if err := rep.db.Select(ctx, &counts, `SELECT
+		(SELECT toUInt64(sum(visits)) FROM visit_stats_daily WHERE site = ? AND day >= toDate(?) AND day < toDate(?)) AS s,
+		(SELECT toUInt64(count()) FROM sessions FINAL WHERE site = ? AND pageviews > 0
+			AND toDate(start_time) >= toDate(?) AND toDate(start_time) < toDate(?)) AS v`,
+		site, first.Format(time.DateOnly), end.Format(time.DateOnly),
+		site, first.Format(time.DateOnly), end.Format(time.DateOnly)); err != nil {
+		return fmt.Errorf("check visit states of %s: %w", site, err)
+	}
+	if len(months) == 0 && (len(counts) == 0 || counts[0].Stats == counts[0].Visits) {
+		return nil
+	}
+	if err := derived.Rebuild(ctx, rep.db, site, days, derived.OfSessions()); err != nil {
+		return fmt.Errorf("visits of %s written twice: %w", site, err)
 	}
 	return nil
 }

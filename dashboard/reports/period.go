@@ -1,8 +1,9 @@
 package reports
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/websystems/loendur/internal/httperr"
 )
 
 // Period names accepted in ?period=. The aliases (today, thismonth) are what the UI sends.
@@ -68,13 +69,10 @@ type Period struct {
 	Previous Range
 }
 
-// errBadRequest marks errors caused by the request; the API answers them with 400.
-type errBadRequest struct{ msg string }
-
-func (e *errBadRequest) Error() string { return e.msg }
-
+// badRequest is an error caused by the request: the API answers it with 400 and
+// this message.
 func badRequest(format string, args ...any) error {
-	return &errBadRequest{msg: fmt.Sprintf(format, args...)}
+	return httperr.Invalid(format, args...)
 }
 
 // ParsePeriod turns ?period=&from=&to= into ranges in loc, as of now.

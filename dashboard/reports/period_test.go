@@ -1,11 +1,13 @@
 package reports
 
 import (
-	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/internal/httperr"
 )
 
 func TestParsePeriod(t *testing.T) {
@@ -57,8 +59,7 @@ func TestParsePeriod(t *testing.T) {
 		{"custom", "2024-1-1", "2024-01-02"}, {"custom", "1999-01-01", "2024-01-02"}, {"custom", "2020-01-01", "2024-01-02"},
 	} {
 		_, err := ParsePeriod(bad[0], bad[1], bad[2], tallinn, now)
-		var br *errBadRequest
-		if !errors.As(err, &br) {
+		if e, ok := httperr.As(err); !ok || e.Status != http.StatusBadRequest {
 			t.Errorf("%v: err %v, want a bad request", bad, err)
 		}
 	}

@@ -48,7 +48,7 @@ const (
 	MaxLimit     = 1000
 )
 
-// Deps is what the reports need; dashboard.Mount fills it.
+// Deps is what the reports need; dashboard.Register fills it.
 type Deps struct {
 	DB       store.Store
 	Sites    *sites.Registry

@@ -131,8 +131,56 @@ func (rep *Service) Overview(ctx context.Context, q Query) (OverviewMetrics, err
 	}, nil
 }
 
+// visitStatsData feeds visit_stats.sql: visit totals from the per-day and per-hour
+// visit states, the sessions table and events.
+type visitStatsData struct {
+	Site     string
+	Segments []segment
+	Done     time.Time
+	Live     *summaryData
+	TZ       string
+	Hourly   bool
+}
+
+// visitStats describes rg's visits for the mergeable visit states; false when the
+// filters need the visits themselves. hourly keeps to hourly rows, for buckets of
+// local days that are not UTC days.
+func (s scope) visitStats(rg Range, hourly bool) (visitStatsData, bool) {
+	if len(s.Filters) > 0 {
+		return visitStatsData{}, false
+	}
+	segs := segments(rg.Start, rg.End)
+	if hourly {
+		for i := range segs {
+			if segs[i].Kind == "day" {
+				segs[i].Kind = "hour"
+			}
+		}
+	}
+	return visitStatsData{Site: s.Site, Segments: segs, Done: s.done, Live: s.sessions(rg).Live,
+		TZ: s.Location.String(), Hourly: rg.Hourly()}, true
+}
+
+// wholeHours says whether every bucket of rg's time series (local hours or days)
+// begins on a whole UTC hour, as the hourly visit states need (not so in e.g.
+// Asia/Kolkata).
+func wholeHours(rg Range) bool {
+	for d := rg.From; !d.After(rg.To); d = d.AddDate(0, 0, 1) {
+		if d.Unix()%3600 != 0 {
+			return false
+		}
+	}
+	return rg.End.Unix()%3600 == 0
+}
+
 func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTotals, error) {
-	sql, err := render("overview", s.visitsData(rg))
+	var sql string
+	var err error
+	if data, ok := s.visitStats(rg, false); ok {
+		sql, err = render("overview_stats", data)
+	} else {
+		sql, err = render("overview", s.visitsData(rg))
+	}
 	if err != nil {
 		return visitTotals{}, err
 	}
@@ -182,7 +230,13 @@ type bucket struct {
 
 // series runs timeseries.sql and fills the buckets of rg that had no visit.
 func (rep *Service) series(ctx context.Context, s scope, rg Range) ([]bucket, error) {
-	sql, err := render("timeseries", s.visitsData(rg))
+	var sql string
+	var err error
+	if data, ok := s.visitStats(rg, true); ok && wholeHours(rg) {
+		sql, err = render("timeseries_stats", data)
+	} else {
+		sql, err = render("timeseries", s.visitsData(rg))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/websystems/loendur/dashboard/auth"
 )
 
 func assetApp(t *testing.T) (*fiber.App, *assets) {
@@ -141,11 +142,16 @@ func TestChartAssets(t *testing.T) {
 
 func renderReport(t *testing.T, chartReady bool) string {
 	t.Helper()
-	_, as := assetApp(t)
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.assets.chartReady = chartReady
 	var b strings.Builder
-	err := templates.ExecuteTemplate(&b, "report", pageData{
-		Title: "shop.test", Email: "a@b.test", Admin: true, CSRF: "tok<en>", Site: "shop.test", Timezone: "Europe/Tallinn",
-		Sites: []string{"a.test", "shop.test"}, ChartReady: chartReady, Asset: as.url,
+	err = f.execute(&b, "report", pageData{
+		Header: Header{Title: "shop.test", User: &auth.User{Email: "a@b.test", Role: auth.RoleAdmin}, CSRF: "tok<en>",
+			Site: "shop.test", SiteMenu: []string{"a.test", "shop.test"}},
+		Timezone: "Europe/Tallinn",
 	})
 	if err != nil {
 		t.Fatal(err)

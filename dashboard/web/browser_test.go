@@ -23,7 +23,7 @@ import (
 	"github.com/websystems/loendur/internal/store/storetest"
 )
 
-// The browser tests run the real dashboard (dashboard.Mount: auth, report API, these
+// The browser tests run the real dashboard (dashboard.Register: auth, report API, these
 // pages) on a Fiber app over a fresh database on the test ClickHouse server, and drive
 // it in headless Chromium as a person would.
 
@@ -63,9 +63,11 @@ func startServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	d.Mount(app)
+	if err := d.Register(app); err != nil {
+		t.Fatal(err)
+	}
 	if !hasRoute(app, "/api/v1/stats/:report") {
-		t.Fatal("dashboard.Mount serves no report API")
+		t.Fatal("dashboard.Register serves no report API")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -380,6 +382,26 @@ func TestReportPageInChromium(t *testing.T) {
 	if line := tb.text("#period-label"); !strings.Contains(line, "compared with") {
 		t.Errorf("period line for a custom range: %q", line)
 	}
+
+	// The admin pages have the report page's header and style sheet: from the account
+	// menu to Users, and from its site menu back to the report.
+	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#account-menu a[href="/admin/users"]`, chromedp.ByQuery))
+	tb.waitFor("the Users page", `location.pathname === "/admin/users"`)
+	var shared bool
+	tb.eval(`!!document.querySelector('header.bar .brand img') && !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]') &&
+		!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]') &&
+		!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]') &&
+		getComputedStyle(document.querySelector('header.bar')).display === 'flex'`, &shared)
+	if !shared {
+		t.Error("the Users page lacks the report page's header or style sheet")
+	}
+	if h := tb.text("main h1"); h != "Users" {
+		t.Errorf("Users page heading %q", h)
+	}
+	tb.screenshot("admin-users")
+	tb.run(chromedp.Click(`#site-menu summary`, chromedp.ByQuery), chromedp.Click(`#site-menu a[data-site="`+shopSite+`"]`, chromedp.ByQuery))
+	tb.waitFor("the report page from the site menu", `location.pathname === "/sites/`+shopSite+`"`)
+	tb.reportsReady()
 
 	// Log out: the session ends, the report page asks for a sign-in again.
 	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#logout`, chromedp.ByQuery))

@@ -1,7 +1,10 @@
-// Package web is the dashboard's front end: the report page, an HTML shell rendered on
+// Package web is the dashboard's front end: the one layout, header, style sheet, assets
+// and security headers of every page (Frontend), the one place an error becomes the
+// dashboard's answer (Answer, APIError), and the report page: an HTML shell rendered on
 // the server, and one hand-written script (static/app.js) that fetches the JSON API
 // (/api/v1/stats/...) and draws the reports with uPlot, which is copied from npm into
-// dist/ by `make assets` and embedded into the binary.
+// dist/ by `make assets` and embedded into the binary. The admin pages (package
+// dashboard) bring their own page templates and render through the Frontend.
 //
 // The pages send a strict Content-Security-Policy (default-src 'self'): no inline script
 // or style, no third-party request of any kind.
@@ -10,10 +13,6 @@ package web
 import (
 	"cmp"
 	"errors"
-	"fmt"
-	"html/template"
-	"io/fs"
-	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,65 +23,39 @@ import (
 	"github.com/websystems/loendur/internal/sites"
 )
 
-// Deps is what the pages need from the rest of the dashboard. The authentication
-// middleware (dashboard/auth) must run before the routes Register adds, so that
-// auth.CurrentUser answers.
+// Deps is what the report pages need from the rest of the dashboard. The
+// authentication middleware (dashboard/auth) must run before the routes Register adds,
+// so that auth.CurrentUser answers.
 type Deps struct {
 	Sites *sites.Registry
-	Log   *slog.Logger
-	// AssetsDir, when set, serves static/ from this folder on disk instead of the
-	// embedded copy, so the script and styles can be edited without a rebuild
-	// (development only).
-	AssetsDir string
+	Front *Frontend
 }
 
-// Security headers of every page. default-src 'self' forbids inline scripts, inline
-// styles and every other origin; the pages need nothing more.
-const (
-	contentSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
-	loginPath             = "/login"
-)
+const loginPath = "/login"
 
-// Register adds the report pages and /assets/* to r:
+// Register adds the report pages to r:
 //
 //	GET /              → the first site the caller may read
 //	GET /sites/:domain → the report page (period and filters live in the query string)
-//	GET /assets/*      → script, styles and the charting library, with ETag and Cache-Control
 func Register(r fiber.Router, deps Deps) error {
-	if deps.Sites == nil {
-		return errors.New("dashboard web: Deps.Sites is required")
+	if deps.Sites == nil || deps.Front == nil {
+		return errors.New("dashboard web: Deps.Sites and Deps.Front are required")
 	}
-	if deps.Log == nil {
-		deps.Log = slog.New(slog.DiscardHandler)
-	}
-	as, err := newAssets(deps.AssetsDir)
-	if err != nil {
-		return fmt.Errorf("dashboard web: %w", err)
-	}
-	h := &handlers{deps: deps, assets: as}
-	r.Get("/assets/*", as.serve)
+	h := &handlers{deps: deps}
 	r.Get("/", h.home)
 	r.Get("/sites/:domain", h.report)
 	return nil
 }
 
 type handlers struct {
-	deps   Deps
-	assets *assets
+	deps Deps
 }
 
-// pageData is what every page template receives.
+// pageData is what the report pages receive.
 type pageData struct {
-	Title      string
-	Email      string
-	Admin      bool
-	CSRF       string
-	Site       string
-	Timezone   string
-	Sites      []string
-	ChartReady bool
-	Asset      func(name string) string
-	Message    string
+	Header
+	Timezone string
+	Message  string
 }
 
 // home sends the caller to the first site they may read.
@@ -91,9 +64,9 @@ func (h *handlers) home(c *fiber.Ctx) error {
 	if u == nil {
 		return c.Redirect(loginPath, fiber.StatusSeeOther)
 	}
-	readable := h.readableSites(u)
+	readable := ReadableSites(h.deps.Sites, u)
 	if len(readable) == 0 {
-		return h.render(c, fiber.StatusOK, "nosites", h.base(c, u, "No sites"))
+		return h.deps.Front.Render(c, fiber.StatusOK, "nosites", h.base(c, "No sites"))
 	}
 	return c.Redirect("/sites/"+url.PathEscape(readable[0]), fiber.StatusSeeOther)
 }
@@ -112,67 +85,28 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	domain = strings.ToLower(domain)
 	site, known := h.deps.Sites.Lookup(domain)
 	if !known || !u.CanRead(domain) {
-		d := h.base(c, u, "No access")
+		d := h.base(c, "No access")
 		d.Message = "This site does not exist or you have no access to it."
-		return h.render(c, fiber.StatusForbidden, "forbidden", d)
+		return h.deps.Front.Render(c, fiber.StatusForbidden, "forbidden", d)
 	}
-	d := h.base(c, u, domain)
+	d := h.base(c, domain)
 	d.Site = site.Domain
 	d.Timezone = cmp.Or(site.Timezone, sites.DefaultTimezone)
-	return h.render(c, fiber.StatusOK, "report", d)
+	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }
 
-func (h *handlers) base(c *fiber.Ctx, u *auth.User, title string) pageData {
-	d := pageData{
-		Title:      title,
-		Email:      u.Email,
-		Admin:      u.IsAdmin(),
-		Sites:      h.readableSites(u),
-		CSRF:       auth.CSRFToken(c), // sent back with every state change (funnels, logout)
-		ChartReady: h.assets.chartReady,
-		Asset:      h.assets.url,
-	}
-	return d
+func (h *handlers) base(c *fiber.Ctx, title string) pageData {
+	return pageData{Header: NewHeader(c, title, ReadableSites(h.deps.Sites, auth.CurrentUser(c)))}
 }
 
-// readableSites lists, sorted, the registered sites u may read.
-func (h *handlers) readableSites(u *auth.User) []string {
+// ReadableSites lists, sorted, the registered sites u may read: the header's site menu.
+func ReadableSites(registry *sites.Registry, u *auth.User) []string {
 	var out []string
-	for _, d := range h.deps.Sites.Domains() {
+	for _, d := range registry.Domains() {
 		if u.CanRead(d) {
 			out = append(out, d)
 		}
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (h *handlers) render(c *fiber.Ctx, status int, name string, d pageData) error {
-	setPageHeaders(c)
-	var b strings.Builder
-	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
-		h.deps.Log.Error("render page", "page", name, "err", err)
-		return fiber.NewError(fiber.StatusInternalServerError, "could not render the page")
-	}
-	c.Type("html", "utf-8")
-	return c.Status(status).SendString(b.String())
-}
-
-// setPageHeaders marks an HTML page as private, not embeddable and script-restricted.
-func setPageHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
-	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
-}
-
-var templates = template.Must(template.New("").ParseFS(mustSub(embedded, "templates"), "*.html"))
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
 }

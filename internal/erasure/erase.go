@@ -3,10 +3,12 @@ package erasure
 import (
 	"context"
 	"fmt"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -137,48 +139,37 @@ func WaitMutations(ctx context.Context, db store.Store, table string) error {
 	}
 }
 
-// Recompute rebuilds the rollup rows of a site's days from the events table: the
-// materialized views that keep them only ever add, so an erasure from events must be
-// carried into them by deleting those days and running the view's SELECT again.
-// Events that arrive for those days while this runs may be counted twice in the
-// rollups (never in events); an erasure reaches back into the past, so that is rare.
+// Recompute rebuilds the rollups of a site's UTC days from their definitions
+// (internal/derived.Rebuild): rollups of events first, then those of visits.
 func Recompute(ctx context.Context, db store.Store, site string, days []string, rollups []Rollup) error {
-	if len(days) == 0 {
-		return nil
-	}
-	cat, err := Discover(ctx, db)
-	if err != nil {
-		return err
-	}
-	dayList := make([]string, len(days))
-	for i, d := range days {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return fmt.Errorf("erasure: day %q", d)
-		}
-		dayList[i] = "'" + d + "'"
-	}
-	in := "(" + strings.Join(dayList, ", ") + ")"
-	source := "FROM (SELECT * FROM " + EventsTable + " WHERE site = " + strings.ReplaceAll(quoteString(site), "$", "$$") + " AND toDate(timestamp) IN " + in + ")$1"
+	var events, visits []derived.Table
 	for _, r := range rollups {
-		col := r.Target.TimeColumn()
-		if col == "" {
-			return fmt.Errorf("erasure: rollup %s has no Date or DateTime column to recompute by", r.Target.Name)
+		if r.Def.Source == derived.EventsTable {
+			events = append(events, r.Def)
+		} else {
+			visits = append(visits, r.Def)
 		}
-		if err := mutate(ctx, db, r.Target.Name, "site = ? AND toDate("+quoteIdent(col)+") IN "+in, []any{site}); err != nil {
-			return err
-		}
-		sel := sourcePattern(cat.Database).ReplaceAllString(r.Select, source)
-		cols := make([]string, len(r.Columns))
-		for i, c := range r.Columns {
-			cols[i] = quoteIdent(c)
-		}
-		list := strings.Join(cols, ", ")
-		// INSERT … SELECT sends no data block, so Exec suits it on every engine.
-		if err := db.Exec(ctx, "INSERT INTO "+quoteIdent(r.Target.Name)+" ("+list+") SELECT "+list+" FROM ("+sel+")"); err != nil {
-			return fmt.Errorf("erasure: recompute %s: %w", r.Target.Name, err)
-		}
+	}
+	if err := derived.Rebuild(ctx, db, site, days, events); err != nil {
+		return fmt.Errorf("erasure: %w", err)
+	}
+	// A visit starts up to a day before its events: its day is rebuilt too.
+	if err := derived.Rebuild(ctx, db, site, withDayBefore(days), visits); err != nil {
+		return fmt.Errorf("erasure: %w", err)
 	}
 	return nil
+}
+
+// withDayBefore adds the day before each day.
+func withDayBefore(days []string) []string {
+	set := map[string]bool{}
+	for _, d := range days {
+		set[d] = true
+		if t, err := time.Parse(time.DateOnly, d); err == nil {
+			set[t.AddDate(0, 0, -1).Format(time.DateOnly)] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // quoteString is a ClickHouse string literal.

@@ -229,7 +229,7 @@ func TestEveryTableIsCovered(t *testing.T) {
 					t.Errorf("%s not erasable: %v", want, erasable)
 				}
 			}
-			for _, want := range []string{"page_stats_hourly", "page_stats_daily", "event_stats_hourly", "event_stats_daily"} {
+			for _, want := range []string{"page_stats_hourly", "page_stats_daily", "event_stats_hourly", "event_stats_daily", "visit_stats_hourly", "visit_stats_daily"} {
 				if !slices.Contains(rollups, want) {
 					t.Errorf("%s not a recomputed rollup: %v", want, rollups)
 				}
@@ -262,6 +262,18 @@ func TestRollupsAreRecomputed(t *testing.T) {
 				}
 				return rows[0].V, rows[0].P, ev[0].N
 			}
+			visits := func() (n uint64) {
+				var rows []struct {
+					N uint64 `ch:"n"`
+				}
+				if err := db.Select(ctx, &rows, `SELECT toUInt64(sum(visits)) AS n FROM visit_stats_daily WHERE site = ?`, site); err != nil {
+					t.Fatal(err)
+				}
+				return rows[0].N
+			}
+			if n := visits(); n != 4 {
+				t.Fatalf("before: %d visits in visit_stats_daily, want 4", n)
+			}
 			if v, p, s := stats(); v != 2 || p != 4 || s != 1 {
 				t.Fatalf("before: %d visitors, %d pageviews, %d signups; want 2, 4, 1", v, p, s)
 			}
@@ -270,6 +282,9 @@ func TestRollupsAreRecomputed(t *testing.T) {
 			}
 			if v, p, s := stats(); v != 1 || p != 1 || s != 1 {
 				t.Errorf("after erasing visitor 1: %d visitors, %d pageviews, %d signups; want 1, 1, 1", v, p, s)
+			}
+			if n := visits(); n != 2 {
+				t.Errorf("after erasing visitor 1: %d visits in visit_stats_daily, want 2", n)
 			}
 			if _, err := erasure.Erase(ctx, db, erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: []uint64{3}}, erasure.Options{RequestedBy: "test"}); err != nil {
 				t.Fatal(err)

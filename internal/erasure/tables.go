@@ -3,10 +3,10 @@ package erasure
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -43,13 +43,13 @@ func (t Table) TimeColumn() string {
 	return ""
 }
 
-// Rollup is a table kept by a materialized view over the events table: aggregates
-// without per-event keys (visitor sketches, counts), recomputed after an erasure.
+// Rollup is a derived table (internal/derived) found in the database: aggregates
+// without per-event keys (visitor sketches, counts), rebuilt from its definition after
+// an erasure.
 type Rollup struct {
-	View    string // the materialized view
-	Target  Table  // the table it writes to
-	Select  string // the view's SELECT, as the engine reports it
-	Columns []string
+	View   string        // the materialized view that keeps it
+	Target Table         // the table, as the database has it
+	Def    derived.Table // its definition: the query that computes it and its rebuild
 }
 
 // Catalog is every table of the database, sorted into what erasure must do with it.
@@ -107,82 +107,27 @@ func Discover(ctx context.Context, db store.Store) (Catalog, error) {
 		byTable[c.Table][c.Name] = c.Type
 	}
 	cat := Catalog{Database: dbs[0].DB}
-	targets := map[string]Rollup{}
 	for _, t := range tables {
-		if t.Engine != "MaterializedView" {
-			continue
-		}
-		cat.Views = append(cat.Views, t.Name)
-		r, ok := parseView(t.Name, t.Create, cat.Database)
-		if !ok {
-			continue
-		}
-		for name := range byTable[t.Name] {
-			r.Columns = append(r.Columns, name)
-		}
-		slices.Sort(r.Columns)
-		targets[r.Target.Name] = r
-	}
-	for _, t := range tables {
-		if t.Engine == "MaterializedView" {
-			continue
-		}
-		if t.Engine == "View" {
+		if t.Engine == "MaterializedView" || t.Engine == "View" {
 			cat.Views = append(cat.Views, t.Name)
 			continue
 		}
 		table := Table{Name: t.Name, Columns: byTable[t.Name]}
+		def, isDerived := derived.Lookup(t.Name)
 		switch {
 		case t.Name == LedgerTable:
 			cat.Other = append(cat.Other, t.Name)
 		case table.Has("site") && slices.ContainsFunc(keyColumns, table.Has):
 			cat.Erasable = append(cat.Erasable, table)
-		case targets[t.Name].View != "":
-			r := targets[t.Name]
-			r.Target = table
-			// Only the columns both have: the view fills its target by name.
-			r.Columns = slices.DeleteFunc(r.Columns, func(c string) bool { return !table.Has(c) })
-			cat.Rollups = append(cat.Rollups, r)
+		case isDerived:
+			cat.Rollups = append(cat.Rollups, Rollup{View: def.View(), Target: table, Def: def})
 		default:
+			// Kept by a view that no definition owns, say: then it has no rebuild, and
+			// the allow-list test fails until someone decides.
 			cat.Other = append(cat.Other, t.Name)
 		}
 	}
 	return cat, nil
-}
-
-var (
-	viewTarget = regexp.MustCompile("(?is)^CREATE MATERIALIZED VIEW\\s+\\S+\\s+TO\\s+([`\"\\w.]+)")
-	viewSelect = regexp.MustCompile(`(?is)\)\s+AS\s+(SELECT\s.*)$`)
-)
-
-// parseView reads a materialized view's target and SELECT from its CREATE statement,
-// when it reads from the events table. Views with an inner table (no TO) are not
-// rollups here: their inner table then shows up in Catalog.Other, and the allow-list
-// test fails until someone decides.
-func parseView(name, create, database string) (Rollup, bool) {
-	m := viewTarget.FindStringSubmatch(create)
-	s := viewSelect.FindStringSubmatch(create)
-	if m == nil || s == nil {
-		return Rollup{}, false
-	}
-	target := unqualify(m[1])
-	if sourcePattern(database).FindStringIndex(s[1]) == nil {
-		return Rollup{}, false
-	}
-	return Rollup{View: name, Target: Table{Name: target}, Select: strings.TrimSpace(s[1])}, true
-}
-
-func unqualify(name string) string {
-	name = strings.ReplaceAll(strings.ReplaceAll(name, "`", ""), `"`, "")
-	if _, rest, ok := strings.Cut(name, "."); ok {
-		return rest
-	}
-	return name
-}
-
-// sourcePattern finds "FROM events" (qualified or not, quoted or not) in a view's SELECT.
-func sourcePattern(database string) *regexp.Regexp {
-	return regexp.MustCompile("(?i)\\bFROM\\s+(?:[`\"]?" + regexp.QuoteMeta(database) + "[`\"]?\\.)?[`\"]?" + EventsTable + "[`\"]?(\\s|$)")
 }
 
 // quoteIdent quotes a table or column name.

@@ -150,7 +150,7 @@ func (s *embedded) Insert(ctx context.Context, table string, columns []string, r
 // straight from the events: ClickHouse reads TSV on its fastest text path, where
 // VALUES goes through the expression parser.
 func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
-	b := s.insertPrefix(ctx, "events", EventColumns, "FORMAT TabSeparated\n")
+	b := s.insertPrefix(ctx, "events", insertColumns, "FORMAT TabSeparated\n")
 	b = slices.Grow(b, len(events)*512)
 	for i := range events {
 		for j, c := range eventColumns {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,15 +43,24 @@ type Event struct {
 	PropValues     []string  `ch:"prop_values"`
 }
 
-// EventColumns is the explicit column list every insert names (ClickHouse 18.16 needs it),
-// in the table's order.
+// EventColumns are the columns of the events table that Event holds, in the table's
+// order (what an export of events shows).
 var EventColumns = func() []string {
-	names := make([]string, len(eventColumns))
-	for i, c := range eventColumns {
+	names := make([]string, len(eventColumns)-1)
+	for i, c := range eventColumns[:len(names)] {
 		names[i] = c.name
 	}
 	return names
 }()
+
+// insertColumns is the explicit column list every insert names (ClickHouse 18.16 needs
+// it): EventColumns and time_us, which is derived from Timestamp.
+var insertColumns = append(slices.Clip(EventColumns), TimeColumn)
+
+// TimeColumn orders events within a visit: Unix microseconds of Timestamp. The
+// collector's clock makes it unique and increasing within a process (collector.clock);
+// readers order by (time_us, event_id), so the remaining ties have one fixed order.
+const TimeColumn = "time_us"
 
 // eventColumn is one column of the events table and how a batch is encoded into it:
 // as one slice of values, as clickhouse-go takes a column, and as a TabSeparated field,
@@ -93,6 +103,8 @@ var eventColumns = []eventColumn{
 	uintColumn("scroll", func(e *Event) uint8 { return e.Scroll }),
 	arrayColumn("prop_keys", func(e *Event) []string { return e.PropKeys }),
 	arrayColumn("prop_values", func(e *Event) []string { return e.PropValues }),
+	// Last: EventColumns leaves it out (Event has no field of its own for it).
+	uintColumn(TimeColumn, func(e *Event) uint64 { return uint64(max(e.Timestamp.UnixMicro(), 0)) }),
 }
 
 func columnOf[T any](field func(*Event) T) func([]Event) any {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/schema"
 )
 
@@ -17,10 +19,11 @@ import (
 // order. Each migration is idempotent, so running twice, or from two processes at
 // once, ends in the same schema; a duplicate record is harmless.
 func Migrate(ctx context.Context, s Store) (applied []string, err error) {
-	return migrate(ctx, s, schema.Files)
+	return migrate(ctx, s, schema.Files, true)
 }
 
-func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
+// migrate applies the .sql files of files and, withDerived, the derived tables' migrations.
+func migrate(ctx context.Context, s Store, files fs.FS, withDerived bool) ([]string, error) {
 	if err := s.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32, name String, applied_at DateTime('UTC')
 	) ENGINE = MergeTree ORDER BY version`); err != nil {
@@ -30,26 +33,65 @@ func migrate(ctx context.Context, s Store, files fs.FS) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	all, err := migrations(files, s.Info(), withDerived)
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, m := range all {
+		if done[m.Version] {
+			continue
+		}
+		for _, stmt := range m.Statements {
+			if err := execStatement(ctx, s, stmt); err != nil {
+				return applied, fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+		}
+		if err := s.Insert(ctx, "schema_migrations", []string{"version", "name", "applied_at"},
+			[][]any{{m.Version, m.Name, time.Now().UTC()}}); err != nil {
+			return applied, fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+		applied = append(applied, m.Name)
+	}
+	return applied, nil
+}
+
+// migrations are the .sql files and the derived tables' rendered migrations, in
+// version order. Two with one version are a mistake caught here.
+func migrations(files fs.FS, info Info, withDerived bool) ([]derived.Migration, error) {
+	var all []derived.Migration
+	if withDerived {
+		var err error
+		if all, err = derived.Migrations(derived.Deployment{Modern: info.Features().ModernSettings}); err != nil {
+			return nil, err
+		}
+	}
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
-	sort.Strings(names)
-	var applied []string
 	for _, name := range names {
 		version, err := migrationVersion(name)
 		if err != nil {
-			return applied, err
+			return nil, err
 		}
-		if done[version] {
-			continue
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}
-		if err := applyMigration(ctx, s, files, name, version); err != nil {
-			return applied, err
+		sql, err := render(name, string(body), info)
+		if err != nil {
+			return nil, err
 		}
-		applied = append(applied, name)
+		all = append(all, derived.Migration{Version: version, Name: name, Statements: statements(sql)})
 	}
-	return applied, nil
+	sort.Slice(all, func(i, j int) bool { return all[i].Version < all[j].Version })
+	for i := 1; i < len(all); i++ {
+		if all[i].Version == all[i-1].Version {
+			return nil, fmt.Errorf("migrations %s and %s have the same number", all[i-1].Name, all[i].Name)
+		}
+	}
+	return all, nil
 }
 
 func appliedVersions(ctx context.Context, s Store) (map[uint32]bool, error) {
@@ -75,25 +117,39 @@ func migrationVersion(name string) (uint32, error) {
 	return uint32(v), nil
 }
 
-func applyMigration(ctx context.Context, s Store, files fs.FS, name string, version uint32) error {
-	body, err := fs.ReadFile(files, name)
-	if err != nil {
-		return fmt.Errorf("read migration %s: %w", name, err)
+// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration.
+var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// execStatement runs one statement of a migration. ClickHouse 18.16 knows no
+// ADD COLUMN IF NOT EXISTS, so an added column is looked up first, and a failed add is
+// forgiven when the column is there after all (another process added it meanwhile).
+func execStatement(ctx context.Context, s Store, stmt string) error {
+	m := addColumn.FindStringSubmatch(stmt)
+	if m == nil {
+		return s.Exec(ctx, stmt)
 	}
-	sql, err := render(name, string(body), s.Info())
-	if err != nil {
+	if ok, err := hasColumn(ctx, s, m[1], m[2]); err != nil || ok {
 		return err
 	}
-	for _, stmt := range statements(sql) {
-		if err := s.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
+	err := s.Exec(ctx, stmt)
+	if err == nil {
+		return nil
 	}
-	if err := s.Insert(ctx, "schema_migrations", []string{"version", "name", "applied_at"},
-		[][]any{{version, name, time.Now().UTC()}}); err != nil {
-		return fmt.Errorf("record migration %s: %w", name, err)
+	if ok, _ := hasColumn(ctx, s, m[1], m[2]); ok {
+		return nil
 	}
-	return nil
+	return err
+}
+
+func hasColumn(ctx context.Context, s Store, table, column string) (bool, error) {
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := s.Select(ctx, &rows, `SELECT count() AS n FROM system.columns
+		WHERE database = currentDatabase() AND table = ? AND name = ?`, table, column); err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
+	}
+	return len(rows) > 0 && rows[0].N > 0, nil
 }
 
 // render expands a migration's template: `{{if .Modern}}…{{end}}` keeps statements

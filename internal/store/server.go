@@ -129,7 +129,7 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 
 // insertEvents sends a batch column by column: one append per column, not per value.
 func (s *server) insertEvents(ctx context.Context, events []Event) error {
-	batch, err := s.prepareInsert(ctx, "events", EventColumns)
+	batch, err := s.prepareInsert(ctx, "events", insertColumns)
 	if err != nil {
 		return err
 	}

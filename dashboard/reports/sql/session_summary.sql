@@ -1,31 +1,32 @@
 {{- /* One row per visit, computed from events: the visits whose last event is in
 [.EndFrom, .EndTo) (and, when set, whose first is in [.StartFrom, .StartTo)), reading
-events in [.From, .To). Columns as in the sessions table. Used by the live part of
+events in [.From, .To). Columns as in the sessions table. Events are ordered by
+(time_us, event_id): arrival order to the microsecond, then a fixed tie-break. Used by the live part of
 sessions.sql and by the finalizer (finalize.go). */ -}}
 SELECT l_session_id AS session_id, l_visitor_id AS visitor_id, l_start AS start_time, l_end AS end_time,
     l_pageviews AS pageviews, l_events AS events, l_engaged AS engaged_ms,
     l_entry AS entry_page, l_exit AS exit_page, l_referrer_host AS referrer_host, l_referrer_source AS referrer_source,
     l_utm_source AS utm_source, l_utm_medium AS utm_medium, l_utm_campaign AS utm_campaign,
     l_country AS country_code, l_region AS region, l_city AS city, l_device AS device, l_browser AS browser, l_os AS os,
-    arrayMap(x -> tupleElement(x, 2), l_seq) AS seq_names, arrayMap(x -> tupleElement(x, 3), l_seq) AS seq_paths,
-    arrayMap(x -> tupleElement(x, 1), l_eng) AS eng_paths, arrayMap(x -> toUInt64(tupleElement(x, 2)), l_eng) AS eng_ms,
-    arrayMap(x -> toUInt64(tupleElement(x, 3)), l_eng) AS eng_scroll
+    arrayMap(x -> tupleElement(x, 3), l_seq) AS seq_names, arrayMap(x -> tupleElement(x, 4), l_seq) AS seq_paths,
+    arrayMap(x -> tupleElement(x, 3), l_eng) AS eng_paths, arrayMap(x -> toUInt64(tupleElement(x, 4)), l_eng) AS eng_ms,
+    arrayMap(x -> toUInt64(tupleElement(x, 5)), l_eng) AS eng_scroll
 FROM (
     SELECT session_id AS l_session_id, any(visitor_id) AS l_visitor_id,
         min(timestamp) AS l_start, max(timestamp) AS l_end,
         toUInt32(countIf(name = 'pageview')) AS l_pageviews, toUInt32(count()) AS l_events,
         toUInt64(sumIf(engaged_ms, name = 'engagement')) AS l_engaged,
-        argMinIf(pathname, timestamp, name = 'pageview') AS l_entry,
-        argMaxIf(pathname, timestamp, name = 'pageview') AS l_exit,
-        argMinIf(referrer_host, timestamp, name = 'pageview') AS l_referrer_host,
-        argMinIf(referrer_source, timestamp, name = 'pageview') AS l_referrer_source,
-        argMinIf(utm_source, timestamp, name = 'pageview') AS l_utm_source,
-        argMinIf(utm_medium, timestamp, name = 'pageview') AS l_utm_medium,
-        argMinIf(utm_campaign, timestamp, name = 'pageview') AS l_utm_campaign,
+        argMinIf(pathname, tuple(time_us, event_id), name = 'pageview') AS l_entry,
+        argMaxIf(pathname, tuple(time_us, event_id), name = 'pageview') AS l_exit,
+        argMinIf(referrer_host, tuple(time_us, event_id), name = 'pageview') AS l_referrer_host,
+        argMinIf(referrer_source, tuple(time_us, event_id), name = 'pageview') AS l_referrer_source,
+        argMinIf(utm_source, tuple(time_us, event_id), name = 'pageview') AS l_utm_source,
+        argMinIf(utm_medium, tuple(time_us, event_id), name = 'pageview') AS l_utm_medium,
+        argMinIf(utm_campaign, tuple(time_us, event_id), name = 'pageview') AS l_utm_campaign,
         any(country_code) AS l_country, any(region) AS l_region, any(city) AS l_city,
         any(device) AS l_device, any(browser) AS l_browser, any(os) AS l_os,
-        arraySort(groupArrayIf(tuple(timestamp, name, pathname), name != 'engagement')) AS l_seq,
-        groupArrayIf(tuple(pathname, engaged_ms, scroll), name = 'engagement') AS l_eng
+        arraySort(groupArrayIf(tuple(time_us, event_id, name, pathname), name != 'engagement')) AS l_seq,
+        arraySort(groupArrayIf(tuple(time_us, event_id, pathname, engaged_ms, scroll), name = 'engagement')) AS l_eng
     FROM events
     WHERE site = {{str .Site}} AND timestamp >= {{ts .From}} AND timestamp < {{ts .To}}
         AND session_id IN (SELECT session_id FROM events

@@ -1,0 +1,220 @@
+// Package derived owns every table derived from raw events: the page and custom-event
+// rollups per hour and per day, and the per-day visit states (mergeable uniq states and
+// sums) that overview and time series merge instead of scanning visits. One definition
+// per table renders its migration for each deployment, the query that computes it
+// (which is also its materialized view), and its rebuild for a site's days after an
+// erasure, a retention run or a replayed batch.
+//
+// The package imports nothing of loendur's own: internal/store runs the migrations it
+// renders beside schema/*.sql, and its runtime (Rebuild) works through the small DB
+// interface, which store.Store satisfies.
+package derived
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// DB is what rebuilding needs of the database (store.Store has it).
+type DB interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// Deployment is what the rendered DDL depends on.
+type Deployment struct {
+	// Modern engines (newer than ClickHouse 18.16) understand more settings.
+	Modern bool
+	// Cluster, when set, is where a clustered deployment runs (ON CLUSTER, Replicated
+	// engines). Not rendered yet: Migrations refuses it, so that the cluster work adds
+	// it here, in engine and onCluster, and nowhere else.
+	Cluster string
+}
+
+// engine is a table's engine in this deployment. The seam for a cluster: Replicated
+// variants with {shard}/{replica} macros.
+func (d Deployment) engine(base string) string { return base }
+
+// onCluster is the ON CLUSTER clause of a DDL statement ("" on a single node).
+func (d Deployment) onCluster() string { return "" }
+
+// Column is a column of a derived table.
+type Column struct{ Name, Type string }
+
+// Measure is an aggregate column: its type in the table and the expression over the
+// source rows that computes it (an aggregate state or a sum, so rows of one key add up).
+type Measure struct{ Name, Type, Expr string }
+
+// Bucket is the time grain of a rollup: its key column and how a source time maps to it.
+type Bucket struct {
+	Suffix string // table name suffix: "hourly", "daily"
+	Column Column // "hour" DateTime('UTC') or "day" Date
+	Func   string // toStartOfHour or toDate
+}
+
+var (
+	// Hourly rolls up by UTC hour: the ragged edges of a period in the site's zone.
+	Hourly = Bucket{"hourly", Column{"hour", "DateTime('UTC')"}, "toStartOfHour"}
+	// Daily rolls up by UTC day: the bulk of a period.
+	Daily = Bucket{"daily", Column{"day", "Date"}, "toDate"}
+)
+
+// Rollup is one definition of aggregates over a source table, kept per bucket.
+type Rollup struct {
+	Base      string   // table name without the bucket suffix
+	Comment   string   // why the table exists, rendered into its migration
+	Source    string   // the table it is computed from: events or sessions
+	Time      string   // the source's time column
+	Keys      []Column // besides site and the bucket
+	KeyExprs  []string // how each key is computed from the source ("" = same name)
+	ArrayJoin string   // optional ARRAY JOIN clause of the source
+	Where     string   // which source rows count
+	Measures  []Measure
+	Buckets   []Bucket
+	Version   uint32 // the migration that creates its tables
+}
+
+// Table is one rollup table: a definition at one bucket.
+type Table struct {
+	Rollup
+	Bucket Bucket
+}
+
+// Name of the table.
+func (t Table) Name() string { return t.Base + "_" + t.Bucket.Suffix }
+
+// View is the name of the materialized view that keeps the table as rows arrive.
+func (t Table) View() string { return t.Name() + "_mv" }
+
+// Columns are the table's columns in order: site, the bucket, the keys, the measures.
+func (t Table) Columns() []Column {
+	cols := []Column{{"site", "String"}, t.Bucket.Column}
+	cols = append(cols, t.Keys...)
+	for _, m := range t.Measures {
+		cols = append(cols, Column{m.Name, m.Type})
+	}
+	return cols
+}
+
+func (t Table) keyNames() []string {
+	names := []string{"site", t.Bucket.Column.Name}
+	for _, k := range t.Keys {
+		names = append(names, k.Name)
+	}
+	return names
+}
+
+// Query is the SELECT that computes the table's rows from its source; cond, when not
+// empty, narrows the source rows (a site's days for a rebuild).
+func (t Table) Query(cond string) string {
+	sel := []string{"site", t.Bucket.Func + "(" + t.Time + ") AS " + t.Bucket.Column.Name}
+	for i, k := range t.Keys {
+		if i < len(t.KeyExprs) && t.KeyExprs[i] != "" {
+			sel = append(sel, t.KeyExprs[i]+" AS "+k.Name)
+		} else {
+			sel = append(sel, k.Name)
+		}
+	}
+	for _, m := range t.Measures {
+		sel = append(sel, m.Expr+" AS "+m.Name)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + strings.Join(sel, ",\n    ") + "\nFROM " + t.Source)
+	if t.ArrayJoin != "" {
+		b.WriteString("\nARRAY JOIN " + t.ArrayJoin)
+	}
+	where := t.Where
+	if cond != "" {
+		where = "(" + where + ") AND " + cond
+	}
+	b.WriteString("\nWHERE " + where)
+	b.WriteString("\nGROUP BY " + strings.Join(t.keyNames(), ", "))
+	return b.String()
+}
+
+// DDL renders the statements that create the table and its materialized view.
+func (t Table) DDL(d Deployment) []string {
+	var cols []string
+	for _, c := range t.Columns() {
+		cols = append(cols, "    "+c.Name+" "+c.Type)
+	}
+	bucket := t.Bucket.Column.Name
+	table := "CREATE TABLE IF NOT EXISTS " + t.Name() + d.onCluster() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
+		d.engine("SummingMergeTree") + "\nPARTITION BY toYYYYMM(" + bucket + ")\nORDER BY (" + strings.Join(t.keyNames(), ", ") + ")"
+	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + d.onCluster() + " TO " + t.Name() + " AS\n" + t.Query("")
+	return []string{table, view}
+}
+
+// Tables are the rollup definitions at every bucket they are kept in.
+func (r Rollup) Tables() []Table {
+	out := make([]Table, len(r.Buckets))
+	for i, b := range r.Buckets {
+		out[i] = Table{r, b}
+	}
+	return out
+}
+
+// All is every derived rollup table.
+func All() []Table {
+	var out []Table
+	for _, r := range Rollups {
+		out = append(out, r.Tables()...)
+	}
+	return out
+}
+
+// Lookup finds a derived rollup table by name.
+func Lookup(name string) (Table, bool) {
+	for _, t := range All() {
+		if t.Name() == name {
+			return t, true
+		}
+	}
+	return Table{}, false
+}
+
+// Migration is one numbered migration rendered from definitions.
+type Migration struct {
+	Version    uint32
+	Name       string
+	Statements []string
+}
+
+// Migrations renders the migrations of every derived table for a deployment. They take
+// their place among schema/*.sql by version.
+func Migrations(d Deployment) ([]Migration, error) {
+	if d.Cluster != "" {
+		return nil, fmt.Errorf("derived tables: cluster deployments are not rendered yet")
+	}
+	var out []Migration
+	for _, r := range Rollups {
+		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
+		for _, t := range r.Tables() {
+			m.Statements = append(m.Statements, t.DDL(d)...)
+		}
+		m.Statements = append(m.Statements, r.backfill()...)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// backfill fills new tables from what a database upgraded from an earlier release
+// already holds. A rollup of events needs none: its tables came with the events.
+func (r Rollup) backfill() []string {
+	if r.Source != SessionsTable {
+		return nil
+	}
+	var out []string
+	for _, t := range r.Tables() {
+		names := make([]string, 0, len(t.Columns()))
+		for _, c := range t.Columns() {
+			names = append(names, c.Name)
+		}
+		// Only into an empty table, so that a second run (two processes migrating at
+		// once) adds nothing: the FROM sessions FINAL side is empty once rows exist.
+		out = append(out, "INSERT INTO "+t.Name()+" ("+strings.Join(names, ", ")+") "+
+			strings.Replace(t.Query("(SELECT count() FROM "+t.Name()+") = 0"), "FROM "+SessionsTable, "FROM "+SessionsTable+" FINAL", 1))
+	}
+	return out
+}
