@@ -16,7 +16,7 @@ export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
 
-.PHONY: assets build run test bench bench-reports fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet clean
+.PHONY: assets build run test bench bench-reports fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
 
 build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
@@ -81,13 +81,24 @@ fuzz:
 	  "./internal/clientip FuzzClientIP" \
 	  "./internal/spool FuzzOpenSegment" \
 	  "./internal/acceptlog FuzzOpen" \
-	  "./internal/spool FuzzDecodePayload"; do \
+	  "./internal/spool FuzzDecodePayload" \
+	  "./internal/eventcodec FuzzDecodeEvents"; do \
 	  set -- $$target; echo "== $$1 $$2"; \
 	  $(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) $$1 || exit 1; \
 	done
 
 vet:
 	$(GO) vet ./...
+
+# go vet, then staticcheck (pinned, built once into the cache).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+$(STATICCHECK):
+	@mkdir -p $(dir $@)
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: vet $(STATICCHECK)
+	$(STATICCHECK) ./...
 
 clean:
 	rm -rf bin

@@ -75,7 +75,7 @@ type Collector struct {
 	sessions *sessions
 	clock    clock // stamps events in arrival order
 	limiter  *rateLimiter
-	queue    chan store.Event
+	queue    chan acceptlog.Entry
 	// held counts accepted events not yet stored: in the queue or in the writer's
 	// batch. It, not the channel, is what QueueSize bounds.
 	held    atomic.Int64
@@ -104,7 +104,7 @@ func New(opts Options) (*Collector, error) {
 		pages:     pageurl.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
-		queue:     make(chan store.Event, opts.QueueSize),
+		queue:     make(chan acceptlog.Entry, opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
 	}
@@ -158,7 +158,7 @@ func setDefaults(o *Options) {
 
 // Start warms the session table from ClickHouse and starts the writer and housekeeping.
 func (c *Collector) Start(ctx context.Context) {
-	if n, err := c.sessions.syncFrom(ctx, c.opts.DB, c.opts.Now().Add(-SessionTimeout)); err != nil {
+	if n, err := c.sessions.syncFrom(ctx, c.opts.DB, c.opts.Now().Add(-privacy.SessionTimeout)); err != nil {
 		c.opts.Log.Warn("could not warm sessions from the database; visits in progress may be split", "err", err)
 	} else if n > 0 {
 		c.opts.Log.Info("sessions in progress restored", "visitors", n)

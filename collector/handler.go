@@ -65,7 +65,7 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	}
 	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
 	if c.alog == nil {
-		c.queue <- ev
+		c.queue <- acceptlog.Entry{Event: ev}
 	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
 		c.held.Add(-1)
 		return c.refuse(ctx, reject(reasonQueueFull, "collector is stopping; retry shortly"))

@@ -10,13 +10,10 @@ import (
 	"github.com/websystems/loendur/internal/store"
 )
 
-// SessionTimeout ends a visit after this long without an event.
-const SessionTimeout = 30 * time.Minute
-
 const sessionShards = 64
 
 // sessions assigns session ids: a visitor's event continues their session when their
-// previous event is less than SessionTimeout old, and starts a new one otherwise.
+// previous event is less than privacy.SessionTimeout old, and starts a new one otherwise.
 // State is in memory, warmed from ClickHouse at start and optionally synced from it
 // (see README: "Several collectors").
 type sessions struct {
@@ -39,7 +36,7 @@ type sessionState struct {
 }
 
 func (st sessionState) idleAt(now time.Time) bool {
-	return time.Duration(now.UnixNano()-st.last) >= SessionTimeout
+	return time.Duration(now.UnixNano()-st.last) >= privacy.SessionTimeout
 }
 
 func newSessions(maxEntries int) *sessions {

@@ -3,6 +3,8 @@ package collector
 import (
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/internal/privacy"
 )
 
 func TestSessions(t *testing.T) {
@@ -16,7 +18,7 @@ func TestSessions(t *testing.T) {
 	if got := s.assign(7, t0.Add(58*time.Minute)); got != first {
 		t.Fatal("a visit with events every 29 minutes was split")
 	}
-	second := s.assign(7, t0.Add(58*time.Minute+SessionTimeout))
+	second := s.assign(7, t0.Add(58*time.Minute+privacy.SessionTimeout))
 	if second == first {
 		t.Fatal("30 minutes without events did not end the session")
 	}

@@ -24,8 +24,7 @@ type writer struct {
 	db        store.Store
 	spool     *spool.Spool   // nil: no spool, failed batches are retried in memory
 	alog      *acceptlog.Log // nil: no accept log
-	seq       uint64         // accept log sequence number of the last event received
-	queue     chan store.Event
+	queue     chan acceptlog.Entry
 	held      *atomic.Int64
 	batchSize int
 	interval  time.Duration
@@ -52,79 +51,90 @@ const (
 // spooled.
 func (w *writer) run(stop <-chan struct{}) {
 	defer close(w.done)
-	batch := make([]store.Event, 0, min(w.batchSize, 4096))
+	b := &batch{events: make([]store.Event, 0, min(w.batchSize, 4096))}
 	timer := time.NewTimer(w.interval)
 	defer timer.Stop()
 	for {
 		select {
-		case ev, ok := <-w.queue:
+		case e, ok := <-w.queue:
 			if !ok {
-				w.deliver(batch, stop)
+				w.deliver(b, stop)
 				return
 			}
-			batch = append(batch, ev)
-			w.seq++
-			if len(batch) < w.batchSize {
+			if b.add(e) < w.batchSize {
 				continue
 			}
 		case done := <-w.flushes:
-			batch = w.flushQueued(batch, stop)
+			w.flushQueued(b, stop)
 			close(done)
 		case <-timer.C:
 		}
-		if len(batch) > 0 {
-			w.deliver(batch, stop)
-			batch = batch[:0]
-		}
+		w.deliver(b, stop)
 		timer.Reset(w.interval)
 	}
 }
 
+// batch is the events the writer gathers for one insert, with the accept log sequence
+// numbers of the first and the last (as the queue carried them; 0 without a log).
+type batch struct {
+	events      []store.Event
+	first, last uint64
+}
+
+// add appends e to the batch and returns the batch's length.
+func (b *batch) add(e acceptlog.Entry) int {
+	if len(b.events) == 0 {
+		b.first = e.Seq
+	}
+	b.last = e.Seq
+	b.events = append(b.events, e.Event)
+	return len(b.events)
+}
+
 // flushQueued delivers the batch and every event in the queue when it is called, in
-// batches of at most batchSize, and returns the emptied batch. Events queued before a
+// batches of at most batchSize, and leaves the batch empty. Events queued before a
 // flush request are ahead of len(queue) in the channel, so taking that many takes
 // them all; events arriving meanwhile wait for the next batch, so a steady stream
 // cannot keep the flush from ending.
-func (w *writer) flushQueued(batch []store.Event, stop <-chan struct{}) []store.Event {
+func (w *writer) flushQueued(b *batch, stop <-chan struct{}) {
 	for n := len(w.queue); n > 0; n-- {
-		ev, ok := <-w.queue
+		e, ok := <-w.queue
 		if !ok {
 			break
 		}
-		batch = append(batch, ev)
-		w.seq++
-		if len(batch) >= w.batchSize {
-			w.deliver(batch, stop)
-			batch = batch[:0]
+		if b.add(e) >= w.batchSize {
+			w.deliver(b, stop)
 		}
 	}
-	w.deliver(batch, stop)
-	return batch[:0]
+	w.deliver(b, stop)
 }
 
 // deliver stores a batch in ClickHouse or, failing that, in the spool, retrying until
-// one of them takes it (or stop). Either way the batch is then safe and leaves memory.
-func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
+// one of them takes it (or stop). Either way the batch is then safe and leaves memory:
+// deliver empties it.
+func (w *writer) deliver(pending *batch, stop <-chan struct{}) {
+	events := pending.events
 	if len(events) == 0 {
 		return
 	}
+	defer func() { pending.events = events[:0] }()
 	b := spool.Batch{ID: uuid.New(), Events: events}
 	defer w.held.Add(-int64(len(events)))
 	if w.alog != nil {
-		if err := w.alog.Delivering(w.seq-uint64(len(events))+1, w.seq, b.ID); err != nil {
+		if err := w.alog.Delivering(pending.first, pending.last, b.ID); err != nil {
 			w.log.Error("accept log: marking a batch as being delivered", "err", err)
 		}
 	}
 	delay := minRetryDelay
 	for {
 		if w.spoolEmpty() && w.insert(b) == nil {
-			w.delivered()
+			w.delivered(pending.last)
 			return
 		}
 		if w.spool != nil {
 			err := w.spool.Append(b)
 			if err == nil {
-				w.delivered()
+				w.delivered(pending.last)
 				w.wakeReplayer()
 				return
 			}
@@ -148,10 +158,11 @@ func (w *writer) deliver(events []store.Event, stop <-chan struct{}) {
 	}
 }
 
-// delivered marks the batch just stored or spooled in the accept log.
-func (w *writer) delivered() {
+// delivered marks the batch just stored or spooled, up to sequence number last, in the
+// accept log.
+func (w *writer) delivered(last uint64) {
 	if w.alog != nil {
-		if err := w.alog.Delivered(w.seq); err != nil {
+		if err := w.alog.Delivered(last); err != nil {
 			w.log.Error("accept log: marking a batch as delivered", "err", err)
 		}
 	}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"flag"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/websystems/loendur/internal/acceptlog"
+	"github.com/websystems/loendur/internal/erasure"
 )
 
 // --accept-log-sync: its default, the flag, LOENDUR_ACCEPT_LOG_SYNC (the flag wins), 0,
@@ -34,5 +38,53 @@ func TestAcceptLogSyncConfig(t *testing.T) {
 	}
 	if _, err := parse("--accept-log-sync", "-1s"); err == nil || !strings.Contains(err.Error(), "--accept-log-sync") {
 		t.Errorf("negative: %v; want an error naming --accept-log-sync", err)
+	}
+}
+
+// The subcommands' environment variables: a good value is used, the flag wins over it,
+// and a bad one is an error naming the variable, like the serve configuration's, instead
+// of being ignored for the default.
+func TestSubcommandEnvironment(t *testing.T) {
+	selector := func(args ...string) (erasure.Selector, error) {
+		t.Helper()
+		fs := flag.NewFlagSet("export", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		return parseSelector(fs, addSelectorFlags(fs), args, "export", "")
+	}
+	byIP := []string{"--site", "example.com", "--ip", "203.45.113.9", "--from", "2026-04-02", "--to", "2026-04-02"}
+	t.Setenv("LOENDUR_IPV4_PREFIX", "8")
+	if sel, err := selector(byIP...); err != nil || sel.IP != "203.0.0.0" {
+		t.Errorf("LOENDUR_IPV4_PREFIX=8: ip %q, %v; want 203.0.0.0", sel.IP, err)
+	}
+	if sel, err := selector(append([]string{"--ipv4-prefix", "16"}, byIP...)...); err != nil || sel.IP != "203.45.0.0" {
+		t.Errorf("--ipv4-prefix 16 and LOENDUR_IPV4_PREFIX=8: ip %q, %v; want the flag's 203.45.0.0", sel.IP, err)
+	}
+	t.Setenv("LOENDUR_IPV4_PREFIX", "sixteen")
+	if _, err := selector(byIP...); err == nil || !strings.Contains(err.Error(), "LOENDUR_IPV4_PREFIX") {
+		t.Errorf("LOENDUR_IPV4_PREFIX=sixteen: %v; want an error naming it", err)
+	}
+	t.Setenv("LOENDUR_IPV4_PREFIX", "")
+	os.Unsetenv("LOENDUR_IPV4_PREFIX")
+	t.Setenv("LOENDUR_IPV6_PREFIX", "48 bits")
+	if _, err := selector("--site", "example.com", "--visitor", "1"); err == nil || !strings.Contains(err.Error(), "LOENDUR_IPV6_PREFIX") {
+		t.Errorf("LOENDUR_IPV6_PREFIX=48 bits: %v; want an error naming it", err)
+	}
+
+	backup := func(args ...string) (int, error) {
+		fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		port, _, err := parseHTTPPortAndDir(fs, args)
+		return *port, err
+	}
+	t.Setenv("LOENDUR_CH_HTTP_PORT", "18124")
+	if port, err := backup("dir"); err != nil || port != 18124 {
+		t.Errorf("LOENDUR_CH_HTTP_PORT=18124: %d, %v", port, err)
+	}
+	if port, err := backup("--http-port", "8124", "dir"); err != nil || port != 8124 {
+		t.Errorf("--http-port 8124 and LOENDUR_CH_HTTP_PORT=18124: %d, %v; want the flag's", port, err)
+	}
+	t.Setenv("LOENDUR_CH_HTTP_PORT", "eighty")
+	if _, err := backup("dir"); err == nil || !strings.Contains(err.Error(), "LOENDUR_CH_HTTP_PORT") {
+		t.Errorf("LOENDUR_CH_HTTP_PORT=eighty: %v; want an error naming it", err)
 	}
 }

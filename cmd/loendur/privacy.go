@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,10 +30,11 @@ type selectorFlags struct {
 	dsn        *string
 	in         erasure.SelectorInput
 	ipv4, ipv6 *int
+	env        map[string]string // flag -> environment variable, for applyEnv
 }
 
 func addSelectorFlags(fs *flag.FlagSet) *selectorFlags {
-	f := &selectorFlags{dsn: dbFlag(fs)}
+	f := &selectorFlags{dsn: dbFlag(fs), env: map[string]string{}}
 	fs.StringVar(&f.in.Site, "site", "", "the site (registered domain)")
 	fs.Var(kindFlag{&f.in, erasure.KindVisitor}, "visitor", "visitor id(s), as /api/me shows them; repeatable or comma-separated")
 	fs.Var(kindFlag{&f.in, erasure.KindSession}, "session", "session id(s); repeatable or comma-separated")
@@ -44,8 +43,8 @@ func addSelectorFlags(fs *flag.FlagSet) *selectorFlags {
 	fs.StringVar(&f.in.From, "from", "", "start of the window: RFC 3339 or YYYY-MM-DD (UTC)")
 	fs.StringVar(&f.in.To, "to", "", "end of the window, inclusive: RFC 3339 or YYYY-MM-DD (the whole day)")
 	fs.StringVar(&f.in.Page, "page", "", "only pages matching this path pattern, * matches anything (with --ip)")
-	f.ipv4 = fs.Int("ipv4-prefix", envInt("IPV4_PREFIX", privacy.DefaultV4Bits), "IPv4 bits ingestion keeps ($"+envPrefix+"IPV4_PREFIX)")
-	f.ipv6 = fs.Int("ipv6-prefix", envInt("IPV6_PREFIX", privacy.DefaultV6Bits), "IPv6 bits ingestion keeps ($"+envPrefix+"IPV6_PREFIX)")
+	f.ipv4 = envInt(fs, f.env, "ipv4-prefix", "IPV4_PREFIX", privacy.DefaultV4Bits, "IPv4 bits ingestion keeps")
+	f.ipv6 = envInt(fs, f.env, "ipv6-prefix", "IPV6_PREFIX", privacy.DefaultV6Bits, "IPv6 bits ingestion keeps")
 	return f
 }
 
@@ -74,13 +73,12 @@ func (k kindFlag) Set(v string) error {
 	return nil
 }
 
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(envPrefix + name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
+// envInt defines an int flag backed by the environment variable envPrefix+envName and
+// notes it in env for applyEnv, which runs after the command line is parsed: the flag
+// wins, and a bad value is an error, as in the serve configuration.
+func envInt(fs *flag.FlagSet, env map[string]string, name, envName string, def int, usage string) *int {
+	env[name] = envName
+	return fs.Int(name, def, usage+" ($"+envPrefix+envName+")")
 }
 
 // selector turns the flags into a validated selector, its mistakes named by flag.
@@ -110,6 +108,9 @@ func parseSelector(fs *flag.FlagSet, f *selectorFlags, args []string, command, e
 	}
 	if fs.NArg() > 0 {
 		return erasure.Selector{}, fmt.Errorf("unexpected argument %q; usage: loendur %s %s %s", fs.Arg(0), command, selectorUsage, extra)
+	}
+	if err := applyEnv(fs, f.env); err != nil {
+		return erasure.Selector{}, err
 	}
 	return f.selector()
 }
@@ -192,8 +193,7 @@ func runExport(args []string, stdout io.Writer) error {
 func runBackup(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	dsn := dbFlag(fs)
-	httpPort := httpPortFlag(fs)
-	dir, err := parseWithPositional(fs, args, "DIR")
+	httpPort, dir, err := parseHTTPPortAndDir(fs, args)
 	if err != nil {
 		return err
 	}
@@ -212,8 +212,7 @@ func runBackup(args []string, stdout io.Writer) error {
 func runRestore(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	dsn := dbFlag(fs)
-	httpPort := httpPortFlag(fs)
-	dir, err := parseWithPositional(fs, args, "DIR")
+	httpPort, dir, err := parseHTTPPortAndDir(fs, args)
 	if err != nil {
 		return err
 	}
@@ -235,10 +234,17 @@ func runRestore(args []string, stdout io.Writer) error {
 	})
 }
 
-// httpPortFlag is the ClickHouse server's HTTP port, which backup and restore stream
-// Native data through (unused with chdb://).
-func httpPortFlag(fs *flag.FlagSet) *int {
-	return fs.Int("http-port", envInt("CH_HTTP_PORT", 8123), "the ClickHouse server's HTTP port ($"+envPrefix+"CH_HTTP_PORT); also clickhouse://…?http_port=N")
+// parseHTTPPortAndDir adds --http-port to the flags of backup or restore, parses them
+// with the folder argument, and returns both. The port is the ClickHouse server's HTTP
+// port, which they stream Native data through (unused with chdb://).
+func parseHTTPPortAndDir(fs *flag.FlagSet, args []string) (*int, string, error) {
+	env := map[string]string{}
+	port := envInt(fs, env, "http-port", "CH_HTTP_PORT", 8123, "the ClickHouse server's HTTP port; also clickhouse://…?http_port=N")
+	dir, err := parseWithPositional(fs, args, "DIR")
+	if err == nil {
+		err = applyEnv(fs, env)
+	}
+	return port, dir, err
 }
 
 func defaultRequester() string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/privacy"
 )
 
 // finalizeChunk bounds one finalizer step, so catching up on months of events reads
@@ -146,7 +147,7 @@ func (rep *Service) finalizeSpan(ctx context.Context, site string, from, until t
 	// A visit whose last event is before until has no event in [until, until+timeout):
 	// reading that far tells an ended visit from one that goes on.
 	q, err := render("finalize", summaryData{
-		Site: site, From: from.Add(-MaxVisitLength), To: until.Add(SessionTimeout + time.Minute),
+		Site: site, From: from.Add(-MaxVisitLength), To: until.Add(privacy.SessionTimeout + time.Minute),
 		EndFrom: from, EndTo: until,
 	})
 	if err != nil {

@@ -157,6 +157,9 @@ func (rep *Service) Events(ctx context.Context, q Query) ([]Row, error) {
 		// Properties are only in events.
 		stats, err = s.stats(s.Range, " AND prop_key != ''", false, true)
 	}
+	if err != nil {
+		return nil, err
+	}
 	sql, err := render("events", struct {
 		Stats statsData
 		Props bool

@@ -28,17 +28,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
 )
 
 // Timing of visits, as the collector defines them.
 const (
-	// SessionTimeout ends a visit after this long without an event (collector.SessionTimeout).
-	SessionTimeout = 30 * time.Minute
 	// FinalizeDelay is how long after its last event a visit is written to the sessions
 	// table: the timeout plus time for events still on their way (queue, batch, retry).
-	FinalizeDelay = SessionTimeout + 5*time.Minute
+	FinalizeDelay = privacy.SessionTimeout + 5*time.Minute
 	// MaxVisitLength bounds how far back a visit's first event is looked for. A visit
 	// longer than this (a tab left open and pinged all day) counts from its last 24 hours.
 	MaxVisitLength = 24 * time.Hour

@@ -12,14 +12,14 @@
 // how much was exposed at each fsync (metrics.go).
 //
 // The log is a folder of numbered segment files (00000000000000000001.log, …), each a
-// run of records:
+// run of records framed by internal/segment with the magic "\xd5LAL":
 //
-//	magic "\xd5LAL" (4) | payload length (4, LE) | CRC-32C of payload (4, LE) |
+//	magic (4) | payload length (4, LE) | CRC-32C of payload (4, LE) |
 //	CRC-32C of the 12 bytes before (4, LE) | payload
 //
 // and a payload is a kind byte and then:
 //
-//	'E' event:      uvarint sequence number | one event in the spool's layout 1
+//	'E' event:      uvarint sequence number | one event in internal/eventcodec's layout 1
 //	'S' delivering: uvarint first | uvarint last | batch id (16)
 //	'D' delivered:  uvarint last
 //
@@ -31,21 +31,19 @@
 // versions, records back to back with no padding, read the same way.)
 //
 // Sequence numbers count events from 1 in queue order: a record's place in the file is
-// taken under the same lock as its place in the queue.
+// taken under the same lock as its place in the queue, and the queue carries each
+// event's number (Entry) to the batch writer, which names its batches by them.
 package acceptlog
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,13 +51,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/eventcodec"
+	"github.com/websystems/loendur/internal/segment"
 	"github.com/websystems/loendur/internal/store"
 )
 
 const (
-	headerSize = 16
-	maxPayload = 64 << 20
+	headerSize = segment.HeaderSize
 	ext        = ".log"
 
 	kindEvent      = 'E'
@@ -73,14 +71,11 @@ const (
 	DefaultSegmentBytes = 4 << 20
 )
 
-var (
-	magic      = [4]byte{0xd5, 'L', 'A', 'L'}
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("acceptlog: closed")
-)
+// records is the framing of the log's records (see internal/segment).
+var records = segment.Format{Magic: [4]byte{0xd5, 'L', 'A', 'L'}, MaxPayload: 64 << 20, Align: 8}
 
-func checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("acceptlog: closed")
 
 // Options configure a Log; the zero value is usable.
 type Options struct {
@@ -114,9 +109,9 @@ type Log struct {
 	mu        sync.Mutex // guards the places: sequence numbers and segments
 	closed    bool
 	nextSeq   uint64
-	cur       *segment   // where records go; nil until Reset, after Close, or when none could be made
-	segs      []*segment // every segment in use, cur last
-	unsynced  []*segment // segments replaced since the last fsync, to fsync before it counts
+	cur       *segFile   // where records go; nil until Reset, after Close, or when none could be made
+	segs      []*segFile // every segment in use, cur last
+	unsynced  []*segFile // segments replaced since the last fsync, to fsync before it counts
 	delivered atomic.Uint64
 	old       []uint64 // segment files found at Open, removed by Reset
 	lastNum   uint64   // number of the newest segment file
@@ -144,7 +139,7 @@ type Log struct {
 }
 
 // segment is one segment file, allocated whole and mapped into memory.
-type segment struct {
+type segFile struct {
 	num    uint64
 	f      *os.File
 	data   []byte // the mapping; nil once unmapped
@@ -219,7 +214,7 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("acceptlog: %w", err)
 		}
-		damaged := eachRecord(data, func(p []byte) {
+		damaged := records.Scan(data, func(p []byte) {
 			body := p[1:]
 			switch p[0] {
 			case kindEvent:
@@ -227,7 +222,7 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 				if k <= 0 {
 					return
 				}
-				evs, err := spool.DecodeEvents(body[k:])
+				evs, err := eventcodec.DecodeEvents(body[k:])
 				if err != nil {
 					return
 				}
@@ -276,46 +271,6 @@ func Open(dir string, opts Options) (*Log, *Recovered, error) {
 	return l, rec, nil
 }
 
-// eachRecord calls fn with the payload of every whole record in data, in order, and
-// reports whether it met damage: a record with a magic that fails its checksums. After
-// a record it looks for the next one right behind it (as earlier versions wrote them)
-// and then at each multiple of 8 bytes, skipping padding, the unused end of a segment,
-// and records that a kill left without their magic.
-func eachRecord(data []byte, fn func(payload []byte)) (damaged bool) {
-	for pos := 0; pos+headerSize <= len(data); {
-		if p, ok := recordAt(data[pos:]); ok {
-			if len(p) > 0 {
-				fn(p)
-			}
-			pos += headerSize + len(p)
-			continue
-		}
-		if [4]byte(data[pos:pos+4]) == magic {
-			damaged = true
-		}
-		pos = (pos + 8) &^ 7
-	}
-	return damaged
-}
-
-// recordAt verifies the record at the start of data and returns its payload; ok is
-// false for anything but a whole record.
-func recordAt(data []byte) (payload []byte, ok bool) {
-	if len(data) < headerSize || [4]byte(data[:4]) != magic ||
-		checksum(data[:12]) != binary.LittleEndian.Uint32(data[12:16]) {
-		return nil, false
-	}
-	n := binary.LittleEndian.Uint32(data[4:8])
-	if n > maxPayload || int64(n) > int64(len(data)-headerSize) {
-		return nil, false
-	}
-	p := data[headerSize : headerSize+int(n)]
-	if checksum(p) != binary.LittleEndian.Uint32(data[8:12]) {
-		return nil, false
-	}
-	return p, true
-}
-
 // Reset removes the segments read by Open and begins a new one: sequence numbers
 // start again at 1. Append works after it. Call it once.
 func (l *Log) Reset() error {
@@ -346,13 +301,20 @@ func (l *Log) Reset() error {
 	return nil
 }
 
-// Append logs ev and then, under the same lock, sends it to q, so that the order of
-// the log is the order of the queue; it returns once the record is in the page cache.
-// q must not block. ErrClosed means nothing was sent; any other error means ev was sent
-// but has no record.
-func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
+// Entry is an accepted event as the queue carries it: with its sequence number in the
+// log (0 when there is no log), which Delivering and Delivered take.
+type Entry struct {
+	Seq   uint64
+	Event store.Event
+}
+
+// Append logs ev and then, under the same lock, sends it to q with its sequence
+// number, so that the order of the log is the order of the queue; it returns once the
+// record is in the page cache. q must not block. ErrClosed means nothing was sent; any
+// other error means ev was sent but has no record.
+func (l *Log) Append(ev *store.Event, q chan<- Entry) error {
 	scratch := l.scratchBuf()
-	body := spool.AppendEvent((*scratch)[:0], ev)
+	body := eventcodec.AppendEvent((*scratch)[:0], ev)
 	defer l.putScratch(scratch, body)
 	l.mu.Lock()
 	if l.closed {
@@ -366,7 +328,7 @@ func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
 	if err == nil {
 		seg.maxSeq = seq
 	}
-	q <- *ev
+	q <- Entry{Seq: seq, Event: *ev}
 	l.mu.Unlock()
 	if err != nil {
 		return err
@@ -375,7 +337,7 @@ func (l *Log) Append(ev *store.Event, q chan<- store.Event) error {
 	rec[headerSize] = kindEvent
 	k := binary.PutUvarint(rec[headerSize+1:], seq)
 	copy(rec[headerSize+1+k:], body)
-	seal(rec)
+	records.Seal(rec)
 	l.copied(seg, seq)
 	return nil
 }
@@ -403,7 +365,7 @@ func uvarintLen(x uint64) int {
 // place takes n bytes for a record in the current segment, beginning a new segment
 // when it does not fit. The caller copies the record in and then calls copied. Called
 // with mu held.
-func (l *Log) place(n int) (*segment, int, error) {
+func (l *Log) place(n int) (*segFile, int, error) {
 	seg := l.cur
 	if seg == nil || seg.off+n > len(seg.data) {
 		if err := l.rotate(n); err != nil {
@@ -412,13 +374,13 @@ func (l *Log) place(n int) (*segment, int, error) {
 		seg = l.cur
 	}
 	pos := seg.off
-	seg.off = (pos + n + 7) &^ 7
+	seg.off = records.Next(pos, n)
 	seg.copying.Add(1)
 	return seg, pos, nil
 }
 
 // copied ends a record's copy into seg: it counts for the fsyncs from now on.
-func (l *Log) copied(seg *segment, seq uint64) {
+func (l *Log) copied(seg *segFile, seq uint64) {
 	seg.copying.Add(-1)
 	l.wmu.Lock()
 	l.wrote(seq)
@@ -449,8 +411,8 @@ func (l *Log) rotate(need int) error {
 	// The new segment starts with the delivered mark, so that it outlives the old ones.
 	rec := seg.data[:headerSize+len(mark)]
 	copy(rec[headerSize:], mark)
-	seal(rec)
-	seg.off = (len(rec) + 7) &^ 7
+	records.Seal(rec)
+	seg.off = records.Next(0, len(rec))
 	l.wmu.Lock()
 	l.wrote(0)
 	l.wmu.Unlock()
@@ -460,7 +422,7 @@ func (l *Log) rotate(need int) error {
 // newSegment creates segment file num of size bytes and maps it. The file is allocated
 // whole first, so that a full disk is an error here and not a fault when the mapping
 // is written.
-func (l *Log) newSegment(num uint64, size int) (*segment, error) {
+func (l *Log) newSegment(num uint64, size int) (*segFile, error) {
 	path := filepath.Join(l.dir, name(num))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -479,24 +441,12 @@ func (l *Log) newSegment(num uint64, size int) (*segment, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("acceptlog: new segment of %d bytes: %w", size, err)
 	}
-	return &segment{num: num, f: f, data: data}, nil
-}
-
-// seal fills the header of rec (payload after headerSize bytes), magic last: a record
-// without its magic is skipped by readers, so one cut short by a kill is never read.
-func seal(rec []byte) {
-	var h [12]byte
-	copy(h[:], magic[:])
-	binary.LittleEndian.PutUint32(h[4:], uint32(len(rec)-headerSize))
-	binary.LittleEndian.PutUint32(h[8:], checksum(rec[headerSize:]))
-	binary.LittleEndian.PutUint32(rec[12:], checksum(h[:]))
-	copy(rec[4:12], h[4:])
-	copy(rec[:4], h[:4])
+	return &segFile{num: num, f: f, data: data}, nil
 }
 
 // waitCopies returns once no record is being copied into seg. Nothing new is placed in
 // a segment once it is replaced, so this is a matter of microseconds.
-func (seg *segment) waitCopies() {
+func (seg *segFile) waitCopies() {
 	for seg.copying.Load() > 0 {
 		runtime.Gosched()
 	}
@@ -504,7 +454,7 @@ func (seg *segment) waitCopies() {
 
 // close unmaps the segment and closes its file; keep cuts the file to what was
 // written, remove deletes it.
-func (seg *segment) close(dir string, remove bool) error {
+func (seg *segFile) close(dir string, remove bool) error {
 	seg.waitCopies()
 	err := syscall.Munmap(seg.data)
 	seg.data = nil
@@ -549,7 +499,7 @@ func (l *Log) marker(kind byte, first, last uint64, id *uuid.UUID) error {
 	}
 	rec := seg.data[pos : pos+headerSize+len(payload)]
 	copy(rec[headerSize:], payload)
-	seal(rec)
+	records.Seal(rec)
 	l.copied(seg, 0)
 	return nil
 }
@@ -579,7 +529,7 @@ func (l *Log) Delivered(last uint64) error {
 	l.smu.Lock()
 	defer l.smu.Unlock()
 	l.mu.Lock()
-	var done []*segment
+	var done []*segFile
 	kept := l.segs[:0]
 	for _, seg := range l.segs {
 		if seg != l.cur && seg.maxSeq <= last {
@@ -589,7 +539,7 @@ func (l *Log) Delivered(last uint64) error {
 		kept = append(kept, seg)
 	}
 	l.segs = kept
-	l.unsynced = slices.DeleteFunc(l.unsynced, func(seg *segment) bool { return slices.Contains(done, seg) })
+	l.unsynced = slices.DeleteFunc(l.unsynced, func(seg *segFile) bool { return slices.Contains(done, seg) })
 	l.mu.Unlock()
 	var err error
 	for _, seg := range done {
@@ -640,24 +590,12 @@ func (l *Log) Close() error {
 	return err
 }
 
-func name(n uint64) string { return fmt.Sprintf("%020d%s", n, ext) }
+func name(n uint64) string { return segment.Name(n, ext) }
 
-func parseName(s string) (uint64, bool) {
-	base, ok := strings.CutSuffix(s, ext)
-	if !ok || len(base) != 20 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(base, 10, 64)
-	return n, err == nil
-}
+func parseName(s string) (uint64, bool) { return segment.ParseName(s, ext) }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := segment.SyncDir(dir); err != nil {
 		return fmt.Errorf("acceptlog: %w", err)
 	}
 	return nil

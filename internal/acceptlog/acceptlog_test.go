@@ -27,7 +27,7 @@ func open(t *testing.T, dir string) (*Log, *Recovered) {
 // appendN logs n events and returns them as the writer would receive them.
 func appendN(t *testing.T, l *Log, n int) []store.Event {
 	t.Helper()
-	q := make(chan store.Event, n)
+	q := make(chan Entry, n)
 	for i := range n {
 		e := ev(i)
 		if err := l.Append(&e, q); err != nil {
@@ -35,11 +35,23 @@ func appendN(t *testing.T, l *Log, n int) []store.Event {
 		}
 	}
 	close(q)
-	var out []store.Event
-	for e := range q {
-		out = append(out, e)
-	}
+	out, _ := received(t, q)
 	return out
+}
+
+// received drains a closed queue: the events, and the sequence number of the first. The
+// numbers must follow one another in queue order.
+func received(t *testing.T, q <-chan Entry) (evs []store.Event, first uint64) {
+	t.Helper()
+	for e := range q {
+		if len(evs) == 0 {
+			first = e.Seq
+		} else if want := first + uint64(len(evs)); e.Seq != want {
+			t.Fatalf("queued event %d has sequence number %d, want %d", len(evs), e.Seq, want)
+		}
+		evs = append(evs, e.Event)
+	}
+	return evs, first
 }
 
 func ids(evs []store.Event) []uuid.UUID {
@@ -210,12 +222,12 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, each = 8, 500
-	q := make(chan store.Event, workers*each)
+	q := make(chan Entry, workers*each)
 	appendConcurrently(t, l, q, workers, each)
 	close(q)
-	var queued []store.Event
-	for e := range q {
-		queued = append(queued, e)
+	queued, first := received(t, q)
+	if first != 1 {
+		t.Fatalf("first queued event has sequence number %d, want 1", first)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -226,7 +238,7 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 
 // appendConcurrently has workers goroutines log each events apiece, sending them to q,
 // and returns once all are logged.
-func appendConcurrently(t *testing.T, l *Log, q chan<- store.Event, workers, each int) {
+func appendConcurrently(t *testing.T, l *Log, q chan<- Entry, workers, each int) {
 	t.Helper()
 	done := make(chan struct{})
 	for w := range workers {
@@ -280,11 +292,14 @@ func TestRecordCutByKillSkipped(t *testing.T) {
 // recordStarts lists where whole records begin in a segment.
 func recordStarts(data []byte) []int {
 	var starts []int
-	for pos := 0; pos+headerSize <= len(data); pos += 8 {
-		if p, ok := recordAt(data[pos:]); ok {
-			starts = append(starts, pos)
-			pos += (headerSize + len(p) - 1) &^ 7
+	for pos := 0; pos+headerSize <= len(data); {
+		p, ok := records.At(data[pos:])
+		if !ok {
+			pos += 8
+			continue
 		}
+		starts = append(starts, pos)
+		pos = records.Next(pos, headerSize+len(p))
 	}
 	return starts
 }

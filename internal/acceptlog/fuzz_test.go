@@ -4,8 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/websystems/loendur/internal/store"
 )
 
 // FuzzOpen reads arbitrary bytes as a segment left by an earlier process: no input may
@@ -19,7 +17,7 @@ func FuzzOpen(f *testing.F) {
 	if err := l.Reset(); err != nil {
 		f.Fatal(err)
 	}
-	q := make(chan store.Event, 4)
+	q := make(chan Entry, 4)
 	for i := range 3 {
 		e := ev(i)
 		if err := l.Append(&e, q); err != nil {
@@ -47,7 +45,7 @@ func FuzzOpen(f *testing.F) {
 		if _, _, err := Open(work, Options{}); err != nil {
 			t.Fatalf("open: %v", err)
 		}
-		eachRecord(data, func(p []byte) {
+		records.Scan(data, func(p []byte) {
 			if len(p) == 0 || len(p) > len(data) {
 				t.Fatalf("record payload of %d bytes in %d", len(p), len(data))
 			}

@@ -198,7 +198,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := make(chan store.Event, 100)
+		q := make(chan Entry, 100)
 		first := true
 		l.beforeFsync = func() { // in the syncer, once the fsync's bookkeeping began
 			if !first {
@@ -295,15 +295,13 @@ func TestSyncerWithConcurrentAppendsAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, each, batch = 6, 400, 37
-	q := make(chan store.Event, workers*each)
+	q := make(chan Entry, workers*each)
 	var queued []store.Event
 	writerDone := make(chan error)
 	go func() {
-		var seq uint64
 		for e := range q {
-			queued = append(queued, e)
-			seq++
-			if seq%batch == 0 {
+			queued = append(queued, e.Event)
+			if seq := e.Seq; seq%batch == 0 {
 				if err := l.Delivering(seq-batch+1, seq, uuid.New()); err != nil {
 					writerDone <- err
 					return

@@ -47,6 +47,11 @@ func VisitorID(salt []byte, site string, ip netip.Addr, userAgent string) uint64
 	return binary.BigEndian.Uint64(mac[:8])
 }
 
+// SessionTimeout ends a visit after this long without an event: the collector begins a
+// new session (with a new SessionID) after it, and the reports finalize a visit once it
+// has passed.
+const SessionTimeout = 30 * time.Minute
+
 // SessionID derives a session id from a visitor id and the session's start.
 // It is a pure function, so two collectors that agree on the start agree on
 // the id. The start is taken at second resolution because that is what a

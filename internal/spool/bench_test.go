@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/eventcodec"
 )
 
 const benchEvents = 10_000
@@ -100,7 +101,7 @@ func BenchmarkEncodings(b *testing.B) {
 	batch := testBatch(benchEvents, 1)
 	var enc encoder
 	spool := enc.appendPayload(nil, &batch)
-	raw := appendEvents(nil, batch.Events)
+	raw := eventcodec.AppendEvents(nil, batch.Events)
 	js, err := json.Marshal(batch)
 	if err != nil {
 		b.Fatal(err)
@@ -116,7 +117,7 @@ func BenchmarkEncodings(b *testing.B) {
 		decode func()
 	}{
 		{"spool", len(spool), func() { enc.appendPayload(spool[:0], &batch) }, func() { decodePayload(spool) }},
-		{"spool-uncompressed", len(raw), func() { appendEvents(raw[:0], batch.Events) }, func() { decodeEventsV1(raw) }},
+		{"spool-uncompressed", len(raw), func() { eventcodec.AppendEvents(raw[:0], batch.Events) }, func() { eventcodec.DecodeEvents(raw) }},
 		{"json", len(js), func() { json.Marshal(batch) }, func() { var x Batch; json.Unmarshal(js, &x) }},
 		{"gob", gb.Len(), func() { gob.NewEncoder(new(bytes.Buffer)).Encode(batch) },
 			func() { var x Batch; gob.NewDecoder(bytes.NewReader(gb.Bytes())).Decode(&x) }},

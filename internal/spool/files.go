@@ -2,11 +2,10 @@ package spool
 
 import (
 	"fmt"
+	"github.com/websystems/loendur/internal/segment"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 )
 
 // File names in the spool folder. Segments are numbered in the order they were
@@ -19,36 +18,12 @@ const (
 	lockName      = "LOCK"
 )
 
-func segmentName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, segmentExt) }
-func ackName(seq uint64) string     { return fmt.Sprintf("%020d%s", seq, ackExt) }
+func segmentName(seq uint64) string { return segment.Name(seq, segmentExt) }
+func ackName(seq uint64) string     { return segment.Name(seq, ackExt) }
 
 // quarantineName names the damaged bytes of segment seq from offset off on.
 func quarantineName(seq uint64, off int64) string {
 	return fmt.Sprintf("%s.%d.bad", segmentName(seq), off)
-}
-
-// parseSeq returns the sequence number of a spool file name: 20 digits, then ext
-// (".seg", ".ack"), or, with ext "", anything after a dot (quarantine files).
-func parseSeq(name, ext string) (uint64, bool) {
-	digits, rest, ok := strings.Cut(name, ".")
-	if !ok || len(digits) != 20 || (ext != "" && "."+rest != ext) {
-		return 0, false
-	}
-	seq, err := strconv.ParseUint(digits, 10, 64)
-	return seq, err == nil
-}
-
-// syncDir makes the creation, renaming and removal of entries in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // quarantine copies the bytes of f from off to size into the quarantine folder, durably,
@@ -61,7 +36,7 @@ func quarantine(dir string, f *os.File, seq uint64, off, size int64) (string, er
 		if err := os.Mkdir(qdir, 0o700); err != nil {
 			return "", err
 		}
-		if err := syncDir(dir); err != nil {
+		if err := segment.SyncDir(dir); err != nil {
 			return "", err
 		}
 	}
@@ -82,7 +57,7 @@ func quarantine(dir string, f *os.File, seq uint64, off, size int64) (string, er
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(qdir)
+		err = segment.SyncDir(qdir)
 	}
 	if err != nil {
 		os.Remove(tmp)

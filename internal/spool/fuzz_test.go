@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/eventcodec"
 )
 
 // FuzzOpenSegment opens a spool whose only segment is arbitrary bytes and replays it.
@@ -136,7 +137,7 @@ func TestWriteSeeds(t *testing.T) {
 	var enc encoder
 	small, big := seedBatch(1, 1), seedBatch(12, 2)
 	plain := append([]byte{layoutV1, compressNone}, small.ID[:]...)
-	plain = appendEvents(plain, small.Events)
+	plain = eventcodec.AppendEvents(plain, small.Events)
 	compressed := enc.appendPayload(nil, &big)
 	if compressed[1] != compressS2 {
 		t.Fatal("seed batch did not compress")

@@ -225,11 +225,9 @@ func segmentBytes(batches ...Batch) ([]byte, []int64) {
 // rawRecord frames a payload as a record.
 func rawRecord(payload []byte) []byte {
 	rec := append(make([]byte, headerSize), payload...)
-	putHeader(rec)
+	records.Seal(rec)
 	return rec
 }
-
-func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // filledEvent returns an event with every field set to a value that is not zero and
 // differs from field to field.

@@ -18,17 +18,18 @@
 //
 // The folder holds numbered segment files (00000000000000000001.seg, …) that are only
 // ever appended to (Erase replaces one whole, by rename), each with an ack file (….ack)
-// beside it, a LOCK file, and a quarantine/ folder for damaged bytes. A segment is a sequence of records: a 16-byte
-// header (magic "\xd5LSR", payload length, CRC-32C of the payload, CRC-32C of the
-// header) and the payload: a layout version byte, a compression byte (0 none, 1 S2),
-// the 16-byte batch id, then the events in a hand-rolled binary layout (see
-// appendEvents). Append writes the record with one write and fsyncs before returning;
-// a new segment is begun when the current one would pass Options.SegmentBytes, and
-// always after Open (a file that existed before a crash is never appended to again).
-// Ack appends a 24-byte slot (magic "\xd5LSA", batch id, CRC-32C) to the segment's ack
-// file and fsyncs; when every batch of a segment is acknowledged, the segment is
-// deleted (durably) and then its ack file. Everything is bounded by Options.MaxBytes:
-// segments, ack files, and the ack slot every waiting batch will need.
+// beside it, a LOCK file, and a quarantine/ folder for damaged bytes. A segment is a
+// sequence of records framed by internal/segment: a 16-byte header (magic "\xd5LSR",
+// payload length, CRC-32C of the payload, CRC-32C of the header) and the payload: a
+// layout version byte, a compression byte (0 none, 1 S2), the 16-byte batch id, then
+// the events in internal/eventcodec's layout. Append writes the record with one write
+// and fsyncs before returning; a new segment is begun when the current one would pass
+// Options.SegmentBytes, and always after Open (a file that existed before a crash is
+// never appended to again). Ack appends a 24-byte slot (magic "\xd5LSA", batch id,
+// CRC-32C) to the segment's ack file and fsyncs; when every batch of a segment is
+// acknowledged, the segment is deleted (durably) and then its ack file. Everything is
+// bounded by Options.MaxBytes: segments, ack files, and the ack slot every waiting
+// batch will need.
 //
 // # Damage
 //
@@ -60,6 +61,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/segment"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -105,7 +107,8 @@ type record struct {
 	acked bool
 }
 
-type segment struct {
+// segFile is one segment file and the index of its records.
+type segFile struct {
 	seq       uint64
 	size      int64 // length of the file
 	ackSize   int64 // length of the ack file
@@ -118,7 +121,7 @@ type segment struct {
 }
 
 type location struct {
-	seg *segment
+	seg *segFile
 	i   int
 }
 
@@ -134,8 +137,8 @@ type Spool struct {
 
 	mu      sync.Mutex
 	closed  bool
-	segs    []*segment // oldest first
-	active  *segment   // the segment Append writes to, or nil
+	segs    []*segFile // oldest first
+	active  *segFile   // the segment Append writes to, or nil
 	pending map[uuid.UUID]location
 	nextSeq uint64
 	enc     encoder
@@ -206,10 +209,10 @@ func (s *Spool) load() error {
 		}
 		if filepath.Ext(e.Name()) == tmpExt { // a rewrite by Erase that did not finish
 			os.Remove(filepath.Join(s.dir, e.Name()))
-		} else if seq, ok := parseSeq(e.Name(), segmentExt); ok {
+		} else if seq, ok := segment.ParseName(e.Name(), segmentExt); ok {
 			segSeqs = append(segSeqs, seq)
 			s.nextSeq = max(s.nextSeq, seq+1)
-		} else if seq, ok := parseSeq(e.Name(), ackExt); ok {
+		} else if seq, ok := segment.ParseName(e.Name(), ackExt); ok {
 			acks[seq] = true
 			s.nextSeq = max(s.nextSeq, seq+1)
 		}
@@ -221,7 +224,7 @@ func (s *Spool) load() error {
 		for _, e := range qentries {
 			if filepath.Ext(e.Name()) == tmpExt {
 				os.Remove(filepath.Join(qdir, e.Name()))
-			} else if seq, ok := parseSeq(e.Name(), ""); ok {
+			} else if seq, ok := segment.ParseName(e.Name(), ""); ok {
 				s.nextSeq = max(s.nextSeq, seq+1)
 			}
 		}
@@ -244,7 +247,7 @@ func (s *Spool) load() error {
 	}
 	s.sweep()
 	s.rbuf = nil // as large as the largest record read
-	if err := syncDir(s.dir); err != nil {
+	if err := segment.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
@@ -252,7 +255,7 @@ func (s *Spool) load() error {
 
 // loadSegment reads, verifies and if needed repairs one segment, and indexes its
 // waiting batches.
-func (s *Spool) loadSegment(seq uint64, hasAcks bool) (*segment, error) {
+func (s *Spool) loadSegment(seq uint64, hasAcks bool) (*segFile, error) {
 	name := segmentName(seq)
 	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
 	if err != nil {
@@ -264,11 +267,11 @@ func (s *Spool) loadSegment(seq uint64, hasAcks bool) (*segment, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	size := fi.Size()
-	seg := &segment{seq: seq}
+	seg := &segFile{seq: seq}
 	var off int64
 	var damage error
 	for off < size {
-		payload, n, err := readRecord(f, off, size, s.rbuf)
+		payload, n, err := records.ReadAt(f, off, size, s.rbuf)
 		if err != nil {
 			if errors.Is(err, errDamaged) {
 				damage = err
@@ -409,7 +412,7 @@ func (s *Spool) Append(b Batch) error {
 		return fmt.Errorf("spool: batch of %d events encodes to %d bytes, more than a record holds (%d)",
 			len(b.Events), len(rec)-headerSize, maxPayload)
 	}
-	putHeader(rec)
+	records.Seal(rec)
 	need := int64(len(rec)) + ackSize
 	if used := s.used(); used+need > s.maxBytes {
 		s.m.full.Inc()
@@ -452,7 +455,7 @@ func (s *Spool) Append(b Batch) error {
 }
 
 // newSegment creates the next segment file, durably, and makes it the active one.
-func (s *Spool) newSegment() (*segment, error) {
+func (s *Spool) newSegment() (*segFile, error) {
 	seq := s.nextSeq
 	s.nextSeq++
 	path := filepath.Join(s.dir, segmentName(seq))
@@ -460,19 +463,19 @@ func (s *Spool) newSegment() (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := segment.SyncDir(s.dir); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	seg := &segment{seq: seq, w: f}
+	seg := &segFile{seq: seq, w: f}
 	s.segs = append(s.segs, seg)
 	s.active = seg
 	return seg, nil
 }
 
 // seal stops appending to seg.
-func (s *Spool) seal(seg *segment) {
+func (s *Spool) seal(seg *segFile) {
 	if seg.w != nil {
 		seg.w.Close()
 		seg.w = nil
@@ -511,7 +514,7 @@ func (s *Spool) Oldest() (Batch, bool, error) {
 }
 
 // oldest finds the first waiting record.
-func (s *Spool) oldest() (*segment, int) {
+func (s *Spool) oldest() (*segFile, int) {
 	for _, seg := range s.segs {
 		for seg.first < len(seg.recs) && seg.recs[seg.first].acked {
 			seg.first++
@@ -524,7 +527,7 @@ func (s *Spool) oldest() (*segment, int) {
 }
 
 // readBatch reads, verifies and decodes record i of seg.
-func (s *Spool) readBatch(seg *segment, i int) (Batch, error) {
+func (s *Spool) readBatch(seg *segFile, i int) (Batch, error) {
 	r := seg.recs[i]
 	name := segmentName(seg.seq)
 	f, err := os.Open(filepath.Join(s.dir, name))
@@ -536,7 +539,7 @@ func (s *Spool) readBatch(seg *segment, i int) (Batch, error) {
 	if err != nil {
 		return Batch{}, fmt.Errorf("spool: %w", err)
 	}
-	payload, n, err := readRecord(f, r.off, min(fi.Size(), r.off+r.size), s.rbuf)
+	payload, n, err := records.ReadAt(f, r.off, min(fi.Size(), r.off+r.size), s.rbuf)
 	if err != nil {
 		return Batch{}, fmt.Errorf("spool: reading %s at byte %d: %w", name, r.off, err)
 	}
@@ -556,7 +559,7 @@ func (s *Spool) readBatch(seg *segment, i int) (Batch, error) {
 
 // discard quarantines record i of seg, which no longer verifies, and acknowledges it
 // so that replay goes on.
-func (s *Spool) discard(seg *segment, i int, cause error) error {
+func (s *Spool) discard(seg *segFile, i int, cause error) error {
 	r := seg.recs[i]
 	name := segmentName(seg.seq)
 	s.m.corrupt.Inc()
@@ -592,7 +595,7 @@ func (s *Spool) Ack(id uuid.UUID) error {
 	return s.ack(l.seg, l.i)
 }
 
-func (s *Spool) ack(seg *segment, i int) error {
+func (s *Spool) ack(seg *segFile, i int) error {
 	r := &seg.recs[i]
 	if err := s.appendAck(seg, r.id); err != nil {
 		return err
@@ -609,7 +612,7 @@ func (s *Spool) ack(seg *segment, i int) error {
 
 // appendAck writes an ack slot for id to seg's ack file and syncs it. A failed write is
 // overwritten by the next attempt, which goes to the same offset.
-func (s *Spool) appendAck(seg *segment, id uuid.UUID) error {
+func (s *Spool) appendAck(seg *segFile, id uuid.UUID) error {
 	name := ackName(seg.seq)
 	if seg.ack == nil {
 		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_WRONLY|os.O_CREATE, 0o600)
@@ -624,7 +627,7 @@ func (s *Spool) appendAck(seg *segment, id uuid.UUID) error {
 		err = seg.ack.Sync()
 	}
 	if err == nil && !seg.ackSynced {
-		if err = syncDir(s.dir); err == nil {
+		if err = segment.SyncDir(s.dir); err == nil {
 			seg.ackSynced = true
 		}
 	}
@@ -652,7 +655,7 @@ func (s *Spool) sweep() {
 		}
 		err := os.Remove(filepath.Join(s.dir, segmentName(seg.seq)))
 		if err == nil || os.IsNotExist(err) {
-			err = syncDir(s.dir)
+			err = segment.SyncDir(s.dir)
 		}
 		if err != nil {
 			s.log.Error("spool: deleting an acknowledged segment", "segment", segmentName(seg.seq), "err", err)
@@ -695,7 +698,7 @@ func (s *Spool) Erase(match func(*store.Event) bool) (int, error) {
 }
 
 // eraseSegment rewrites seg without the matching events, if it has any.
-func (s *Spool) eraseSegment(seg *segment, match func(*store.Event) bool) (int, error) {
+func (s *Spool) eraseSegment(seg *segFile, match func(*store.Event) bool) (int, error) {
 	name := segmentName(seg.seq)
 	path := filepath.Join(s.dir, name)
 	tmp, err := os.OpenFile(path+tmpExt, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -733,7 +736,7 @@ func (s *Spool) eraseSegment(seg *segment, match func(*store.Event) bool) (int, 
 		b.Events = kept
 		rec := s.enc.appendPayload(append(s.rec[:0], make([]byte, headerSize)...), &b)
 		s.rec = rec
-		putHeader(rec)
+		records.Seal(rec)
 		if _, err := tmp.Write(rec); err != nil {
 			return 0, fmt.Errorf("spool: rewriting %s: %w", name, err)
 		}
@@ -756,7 +759,7 @@ func (s *Spool) eraseSegment(seg *segment, match func(*store.Event) bool) (int, 
 		os.Remove(path + tmpExt)
 		return 0, fmt.Errorf("spool: rewriting %s: %w", name, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := segment.SyncDir(s.dir); err != nil {
 		return 0, fmt.Errorf("spool: rewriting %s: %w", name, err)
 	}
 	// The ack file stays: it names only batches that are no longer in the segment.

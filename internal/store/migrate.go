@@ -22,6 +22,21 @@ func Migrate(ctx context.Context, s Store) (applied []string, err error) {
 	return migrate(ctx, s, schema.Files, true)
 }
 
+// Versions are the numbers of every migration Migrate applies on an engine like info's
+// (schema/'s files and the derived tables'), in order: what schema_migrations records
+// once a database is current.
+func Versions(info Info) ([]uint32, error) {
+	all, err := migrations(schema.Files, info, true)
+	if err != nil {
+		return nil, err
+	}
+	versions := make([]uint32, len(all))
+	for i, m := range all {
+		versions[i] = m.Version
+	}
+	return versions, nil
+}
+
 // migrate applies the .sql files of files and, withDerived, the derived tables' migrations.
 func migrate(ctx context.Context, s Store, files fs.FS, withDerived bool) ([]string, error) {
 	if err := s.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -40,7 +40,7 @@ type Info struct {
 
 // Features are the engine differences loendur cares about, decided once from the version.
 type Features struct {
-	// LightweightSettings is true when the engine knows settings added after 2019
+	// ModernSettings is true when the engine knows settings added after 2019
 	// (async_insert, insert_deduplication_token, ...).
 	ModernSettings bool
 }

@@ -284,8 +284,8 @@ func TestTrackerEndToEnd(t *testing.T) {
 		tb.click("#out")
 		tb.poll(`document.getElementById('partner') != null`)
 
-		rows := c.waitRows(1, "outbound", func(r row) bool { return r.Name == "Outbound Link: Click" })
-		rows = c.settleDB(tb, landing)
+		c.waitRows(1, "outbound", func(r row) bool { return r.Name == "Outbound Link: Click" })
+		rows := c.settleDB(tb, landing)
 		var got []string
 		for _, r := range rows {
 			got = append(got, r.Name+" "+r.Pathname)

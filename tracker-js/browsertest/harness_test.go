@@ -37,9 +37,6 @@ const (
 	otherHost = "other.test"
 )
 
-// desktopUA is the user agent the tests' browser shows: a normal desktop Chrome.
-const desktopUA = testenv.DesktopUA
-
 // wait bounds every poll: long enough for a slow CI machine, short enough to fail fast.
 const wait = 10 * time.Second
 

@@ -223,22 +223,6 @@ func (s *chServer) signal(sig syscall.Signal, wait time.Duration) {
 	}
 }
 
-// running reports whether the server process is alive.
-func (s *chServer) running() bool {
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
-	if done == nil {
-		return false
-	}
-	select {
-	case <-done:
-		return false
-	default:
-		return true
-	}
-}
-
 func (s *chServer) dsn() string {
 	return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", s.tcpPort, database)
 }
