@@ -37,7 +37,7 @@ func statusOf(reason string) int {
 		return fiber.StatusRequestHeaderFieldsTooLarge
 	case reasonRateLimited:
 		return fiber.StatusTooManyRequests
-	case reasonQueueFull, reasonStarting, reasonErasureFailed, reasonUnavailable:
+	case reasonQueueFull, reasonStarting, reasonStopping, reasonErasureFailed, reasonUnavailable:
 		return fiber.StatusServiceUnavailable
 	case reasonBadMethod:
 		return fiber.StatusMethodNotAllowed

@@ -14,6 +14,7 @@ const (
 	reasonRateLimited     = "rate_limited"
 	reasonQueueFull       = "queue_full"
 	reasonStarting        = "starting" // 503: no salt loaded yet
+	reasonStopping        = "stopping" // 503: shutting down, the accept log is closed
 	reasonBadMethod       = "bad_method"
 	reasonBadType         = "bad_content_type"
 	reasonHeadersTooLarge = "headers_too_large"

@@ -68,7 +68,7 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 		c.queue <- acceptlog.Entry{Event: ev}
 	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
 		c.held.Add(-1)
-		return c.refuse(ctx, reject(reasonQueueFull, "collector is stopping; retry shortly"))
+		return c.refuse(ctx, reject(reasonStopping, "collector is stopping; retry shortly"))
 	} else if err != nil {
 		// The event is queued and will be stored as usual; only a kill before that
 		// would lose it.

@@ -117,11 +117,12 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
-	rep, err := reports.Register(api, reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
+	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
 		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
 	if err != nil {
 		return fmt.Errorf("dashboard reports: %w", err)
 	}
+	rep.Register(api)
 	d.reports = rep
 	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)

@@ -43,17 +43,6 @@ func (rep *Service) Register(r fiber.Router) {
 	r.Delete("/funnels/:id", auth.RequireAdmin, rep.handleDeleteFunnel)
 }
 
-// Register builds the reports service from deps and adds its API to r (see
-// (*Service).Register). Start (*Service).Run to keep the sessions table filled.
-func Register(r fiber.Router, deps Deps) (*Service, error) {
-	rep, err := New(deps)
-	if err != nil {
-		return nil, err
-	}
-	rep.Register(r)
-	return rep, nil
-}
-
 // periodJSON is a range as the API shows it: local dates, both included.
 type periodJSON struct {
 	From string `json:"from"`

@@ -54,10 +54,12 @@ func newAPIEnv(t *testing.T, engine string) *apiEnv {
 	}
 	e.app = fiber.New(fiber.Config{DisableStartupMessage: true})
 	e.app.Use(a.Middleware())
-	if _, err := Register(e.app.Group("/api/v1", auth.RequireUser), Deps{DB: db, Sites: reg, Now: c.now,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Audit: a.Audit}); err != nil {
+	rep, err := New(Deps{DB: db, Sites: reg, Now: c.now,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Audit: a.Audit})
+	if err != nil {
 		t.Fatal(err)
 	}
+	rep.Register(e.app.Group("/api/v1", auth.RequireUser))
 	return e
 }
 

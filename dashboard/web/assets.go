@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"mime"
-	"os"
 	"path"
 	"strings"
 
@@ -43,11 +42,10 @@ type asset struct {
 type assets struct {
 	files      map[string]*asset // by URL name: "app.js", "uPlot.iife.min.js"
 	chartReady bool
-	dir        string // serve static/ from disk (development)
 }
 
-func newAssets(dir string) (*assets, error) {
-	a := &assets{files: map[string]*asset{}, dir: dir}
+func newAssets() (*assets, error) {
+	a := &assets{files: map[string]*asset{}}
 	static, err := fs.Sub(embedded, "static")
 	if err != nil {
 		return nil, err
@@ -111,13 +109,8 @@ func (a *assets) url(name string) string {
 	return "/assets/" + name
 }
 
-// lookup finds an asset, read from disk in development mode for static files.
+// lookup finds an asset by name.
 func (a *assets) lookup(name string) *asset {
-	if a.dir != "" {
-		if body, err := os.ReadFile(path.Join(a.dir, path.Clean("/"+name))); err == nil {
-			return newAsset(name, body)
-		}
-	}
 	return a.files[name]
 }
 

@@ -16,7 +16,7 @@ import (
 
 func assetApp(t *testing.T) (*fiber.App, *assets) {
 	t.Helper()
-	as, err := newAssets("")
+	as, err := newAssets()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,6 @@ type Frontend struct {
 // Options configure a Frontend.
 type Options struct {
 	Log *slog.Logger
-	// AssetsDir, when set, serves static/ from this folder on disk instead of the
-	// embedded copy, so the script and styles can be edited without a rebuild
-	// (development only).
-	AssetsDir string
 	// Pages holds more pages, NAME.html each (the admin pages): each defines "content",
 	// shown in the layout's <main>, and may define templates of its own.
 	Pages fs.FS
@@ -62,7 +58,7 @@ func New(opts Options) (*Frontend, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	as, err := newAssets(opts.AssetsDir)
+	as, err := newAssets()
 	if err != nil {
 		return nil, fmt.Errorf("dashboard assets: %w", err)
 	}
