@@ -137,15 +137,22 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 		site, done.Format(time.DateTime)); err != nil {
 		return err
 	}
-	version := uint64(time.Now().UnixNano())
 	for _, day := range days {
 		span := VisitSpan{Site: site, From: day.Add(-MaxVisitLength), To: day.Add(24*time.Hour + 2*MaxVisitLength),
 			EndFrom: day, EndTo: done, StartFrom: day, StartTo: day.Add(24 * time.Hour)}
-		q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + quote(site) + ", " +
-			v.computed() + ", toUInt64(" + fmt.Sprint(version) + ") FROM (" + span.Query() + ")"
-		if err := db.Exec(ctx, q); err != nil {
-			return fmt.Errorf("rebuild visits of %s on %s: %w", site, day.Format(time.DateOnly), err)
+		if err := v.Insert(ctx, db, span); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
 		}
+	}
+	return nil
+}
+
+// Insert writes the visits of span, computed in the database (INSERT … SELECT).
+func (v VisitTable) Insert(ctx context.Context, db DB, span VisitSpan) error {
+	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + quote(span.Site) + ", " +
+		v.computed() + ", toUInt64(" + fmt.Sprint(time.Now().UnixNano()) + ") FROM (" + span.Query() + ")"
+	if err := db.Exec(ctx, q); err != nil {
+		return fmt.Errorf("write visits of %s: %w", span.Site, err)
 	}
 	return nil
 }
