@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,7 +65,8 @@ func BenchmarkReports(b *testing.B) {
 	}
 	// The clock stops at the anchor, so a folder loaded days ago still has a today.
 	now := func() time.Time { return stamp.Anchor }
-	r, err := New(Deps{DB: db, Sites: reg, Now: now})
+	rec := &recordingStore{Store: db}
+	r, err := New(Deps{DB: rec, Sites: reg, Now: now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,6 +118,9 @@ func BenchmarkReports(b *testing.B) {
 					b.ReportMetric(ms(median), "median-ms")
 					b.ReportMetric(float64(k), "samples")
 					res.add(c.name, period, filters, p95, median)
+					if os.Getenv("LOENDUR_BENCH_EXPLAIN") == "1" {
+						explainCase(b, db, rec, func() error { return c.run(q) })
+					}
 				})
 			}
 		}
@@ -525,3 +530,60 @@ const benchInsert = `INSERT INTO events (event_id, site, timestamp, name, hostna
 			cityHash64(intDiv(s, 3), vpart) % 1000000000 AS v
 		FROM numbers(?, ?)
 	)`
+
+// recordingStore keeps the SELECTs of one report run, for explainCase.
+type recordingStore struct {
+	store.Store
+	mu      sync.Mutex
+	on      bool
+	queries []string
+}
+
+func (s *recordingStore) Select(ctx context.Context, dest any, query string, args ...any) error {
+	s.mu.Lock()
+	if s.on {
+		s.queries = append(s.queries, query)
+	}
+	s.mu.Unlock()
+	return s.Store.Select(ctx, dest, query, args...)
+}
+
+// explainCase runs a report once more and prints, for each of its queries, the time it
+// takes alone and what EXPLAIN ESTIMATE says it reads (table, parts, rows, marks), so
+// a slow case shows its cause (LOENDUR_BENCH_EXPLAIN=1).
+func explainCase(b *testing.B, db store.Store, rec *recordingStore, run func() error) {
+	rec.mu.Lock()
+	rec.on, rec.queries = true, nil
+	rec.mu.Unlock()
+	err := run()
+	rec.mu.Lock()
+	rec.on = false
+	queries := rec.queries
+	rec.mu.Unlock()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range queries {
+		name, _, _ := strings.Cut(strings.TrimPrefix(q, "-- "), "\n")
+		var rows []struct {
+			Table string `ch:"table"`
+			Parts uint64 `ch:"parts"`
+			Rows  uint64 `ch:"rows"`
+			Marks uint64 `ch:"marks"`
+		}
+		start := time.Now()
+		if err := db.Select(context.Background(), &rows, q); err == nil {
+			rows = rows[:0]
+		}
+		took := time.Since(start)
+		if err := db.Select(context.Background(), &rows, "EXPLAIN ESTIMATE "+q); err != nil {
+			fmt.Printf("  %-60s %7.0f ms  (explain: %v)\n", name, ms(took), err)
+			continue
+		}
+		var parts []string
+		for _, r := range rows {
+			parts = append(parts, fmt.Sprintf("%s %d rows/%d parts", r.Table, r.Rows, r.Parts))
+		}
+		fmt.Printf("  %-60s %7.0f ms  reads %s\n", name, ms(took), strings.Join(parts, ", "))
+	}
+}
