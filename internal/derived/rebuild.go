@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/websystems/loendur/internal/mutation"
 )
 
 // RebuildDays carries a change of a site's events on the UTC days (YYYY-MM-DD) into
@@ -130,29 +132,13 @@ func OfSessions() []Table {
 	return out
 }
 
-// deleteWhere runs ALTER TABLE … DELETE and waits until system.mutations says it is
-// done (ClickHouse 18.16 has no mutations_sync).
+// deleteWhere runs ALTER TABLE … DELETE and waits until it is done.
 func deleteWhere(ctx context.Context, db DB, table, where string, args ...any) error {
 	if err := db.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE "+where, args...); err != nil {
 		return fmt.Errorf("rebuild: delete from %s: %w", table, err)
 	}
-	delay := 20 * time.Millisecond
-	for {
-		var rows []struct {
-			N uint64 `ch:"n"`
-		}
-		if err := db.Select(ctx, &rows, `SELECT count() AS n FROM system.mutations
-			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table); err != nil {
-			return fmt.Errorf("rebuild: wait for the delete in %s: %w", table, err)
-		}
-		if len(rows) == 0 || rows[0].N == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("rebuild: the delete in %s is not done yet: %w", table, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, time.Second)
+	if err := mutation.Wait(ctx, db, table); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
 	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/mutation"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -111,30 +112,10 @@ func mutate(ctx context.Context, db store.Store, table, where string, args []any
 	if err := db.Exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("erasure: delete from %s: %w", table, err)
 	}
-	return WaitMutations(ctx, db, table)
-}
-
-// WaitMutations waits until no mutation of the table is pending.
-func WaitMutations(ctx context.Context, db store.Store, table string) error {
-	delay := 20 * time.Millisecond
-	for {
-		var rows []struct {
-			N uint64 `ch:"n"`
-		}
-		if err := db.Select(ctx, &rows, `SELECT count() AS n FROM system.mutations
-			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table); err != nil {
-			return fmt.Errorf("erasure: wait for the delete in %s: %w", table, err)
-		}
-		if len(rows) == 0 || rows[0].N == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("erasure: the delete in %s is not done yet (see system.mutations): %w", table, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, time.Second)
+	if err := mutation.Wait(ctx, db, table); err != nil {
+		return fmt.Errorf("erasure: %w", err)
 	}
+	return nil
 }
 
 // Recompute carries a change of a site's events on UTC days into everything derived
