@@ -3,11 +3,13 @@ package reports
 import (
 	"embed"
 	"fmt"
-	"github.com/websystems/loendur/internal/store"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/store"
 )
 
 // The report SQL lives in sql/*.sql, one file per query, each starting with a comment
@@ -25,6 +27,11 @@ var queries = template.Must(template.New("").Funcs(template.FuncMap{
 	"date": sqlDate,
 	"int":  func(n int) string { return strconv.Itoa(n) },
 	"sub":  func(n int) int { return n - 1 },
+	// rollup is a rollup's aggregates computed from events, for spans its tables cannot
+	// answer: the expressions live once, in the rollup's definition (internal/derived).
+	"rollup":     func(r derived.Rollup, cond string) string { return r.Grouped(cond) },
+	"pageStats":  func() derived.Rollup { return derived.PageStats },
+	"eventStats": func() derived.Rollup { return derived.EventStats },
 }).ParseFS(sqlFiles, "sql/*.sql"))
 
 // render executes the named template (a file name without .sql) with data.

@@ -111,28 +111,47 @@ func (t Table) keyNames() []string {
 // Query is the SELECT that computes the table's rows from its source; cond, when not
 // empty, narrows the source rows (a site's days for a rebuild).
 func (t Table) Query(cond string) string {
-	sel := []string{"site", t.Bucket.Func + "(" + t.Time + ") AS " + t.Bucket.Column.Name}
-	for i, k := range t.Keys {
-		if i < len(t.KeyExprs) && t.KeyExprs[i] != "" {
-			sel = append(sel, t.KeyExprs[i]+" AS "+k.Name)
+	return t.selectFrom([]string{"site", t.Bucket.Func + "(" + t.Time + ") AS " + t.Bucket.Column.Name},
+		t.keyNames(), cond)
+}
+
+// Grouped is the SELECT that computes the rollup's keys and measures (in the tables'
+// column order, without site and bucket) from the source rows that match cond: a
+// report's span too short for a whole hour or day reads events through it, so the
+// aggregates are written once, here.
+func (r Rollup) Grouped(cond string) string {
+	var keys []string
+	for _, k := range r.Keys {
+		keys = append(keys, k.Name)
+	}
+	return r.selectFrom(nil, keys, cond)
+}
+
+// selectFrom is the SELECT of lead columns, the keys and the measures from the source,
+// grouped by groupBy.
+func (r Rollup) selectFrom(lead, groupBy []string, cond string) string {
+	sel := lead
+	for i, k := range r.Keys {
+		if i < len(r.KeyExprs) && r.KeyExprs[i] != "" {
+			sel = append(sel, r.KeyExprs[i]+" AS "+k.Name)
 		} else {
 			sel = append(sel, k.Name)
 		}
 	}
-	for _, m := range t.Measures {
+	for _, m := range r.Measures {
 		sel = append(sel, m.Expr+" AS "+m.Name)
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + strings.Join(sel, ",\n    ") + "\nFROM " + t.Source)
-	if t.ArrayJoin != "" {
-		b.WriteString("\nARRAY JOIN " + t.ArrayJoin)
+	b.WriteString("SELECT " + strings.Join(sel, ",\n    ") + "\nFROM " + r.Source)
+	if r.ArrayJoin != "" {
+		b.WriteString("\nARRAY JOIN " + r.ArrayJoin)
 	}
-	where := t.Where
+	where := r.Where
 	if cond != "" {
 		where = "(" + where + ") AND " + cond
 	}
 	b.WriteString("\nWHERE " + where)
-	b.WriteString("\nGROUP BY " + strings.Join(t.keyNames(), ", "))
+	b.WriteString("\nGROUP BY " + strings.Join(groupBy, ", "))
 	return b.String()
 }
 

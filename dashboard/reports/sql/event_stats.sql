@@ -13,11 +13,6 @@ SELECT name, prop_key, prop_value, visitors, events AS n_events
 FROM event_stats_hourly
 WHERE site = {{str $.Site}} AND hour >= {{ts $g.From}} AND hour < {{ts $g.To}}{{$.Where}}
 {{- else}}
-SELECT name, tupleElement(prop, 1) AS prop_key, tupleElement(prop, 2) AS prop_value,
-    uniqState(visitor_id) AS visitors, toUInt64(count()) AS n_events
-FROM events
-ARRAY JOIN arrayMap((k, v) -> tuple(k, v), arrayConcat([''], prop_keys), arrayConcat([''], prop_values)) AS prop
-WHERE site = {{str $.Site}} AND name NOT IN ('pageview', 'engagement')
-    AND timestamp >= {{ts $g.From}} AND timestamp < {{ts $g.To}}{{$.Where}}{{$.RawWhere}}
-GROUP BY name, prop_key, prop_value
+SELECT name, prop_key, prop_value, visitors, events AS n_events FROM (
+{{rollup eventStats (printf "site = %s AND timestamp >= %s AND timestamp < %s%s%s" (str $.Site) (ts $g.From) (ts $g.To) $.Where $.RawWhere)}})
 {{- end}}{{end}}{{end}}

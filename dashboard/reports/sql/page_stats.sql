@@ -15,18 +15,5 @@ SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, 
 FROM page_stats_hourly
 WHERE site = {{str $.Site}} AND hour >= {{ts $g.From}} AND hour < {{ts $g.To}}{{$.Where}}
 {{- else}}
-SELECT pathname,
-    uniqIfState(visitor_id, name = 'pageview') AS visitors,
-    toUInt64(countIf(name = 'pageview')) AS pageviews,
-    toUInt64(countIf(name = 'engagement')) AS engagements,
-    toUInt64(sumIf(engaged_ms, name = 'engagement')) AS engaged_total,
-    toUInt64(sumIf(scroll, name = 'engagement')) AS scroll_total,
-    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 25) AS reached_25,
-    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 50) AS reached_50,
-    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 75) AS reached_75,
-    uniqIfState(visitor_id, name = 'engagement' AND scroll >= 100) AS reached_100
-FROM events
-WHERE site = {{str $.Site}} AND name IN ('pageview', 'engagement')
-    AND timestamp >= {{ts $g.From}} AND timestamp < {{ts $g.To}}{{$.Where}}{{$.RawWhere}}
-GROUP BY pathname
+{{rollup pageStats (printf "site = %s AND timestamp >= %s AND timestamp < %s%s%s" (str $.Site) (ts $g.From) (ts $g.To) $.Where $.RawWhere)}}
 {{- end}}{{end}}{{end}}
