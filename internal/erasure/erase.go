@@ -170,9 +170,6 @@ func withDayBefore(days []string) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// quoteString is a ClickHouse string literal.
-func quoteString(s string) string { return store.Quote(s) }
-
 // DeleteWhere deletes the rows of a table that match where (with ? placeholders) and
 // waits until the engine reports the delete done. For retention and other housekeeping
 // that removes event data by a rule rather than by a data subject's request.

@@ -177,20 +177,3 @@ func TruncateIP(s string, tr privacy.Truncator) (string, error) {
 	}
 	return tr.Truncate(addr).String(), nil
 }
-
-// likePattern turns a page pattern with * wildcards into a LIKE pattern.
-func likePattern(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch r {
-		case '*':
-			b.WriteByte('%')
-		case '%', '_', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}

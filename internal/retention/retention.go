@@ -90,16 +90,12 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 		}
 		for m, group := range groups {
 			sort.Strings(group)
-			cutoff := today.AddDate(0, -m, 0).Format(time.DateTime)
-			where := "site IN (" + strings.Repeat("?, ", len(group)-1) + "?) AND `" + col + "` < toDateTime(?, 'UTC')"
+			cutoff := "?"
 			if !strings.HasPrefix(t.Columns[col], "DateTime") {
-				where = "site IN (" + strings.Repeat("?, ", len(group)-1) + "?) AND `" + col + "` < toDate(toDateTime(?, 'UTC'))"
+				cutoff = "toDate(?)"
 			}
-			args := make([]any, 0, len(group)+1)
-			for _, s := range group {
-				args = append(args, s)
-			}
-			args = append(args, cutoff)
+			where := "site IN " + store.StringList(group) + " AND `" + col + "` < " + cutoff
+			args := []any{today.AddDate(0, -m, 0)}
 			var n []struct {
 				N uint64 `ch:"n"`
 			}

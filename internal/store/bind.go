@@ -76,21 +76,13 @@ func literal(v any) (string, error) {
 		}
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
 	case time.Time:
-		return "toDateTime('" + x.UTC().Format("2006-01-02 15:04:05") + "', 'UTC')", nil
+		return DateTime(x), nil
 	case uuid.UUID:
-		return "toUUID('" + x.String() + "')", nil
+		return string(appendUUID(nil, x)), nil
 	case []string:
-		parts := make([]string, len(x))
-		for i, s := range x {
-			parts[i] = quoteString(s)
-		}
-		return "[" + strings.Join(parts, ", ") + "]", nil
+		return list('[', x, appendQuoted, ']'), nil
 	case []uint64:
-		parts := make([]string, len(x))
-		for i, n := range x {
-			parts[i] = strconv.FormatUint(n, 10)
-		}
-		return "[" + strings.Join(parts, ", ") + "]", nil
+		return list('[', x, appendUint, ']'), nil
 	default:
 		return "", fmt.Errorf("unsupported type %T", v)
 	}
@@ -101,7 +93,7 @@ func literal(v any) (string, error) {
 func writeValue(b *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case time.Time:
-		b.WriteString("'" + x.UTC().Format("2006-01-02 15:04:05") + "'")
+		b.WriteString("'" + x.UTC().Format(dateTimeLayout) + "'")
 	case uuid.UUID:
 		b.WriteString("'" + x.String() + "'")
 	case string:
@@ -114,35 +106,6 @@ func writeValue(b *strings.Builder, v any) error {
 		b.WriteString(lit)
 	}
 	return nil
-}
-
-// Quote is s as a ClickHouse string literal: quotes and backslashes escaped, control
-// bytes written as escapes so nothing can end the literal early. For SQL built as text
-// where `?` binding does not reach (templated report queries, mutations).
-func Quote(s string) string { return quoteString(s) }
-
-func quoteString(s string) string { return string(appendQuoted(make([]byte, 0, len(s)+2), s)) }
-
-// appendQuoted appends s as a ClickHouse string literal (see Quote).
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b = append(b, '\\', c)
-		case 0:
-			b = append(b, `\0`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\r':
-			b = append(b, `\r`...)
-		case '\t':
-			b = append(b, `\t`...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '\'')
 }
 
 // appendTSV appends s as a TabSeparated field: backslash, tab, newline, carriage

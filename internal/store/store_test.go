@@ -85,6 +85,7 @@ func TestConformance(t *testing.T) {
 			t.Run("MigrateTwice", func(t *testing.T) { testMigrateTwice(t, s) })
 			t.Run("InsertAndSelect", func(t *testing.T) { testInsertAndSelect(t, s) })
 			t.Run("BindArgs", func(t *testing.T) { testBindArgs(t, s) })
+			t.Run("Literals", func(t *testing.T) { testLiterals(t, s) })
 			t.Run("DedupToken", func(t *testing.T) { testDedupToken(t, s) })
 			t.Run("Ping", func(t *testing.T) {
 				if err := s.Ping(ctx); err != nil {
