@@ -196,19 +196,20 @@ func timeWindow(t Table, sel Selector) (string, []any) {
 	if col == "" || sel.From.IsZero() && sel.To.IsZero() {
 		return "", nil
 	}
-	conv := "?"
+	// A Date column compares with the day's text, a DateTime with the time.
+	value := func(t time.Time) any { return t.UTC() }
 	if t.Columns[col] == "Date" {
-		conv = "toDate(?)"
+		value = func(t time.Time) any { return t.UTC().Format(time.DateOnly) }
 	}
 	var cond string
 	var args []any
 	if !sel.From.IsZero() {
-		cond += " AND " + quoteIdent(col) + " >= " + conv
-		args = append(args, sel.From.UTC())
+		cond += " AND " + quoteIdent(col) + " >= ?"
+		args = append(args, value(sel.From))
 	}
 	if !sel.To.IsZero() {
-		cond += " AND " + quoteIdent(col) + " <= " + conv
-		args = append(args, sel.To.UTC())
+		cond += " AND " + quoteIdent(col) + " <= ?"
+		args = append(args, value(sel.To))
 	}
 	return cond, args
 }

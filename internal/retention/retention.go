@@ -90,12 +90,13 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 		}
 		for m, group := range groups {
 			sort.Strings(group)
-			cutoff := "?"
+			// A Date column compares with the day's text, a DateTime with the time.
+			var cutoff any = today.AddDate(0, -m, 0)
 			if !strings.HasPrefix(t.Columns[col], "DateTime") {
-				cutoff = "toDate(?)"
+				cutoff = today.AddDate(0, -m, 0).Format(time.DateOnly)
 			}
-			where := "site IN " + store.StringList(group) + " AND `" + col + "` < " + cutoff
-			args := []any{today.AddDate(0, -m, 0)}
+			where := "site IN " + store.StringList(group) + " AND `" + col + "` < ?"
+			args := []any{cutoff}
 			var n []struct {
 				N uint64 `ch:"n"`
 			}

@@ -203,5 +203,5 @@ func quotePartition(p string) string {
 	if len(p) > 0 && p[0] == '\'' {
 		return p
 	}
-	return "'" + p + "'"
+	return store.Quote(p)
 }

@@ -12,15 +12,17 @@ import (
 // value as SQL text:
 //
 //   - `?` binding, the rule: a query written in Go passes its values as args of Exec
-//     or Select, typed as they are (a string, a number, a time.Time for a DateTime, a
-//     uuid.UUID). Both engines bind the same literals, mutations (ALTER … DELETE)
-//     included.
+//     or Select, typed as they are: a string, a number, a time.Time for a DateTime
+//     (never its formatted text), a Date as its YYYY-MM-DD text (time.DateOnly), a
+//     UUID as toUUID(?) of its text (clickhouse-go binds a uuid.UUID as a String).
+//     Both engines bind these alike, in mutations (ALTER … DELETE) too.
 //   - The literal functions below, where binding cannot reach: SQL rendered as text
 //     before it meets a Store (the report templates of dashboard/reports, fragments
 //     built for them), and IN lists of any length, which `?` cannot bind (a slice binds
 //     as an Array, and ClickHouse 18.16 refuses `x IN [1, 2]`).
 //
-// A value is never formatted into SQL anywhere else.
+// A value is never formatted into SQL anywhere else, but in internal/derived (which
+// store imports, so it cannot use these): it writes its validated days itself.
 
 // dateTimeLayout is how a DateTime is written in SQL text and TabSeparated data.
 const dateTimeLayout = time.DateTime
