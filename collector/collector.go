@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
@@ -50,6 +51,10 @@ type Options struct {
 	SessionSync   time.Duration
 	// Spool takes batches ClickHouse refuses, for replay; nil keeps them in memory.
 	Spool *spool.Spool
+	// Erasure carries out /api/forget, shared with the dashboard of this process so
+	// that their erasures run one at a time; its Queue must be this collector. nil: one
+	// of its own, with this collector's queue and spool.
+	Erasure *erasure.Service
 	// AcceptLog is the folder of the accept log, where each event is written before
 	// its 202 so that a killed process loses nothing accepted; it needs Spool, where
 	// the next start puts what was not delivered. Empty: no accept log.
@@ -114,6 +119,13 @@ func New(opts Options) (*Collector, error) {
 	c.writer = &writer{alog: c.alog, db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
 		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1),
 		flushes: make(chan chan struct{})}
+	if c.opts.Erasure == nil {
+		eo := erasure.ServiceOptions{DB: opts.DB, Queue: c, Now: opts.Now, Log: opts.Log}
+		if opts.Spool != nil { // a nil *spool.Spool in the interface would not be nil
+			eo.Spool = opts.Spool
+		}
+		c.opts.Erasure = erasure.NewService(eo)
+	}
 	return c, nil
 }
 

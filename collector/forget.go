@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -35,12 +36,11 @@ const (
 	reasonUnavailable     = "unavailable"      // 503: /api/me could not count
 )
 
-// privacyEndpoints holds the state of /api/forget and /api/me: their rate limits and
-// the lock that runs one erasure at a time.
+// privacyEndpoints holds the state of /api/forget and /api/me: their rate limits.
+// Erasures run one at a time in Options.Erasure.
 type privacyEndpoints struct {
 	forgetLimit *minuteLimiter
 	meLimit     *minuteLimiter
-	erasing     sync.Mutex
 }
 
 func newPrivacyEndpoints() *privacyEndpoints {
@@ -205,29 +205,18 @@ func (c *Collector) handleForget(ctx *fiber.Ctx) error {
 		return c.refusePrivacy(ctx, ep, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
 	from := saltWindow(now, len(ids))
-	p := c.privacy()
-	p.erasing.Lock()
-	defer p.erasing.Unlock()
-	// Events of this browser accepted before the request may still be queued: have the
-	// writer store or spool them first, so the erasure reaches them. If it cannot, the
-	// database is not answering: say so rather than report an erasure that missed them.
-	if err := c.WaitQueued(ctx.UserContext()); err != nil {
-		c.opts.Log.Error("forget: queued events not stored first; nothing erased", "site", site, "err", err)
-		return c.refusePrivacy(ctx, ep, reject(reasonErasureFailed, "the erasure could not be completed; please try again later"))
-	}
-	ectx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
-	defer cancel()
-	// Anyone can send this request: a ledger row (kept for ever, re-applied after a
-	// restore) is written only when something was erased; with nothing erased there
-	// is nothing a backup could bring back.
-	opts := erasure.Options{RequestedBy: RequestedByForget, Now: c.opts.Now, RecordOnlyErased: true}
-	if c.opts.Spool != nil {
-		opts.Spool = c.opts.Spool
-	}
-	sel := erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: ids, From: from}
-	res, err := erasure.Erase(ectx, c.opts.DB, sel, opts)
+	// The service first has the writer store or spool the events accepted before the
+	// request, so the erasure reaches them; if it cannot, the database is not
+	// answering: say so rather than report an erasure that missed them. Anyone can send
+	// this request: a ledger row (kept for ever, re-applied after a restore) is written
+	// only when something was erased; with nothing erased there is nothing a backup
+	// could bring back.
+	res, err := c.opts.Erasure.Erase(context.WithoutCancel(ctx.UserContext()), erasure.Request{
+		Selector:    erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: ids, From: from},
+		RequestedBy: RequestedByForget, RecordOnlyErased: true, Timeout: forgetTimeout,
+	})
 	if err != nil {
-		c.opts.Log.Error("forget: erasure failed", "site", site, "err", err)
+		c.opts.Log.Error("forget: erasure failed", "site", site, "queue_not_stored", errors.Is(err, erasure.ErrQueueNotStored), "err", err)
 		return c.refusePrivacy(ctx, ep, reject(reasonErasureFailed, "the erasure could not be completed; please try again later"))
 	}
 	c.m.visitorRequests.WithLabelValues(ep, "ok").Inc()

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -271,4 +272,29 @@ func ledgerRows(t *testing.T, db store.Store, site string) int {
 		}
 	}
 	return n
+}
+
+// When the events queued before a forget request cannot be stored first, the erasure
+// service erases nothing and the visitor is told it failed (503 erasure_failed), not
+// that it was done. The collector's real queue gives up only after QueuedWait, so the
+// service given here stands for a writer that cannot deliver.
+func TestForgetFailsWhenTheQueueIsNotStored(t *testing.T) {
+	db := storetest.Embedded(t)
+	const site, me = "stuck.forget.test", "203.0.113.7"
+	c := newTestCollector(t, db, site, nil)
+	post(t, c, `{"site":"`+site+`","name":"pageview","url":"https://`+site+`/me"}`, me).Body.Close()
+	waitRows(t, db, site, 1)
+	c.opts.Erasure = erasure.NewService(erasure.ServiceOptions{DB: db, Queue: erasure.QueueFunc(func(context.Context) error {
+		return ErrQueueNotFlushed
+	})})
+	status, hdr, got := privacyRequestFrom(t, c, "", http.MethodPost, "/api/forget", `{"site":"`+site+`"}`, me)
+	if status != http.StatusServiceUnavailable || hdr.Get("X-Loendur-Reason") != reasonErasureFailed {
+		t.Errorf("/api/forget with the queue not stored: %d %q %v", status, hdr.Get("X-Loendur-Reason"), got)
+	}
+	if rows := waitRows(t, db, site, 1); len(rows) != 1 {
+		t.Errorf("erased although the queue was not stored: %d rows left", len(rows))
+	}
+	if n := ledgerRows(t, db, site); n != 0 {
+		t.Errorf("%d ledger rows for a failed forget", n)
+	}
 }

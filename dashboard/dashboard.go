@@ -19,9 +19,9 @@ import (
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/dashboard/web"
+	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
-	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -36,22 +36,13 @@ type Options struct {
 	// ClientIP returns the caller's address for login throttling and the audit log,
 	// e.g. resolved behind trusted proxies. nil: the connection's address.
 	ClientIP func(c *fiber.Ctx) netip.Addr
-	// Spool is the collector's disk spool: staff erasures (Data requests) reach the
-	// events waiting in it too. nil: only the database is searched.
-	Spool *spool.Spool
 	// Truncator truncates an address given in a data request the way ingestion does.
 	// Zero: the default prefixes.
 	Truncator privacy.Truncator
-	// Queue is the collector in this process, if any: a staff erasure first has it store
-	// or spool what it has accepted, so the erasure also reaches an event accepted a
-	// moment before, which would otherwise land after the delete. nil: no collector.
-	Queue Queue
-}
-
-// Queue is what the dashboard needs of the collector: WaitQueued returns once the
-// events accepted so far are stored or spooled, or an error when it gave up (bounded).
-type Queue interface {
-	WaitQueued(ctx context.Context) error
+	// Erasure carries out staff erasures (Data requests): the service of this process,
+	// shared with its collector, whose queue and spool it reaches. nil: one of its own
+	// with neither (no collector in this process).
+	Erasure *erasure.Service
 }
 
 // Dashboard serves the staff pages and API.
@@ -62,7 +53,6 @@ type Dashboard struct {
 	front   *web.Frontend
 	metrics *metrics
 	reports *reports.Service // set by Register
-	erasing sync.Mutex       // one staff erasure at a time
 }
 
 // New checks opts and prepares the dashboard; Register then adds its routes.
@@ -75,6 +65,9 @@ func New(opts Options) (*Dashboard, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Erasure == nil {
+		opts.Erasure = erasure.NewService(erasure.ServiceOptions{DB: opts.DB, Now: opts.Now, Log: opts.Log})
 	}
 	a, err := auth.New(auth.Options{DB: opts.DB, Log: opts.Log, Now: opts.Now, Secure: opts.Secure, ClientIP: opts.ClientIP})
 	if err != nil {

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,12 +11,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/httperr"
-	"github.com/websystems/loendur/internal/sites"
 )
 
 // Data requests: staff-run access (export) and erasure requests of data subjects,
@@ -24,8 +23,6 @@ import (
 // the selector kind only.
 
 const (
-	// maxRequestIDs bounds the ids of one request.
-	maxRequestIDs = 1000
 	// eraseTimeout bounds one erasure: deletes, waiting for them, verifying, recomputing
 	// the rollups. It runs detached from the request, so a closed tab cannot stop it
 	// half-way.
@@ -36,147 +33,40 @@ const (
 	auditExport = "data_export"
 )
 
-// requestInput is a data request as the form or the JSON API sends it. Only the
-// fields of Kind are read.
+// requestInput is a data request as the form or the JSON API sends it: the selector's
+// fields (read by erasure.ParseSelector), plus what the step needs.
 type requestInput struct {
-	Site string   `json:"site"`
-	Kind string   `json:"kind"` // visitor, session, event, ip
-	IDs  []string `json:"ids"`  // visitor, session or event ids
-	IP   string   `json:"ip"`   // full or truncated; truncated as ingestion does
-	From string   `json:"from"` // RFC 3339 or YYYY-MM-DD (UTC)
-	To   string   `json:"to"`   // inclusive; a bare date is the whole day
-	Page string   `json:"page"` // pathname pattern, * matches anything (ip only)
+	erasure.SelectorInput
 	// Format of an export: json or csv.
 	Format string `json:"format,omitempty"`
 	// Confirm must be true for an erasure.
 	Confirm bool `json:"confirm,omitempty"`
 }
 
-// requestForm reads the form of the page; ids may be separated by commas, spaces or
-// new lines.
+// requestForm reads the form of the page. It shows the fields of every kind at once,
+// so only those of the chosen kind are parsed (erasure.SelectorInput.OfKind).
 func requestForm(c *fiber.Ctx) requestInput {
-	return requestInput{Site: c.FormValue("site"), Kind: c.FormValue("kind"), IDs: splitIDs(c.FormValue("ids")),
-		IP: c.FormValue("ip"), From: c.FormValue("from"), To: c.FormValue("to"), Page: c.FormValue("page"),
-		Format: c.FormValue("format"), Confirm: c.FormValue("confirm") != ""}
+	return requestInput{SelectorInput: erasure.SelectorInput{Site: c.FormValue("site"), Kind: c.FormValue("kind"),
+		IDs: []string{c.FormValue("ids")}, IP: c.FormValue("ip"), From: c.FormValue("from"), To: c.FormValue("to"),
+		Page: c.FormValue("page")}, Format: c.FormValue("format"), Confirm: c.FormValue("confirm") != ""}
 }
 
-func splitIDs(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-}
-
-// selector turns the input into a validated selector.
-func (d *Dashboard) selector(in requestInput) (erasure.Selector, error) {
-	invalid := func(format string, args ...any) error {
-		return httperr.Invalid(format, args...)
+// selector turns the input into a validated selector of a registered site.
+func (d *Dashboard) selector(in erasure.SelectorInput) (erasure.Selector, error) {
+	sel, err := erasure.ParseSelector(in, d.opts.Truncator)
+	if err != nil {
+		return sel, httperr.Invalid("%s", err.Error())
 	}
-	domain, err := sites.NormalizeDomain(strings.TrimSpace(in.Site))
-	if in.Site == "" || err != nil {
-		return erasure.Selector{}, invalid("choose a site")
-	}
-	if _, ok := d.opts.Sites.Lookup(domain); !ok {
-		return erasure.Selector{}, invalid("site %s is not registered", domain)
-	}
-	sel := erasure.Selector{Site: domain, Kind: erasure.Kind(in.Kind)}
-	var ids []string
-	for _, id := range in.IDs {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) > maxRequestIDs {
-		return sel, invalid("at most %d ids per request", maxRequestIDs)
-	}
-	switch sel.Kind {
-	case erasure.KindVisitor, erasure.KindSession:
-		if len(ids) == 0 {
-			return sel, invalid("give one or more %s ids", sel.Kind)
-		}
-		nums := make([]uint64, 0, len(ids))
-		for _, id := range ids {
-			n, err := strconv.ParseUint(id, 10, 64)
-			if err != nil {
-				return sel, invalid("%s ids are decimal numbers, as /api/me shows them", sel.Kind)
-			}
-			if !slices.Contains(nums, n) {
-				nums = append(nums, n)
-			}
-		}
-		if sel.Kind == erasure.KindVisitor {
-			sel.Visitors = nums
-		} else {
-			sel.Sessions = nums
-		}
-	case erasure.KindEvent:
-		if len(ids) == 0 {
-			return sel, invalid("give one or more event ids")
-		}
-		for _, id := range ids {
-			u, err := uuid.Parse(id)
-			if err != nil {
-				return sel, invalid("event ids are UUIDs such as 0190a5c2-7b1e-7c3a-9f2d-3b5e8c1d2a4f")
-			}
-			if !slices.Contains(sel.Events, u) {
-				sel.Events = append(sel.Events, u)
-			}
-		}
-	case erasure.KindIP:
-		if sel.IP, err = erasure.TruncateIP(in.IP, d.opts.Truncator); err != nil {
-			return sel, invalid("the address is not an IPv4 or IPv6 address")
-		}
-		if in.From == "" || in.To == "" {
-			return sel, invalid("an address needs a time window: from and to")
-		}
-		if sel.From, err = parseRequestTime(in.From, false); err != nil {
-			return sel, invalid("from: %v", err)
-		}
-		if sel.To, err = parseRequestTime(in.To, true); err != nil {
-			return sel, invalid("to: %v", err)
-		}
-		if sel.To.Before(sel.From) {
-			return sel, invalid("the window ends before it starts")
-		}
-		sel.Page = strings.TrimSpace(in.Page)
-	default:
-		return sel, invalid("choose what identifies the person: visitor id, session id, address and time window, or event id")
-	}
-	if err := sel.Validate(); err != nil {
-		return sel, invalid("%s", strings.TrimPrefix(err.Error(), "erasure: "))
+	if _, ok := d.opts.Sites.Lookup(sel.Site); !ok {
+		return sel, httperr.Invalid("site %s is not registered", sel.Site)
 	}
 	return sel, nil
-}
-
-// parseRequestTime reads what erasure.ParseTime reads, plus a browser's
-// datetime-local value (YYYY-MM-DDTHH:MM, taken as UTC; as an end, the whole minute).
-func parseRequestTime(s string, end bool) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			if end {
-				t = t.Add(time.Minute - time.Second)
-			}
-			return t, nil
-		}
-	}
-	return erasure.ParseTime(s, end)
 }
 
 // selectorFields are the form fields that carry a previewed selector into the export
 // and erase forms, so what is exported or erased is exactly what was previewed.
 func selectorFields(sel erasure.Selector) requestInput {
-	in := requestInput{Site: sel.Site, Kind: string(sel.Kind), IP: sel.IP, Page: sel.Page}
-	for _, n := range sel.Visitors {
-		in.IDs = append(in.IDs, strconv.FormatUint(n, 10))
-	}
-	for _, n := range sel.Sessions {
-		in.IDs = append(in.IDs, strconv.FormatUint(n, 10))
-	}
-	for _, id := range sel.Events {
-		in.IDs = append(in.IDs, id.String())
-	}
-	if sel.Kind == erasure.KindIP {
-		in.From, in.To = sel.From.UTC().Format(time.RFC3339), sel.To.UTC().Format(time.RFC3339)
-	}
-	return in
+	return requestInput{SelectorInput: sel.Input()}
 }
 
 // tableCount is one table's matching rows.
@@ -287,47 +177,20 @@ func (d *Dashboard) export(ctx context.Context, actor *auth.User, sel erasure.Se
 	return b.Bytes(), n, nil
 }
 
-// erase previews the request again (rows may have arrived since the preview), erases
-// it from every table and the collector's spool, waits for the deletes, verifies and
+// erase has the process's erasure service erase the request (previewed again, as rows
+// may have arrived since the preview) from every table and the collector's spool,
+// after the collector stored what it holds; it waits for the deletes, verifies and
 // records it (ledger and audit log, by the admin's email).
 func (d *Dashboard) erase(ctx context.Context, actor *auth.User, sel erasure.Selector) (*erasureView, error) {
-	d.erasing.Lock()
-	defer d.erasing.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eraseTimeout)
-	defer cancel()
-	if err := d.waitQueued(ctx); err != nil {
+	res, err := d.opts.Erasure.Erase(context.WithoutCancel(ctx), erasure.Request{Selector: sel, RequestedBy: actor.Email, Timeout: eraseTimeout})
+	if errors.Is(err, erasure.ErrQueueNotStored) {
 		return nil, d.requestFailed("erase: storing queued events", sel, err)
 	}
-	plan, err := erasure.Preview(ctx, d.opts.DB, sel)
-	if err != nil {
-		return nil, d.requestFailed("erase: preview", sel, err)
-	}
-	opts := erasure.Options{RequestedBy: actor.Email, Now: d.opts.Now}
-	if d.opts.Spool != nil { // a nil *spool.Spool in the interface would not be nil
-		opts.Spool = d.opts.Spool
-	}
-	res, err := erasure.Apply(ctx, d.opts.DB, plan, opts)
 	if err != nil {
 		return nil, d.requestFailed("erase", sel, err)
 	}
-	v := &erasureView{ID: res.ID, Site: sel.Site, Kind: string(sel.Kind), Events: res.Events, Rows: res.Rows,
-		Spooled: res.Spooled, Tables: previewOf(plan).Tables, Verified: true, RequestedBy: actor.Email}
-	d.log.Info("data request erased", "site", sel.Site, "kind", string(sel.Kind), "events", res.Events,
-		"rows", res.Rows, "spooled", res.Spooled, "ledger", res.ID)
-	return v, nil
-}
-
-// waitQueued has the collector store or spool what it accepted before the erasure, so
-// the delete finds it; nothing is erased when that fails, since the erasure would be
-// reported verified while an event of the person could still land after it.
-func (d *Dashboard) waitQueued(ctx context.Context) error {
-	if d.opts.Queue == nil {
-		return nil
-	}
-	if err := d.opts.Queue.WaitQueued(ctx); err != nil {
-		return fmt.Errorf("wait for the collector's queue: %w", err)
-	}
-	return nil
+	return &erasureView{ID: res.ID, Site: sel.Site, Kind: string(sel.Kind), Events: res.Events, Rows: res.Rows,
+		Spooled: res.Spooled, Tables: previewOf(res.Plan).Tables, Verified: true, RequestedBy: actor.Email}, nil
 }
 
 // requestFailed logs a failed step without the selector's values (ids, the address)
@@ -401,7 +264,7 @@ func (d *Dashboard) previewRequestPage(c *fiber.Ctx) error {
 	v := d.requestsView(c)
 	in := requestForm(c)
 	v.Requests.Input = in
-	sel, err := d.selector(in)
+	sel, err := d.selector(in.OfKind())
 	if err == nil {
 		var plan erasure.Plan
 		if plan, err = d.preview(c.UserContext(), sel); err == nil {
@@ -418,7 +281,7 @@ func (d *Dashboard) previewRequestPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) exportRequestPage(c *fiber.Ctx) error {
 	in := requestForm(c)
-	sel, err := d.selector(in)
+	sel, err := d.selector(in.OfKind())
 	var body []byte
 	if err == nil {
 		body, _, err = d.export(c.UserContext(), auth.CurrentUser(c), sel, in.Format)
@@ -436,7 +299,7 @@ func (d *Dashboard) eraseRequestPage(c *fiber.Ctx) error {
 	v := d.requestsView(c)
 	in := requestForm(c)
 	v.Requests.Input = in
-	sel, err := d.selector(in)
+	sel, err := d.selector(in.OfKind())
 	valid := err == nil
 	if valid && !in.Confirm {
 		err = httperr.Invalid("tick the box to confirm the erasure")
@@ -456,7 +319,7 @@ func (d *Dashboard) eraseRequestPage(c *fiber.Ctx) error {
 		return d.renderRequests(c, statusOf(err), v)
 	}
 	v.Requests.Erased = res
-	v.Requests.Input = requestInput{Site: sel.Site, Kind: string(sel.Kind)}
+	v.Requests.Input = requestInput{SelectorInput: erasure.SelectorInput{Site: sel.Site, Kind: string(sel.Kind)}}
 	v.Notice = fmt.Sprintf("Erased %d events (%d rows in all tables, %d from the spool) and verified that none is left. Ledger entry %s.",
 		res.Events, res.Rows, res.Spooled, res.ID)
 	return d.renderRequests(c, fiber.StatusOK, v)
@@ -485,7 +348,7 @@ func (d *Dashboard) apiInput(c *fiber.Ctx) (requestInput, erasure.Selector, erro
 	if err := c.BodyParser(&in); err != nil {
 		return in, erasure.Selector{}, httperr.Invalid(`send JSON such as {"site":"example.com","kind":"visitor","ids":["1234"]} or {"site":"example.com","kind":"ip","ip":"203.0.113.7","from":"2026-03-01","to":"2026-03-02"}`)
 	}
-	sel, err := d.selector(in)
+	sel, err := d.selector(in.SelectorInput)
 	return in, sel, err
 }
 

@@ -104,7 +104,7 @@ func TestDataRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer sp.Close()
-			e.dash.opts.Spool = sp
+			e.dash.opts.Erasure = erasure.NewService(erasure.ServiceOptions{DB: db, Spool: sp})
 			evs := requestFixture(t, db, site, other)
 			// Events of visitors 1 and 2 still waiting in the spool.
 			spooled := []store.Event{
@@ -386,8 +386,8 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// A staff erasure first has the collector store what it holds (Options.Queue;
-// the real collector is wired and tested in cmd/loendur). When that fails, nothing is
+// A staff erasure first has the collector store what it holds (the erasure service's
+// Queue; the real collector is wired and tested in cmd/loendur). When that fails, nothing is
 // erased and the request says it failed, rather than report a verified erasure that
 // an event still in memory could follow.
 func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
@@ -397,13 +397,13 @@ func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
 	requestFixture(t, db, site, other)
 	waits := 0
 	stuck := true
-	e.dash.opts.Queue = queueFunc(func(context.Context) error {
+	e.dash.opts.Erasure = erasure.NewService(erasure.ServiceOptions{DB: db, Queue: erasure.QueueFunc(func(context.Context) error {
 		waits++
 		if stuck {
 			return errors.New("writer stuck")
 		}
 		return nil
-	})
+	})})
 	admin := e.browser()
 	admin.mustLogin(e.addUser("ada@erasequeue.test", auth.RoleAdmin, nil))
 	sel := map[string]any{"site": site, "kind": "visitor", "ids": []string{"3"}, "confirm": true}
@@ -428,8 +428,3 @@ func TestEraseWaitsForTheCollectorQueue(t *testing.T) {
 		t.Errorf("WaitQueued called %d times for two erasures, want 2", waits)
 	}
 }
-
-// queueFunc is a Queue whose WaitQueued is the function.
-type queueFunc func(context.Context) error
-
-func (f queueFunc) WaitQueued(ctx context.Context) error { return f(ctx) }

@@ -10,44 +10,67 @@ import (
 	"log/slog"
 	"os/signal"
 	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/backup"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/privacy"
-	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
 const selectorUsage = "--site DOMAIN (--visitor ID | --session ID | --ip ADDR --from TIME --to TIME [--page PATTERN] | --event ID)"
 
-// selectorFlags are the flags of erase and export that name a data subject's events.
+// selectorFlags are the flags of erase and export that name a data subject's events:
+// they fill an erasure.SelectorInput, which erasure.ParseSelector reads as it reads
+// the dashboard's form and JSON.
 type selectorFlags struct {
-	dsn                        *string
-	site, ip, from, to, page   *string
-	visitors, sessions, events []string
-	ipv4, ipv6                 *int
-	env                        map[string]string // flag -> environment variable, for applyEnv
+	dsn        *string
+	in         erasure.SelectorInput
+	ipv4, ipv6 *int
+	env        map[string]string // flag -> environment variable, for applyEnv
 }
 
 func addSelectorFlags(fs *flag.FlagSet) *selectorFlags {
 	f := &selectorFlags{dsn: dbFlag(fs), env: map[string]string{}}
-	f.site = fs.String("site", "", "the site (registered domain)")
-	fs.Var(listFlag{&f.visitors}, "visitor", "visitor id(s), as /api/me shows them; repeatable or comma-separated")
-	fs.Var(listFlag{&f.sessions}, "session", "session id(s); repeatable or comma-separated")
-	fs.Var(listFlag{&f.events}, "event", "event id(s) (UUID); repeatable or comma-separated")
-	f.ip = fs.String("ip", "", "client address, full or truncated; truncated as ingestion does (needs --from and --to)")
-	f.from = fs.String("from", "", "start of the window: RFC 3339 or YYYY-MM-DD (UTC)")
-	f.to = fs.String("to", "", "end of the window, inclusive: RFC 3339 or YYYY-MM-DD (the whole day)")
-	f.page = fs.String("page", "", "only pages matching this path pattern, * matches anything (with --ip)")
+	fs.StringVar(&f.in.Site, "site", "", "the site (registered domain)")
+	fs.Var(kindFlag{&f.in, erasure.KindVisitor}, "visitor", "visitor id(s), as /api/me shows them; repeatable or comma-separated")
+	fs.Var(kindFlag{&f.in, erasure.KindSession}, "session", "session id(s); repeatable or comma-separated")
+	fs.Var(kindFlag{&f.in, erasure.KindEvent}, "event", "event id(s) (UUID); repeatable or comma-separated")
+	fs.Var(kindFlag{&f.in, erasure.KindIP}, "ip", "client address, full or truncated; truncated as ingestion does (needs --from and --to)")
+	fs.StringVar(&f.in.From, "from", "", "start of the window: RFC 3339 or YYYY-MM-DD (UTC)")
+	fs.StringVar(&f.in.To, "to", "", "end of the window, inclusive: RFC 3339 or YYYY-MM-DD (the whole day)")
+	fs.StringVar(&f.in.Page, "page", "", "only pages matching this path pattern, * matches anything (with --ip)")
 	f.ipv4 = envInt(fs, f.env, "ipv4-prefix", "IPV4_PREFIX", privacy.DefaultV4Bits, "IPv4 bits ingestion keeps")
 	f.ipv6 = envInt(fs, f.env, "ipv6-prefix", "IPV6_PREFIX", privacy.DefaultV6Bits, "IPv6 bits ingestion keeps")
 	return f
+}
+
+// kindFlag is --visitor, --session, --event or --ip: it sets the input's kind, and
+// its ids or address. Only one kind may be given.
+type kindFlag struct {
+	in   *erasure.SelectorInput
+	kind erasure.Kind
+}
+
+func (k kindFlag) String() string { return "" }
+
+func (k kindFlag) Set(v string) error {
+	if k.in.Kind != "" && k.in.Kind != string(k.kind) {
+		return fmt.Errorf("give exactly one selector: %s", selectorUsage)
+	}
+	k.in.Kind = string(k.kind)
+	if k.kind == erasure.KindIP {
+		if k.in.IP != "" {
+			return errors.New("give one address")
+		}
+		k.in.IP = v
+		return nil
+	}
+	k.in.IDs = append(k.in.IDs, v)
+	return nil
 }
 
 // envInt defines an int flag backed by the environment variable envPrefix+envName and
@@ -58,78 +81,24 @@ func envInt(fs *flag.FlagSet, env map[string]string, name, envName string, def i
 	return fs.Int(name, def, usage+" ($"+envPrefix+envName+")")
 }
 
-// selector turns the flags into a validated selector.
+// selector turns the flags into a validated selector, its mistakes named by flag.
 func (f *selectorFlags) selector() (erasure.Selector, error) {
-	domain, err := sites.NormalizeDomain(*f.site)
-	if *f.site == "" || err != nil {
-		return erasure.Selector{}, fmt.Errorf("--site: a registered domain is required; usage: %s", selectorUsage)
+	tr, err := privacy.NewTruncator(*f.ipv4, *f.ipv6)
+	if err != nil {
+		return erasure.Selector{}, err
 	}
-	sel := erasure.Selector{Site: domain}
-	kinds := 0
-	if len(f.visitors) > 0 {
-		kinds++
-		sel.Kind = erasure.KindVisitor
-		if sel.Visitors, err = parseUints(f.visitors); err != nil {
-			return sel, fmt.Errorf("--visitor: %w", err)
-		}
+	sel, err := erasure.ParseSelector(f.in, tr)
+	var bad *erasure.InputError
+	if !errors.As(err, &bad) {
+		return sel, err
 	}
-	if len(f.sessions) > 0 {
-		kinds++
-		sel.Kind = erasure.KindSession
-		if sel.Sessions, err = parseUints(f.sessions); err != nil {
-			return sel, fmt.Errorf("--session: %w", err)
-		}
+	switch bad.Field {
+	case "kind":
+		return sel, fmt.Errorf("%s; usage: %s", bad.Message, selectorUsage)
+	case "ids":
+		return sel, fmt.Errorf("--%s: %s", f.in.Kind, bad.Message)
 	}
-	if len(f.events) > 0 {
-		kinds++
-		sel.Kind = erasure.KindEvent
-		for _, s := range f.events {
-			id, err := uuid.Parse(s)
-			if err != nil {
-				return sel, fmt.Errorf("--event %q: not a UUID", s)
-			}
-			sel.Events = append(sel.Events, id)
-		}
-	}
-	if *f.ip != "" {
-		kinds++
-		sel.Kind = erasure.KindIP
-		tr, err := privacy.NewTruncator(*f.ipv4, *f.ipv6)
-		if err != nil {
-			return sel, err
-		}
-		if sel.IP, err = erasure.TruncateIP(*f.ip, tr); err != nil {
-			return sel, fmt.Errorf("--ip: %w", err)
-		}
-		if *f.from == "" || *f.to == "" {
-			return sel, errors.New("--ip needs --from and --to")
-		}
-		if sel.From, err = erasure.ParseTime(*f.from, false); err != nil {
-			return sel, fmt.Errorf("--from: %w", err)
-		}
-		if sel.To, err = erasure.ParseTime(*f.to, true); err != nil {
-			return sel, fmt.Errorf("--to: %w", err)
-		}
-		sel.Page = *f.page
-	} else if *f.page != "" || *f.from != "" || *f.to != "" {
-		return sel, errors.New("--from, --to and --page go with --ip")
-	}
-	if kinds != 1 {
-		return sel, fmt.Errorf("give exactly one selector: %s", selectorUsage)
-	}
-	return sel, sel.Validate()
-}
-
-func parseUints(ss []string) ([]uint64, error) {
-	out := make([]uint64, 0, len(ss))
-	for _, s := range ss {
-		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an id (a decimal number)", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return sel, fmt.Errorf("--%s: %s", bad.Field, bad.Message)
 }
 
 // parseSelector parses the flags of erase or export and builds the selector they name.
@@ -179,16 +148,20 @@ func runErase(args []string, stdin io.Reader, stdout io.Writer) error {
 		if !*yes && !confirm(stdin, stdout, "erase them? [y/N] ") {
 			return errors.New("not confirmed; nothing erased")
 		}
-		opts := erasure.Options{RequestedBy: *by}
+		// Its own service: the spool is reached only when the collector is stopped, so
+		// there is no queue to wait for in this process.
+		so := erasure.ServiceOptions{DB: db}
 		if *spoolDir != "" {
 			sp, err := spool.Open(spool.Options{Dir: *spoolDir, MaxBytes: 1 << 40, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				return fmt.Errorf("--spool %s: %w", *spoolDir, err)
 			}
 			defer sp.Close()
-			opts.Spool = sp
+			so.Spool = sp
 		}
-		res, err := erasure.Apply(ctx, db, plan, opts)
+		// It previews again: rows may have arrived while the prompt waited. No time
+		// limit: it takes as long as it takes; Ctrl-C stops it.
+		res, err := erasure.NewService(so).Erase(ctx, erasure.Request{Selector: sel, RequestedBy: *by})
 		if err != nil {
 			return err
 		}

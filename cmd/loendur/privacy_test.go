@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +59,36 @@ func TestEraseAndExportCommands(t *testing.T) {
 	}
 	if err := runErase([]string{"--db", dsn, "--site", site, "--visitor", "1", "--session", "2"}, strings.NewReader(""), &out); err == nil {
 		t.Error("two selectors accepted")
+	}
+}
+
+// The flags of erase and export fill the same input as the dashboard's form (one
+// parser, erasure.ParseSelector); a mistake is named by its flag.
+func TestSelectorFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--visitor", "1"}, "--site: choose a site"},
+		{[]string{"--site", "s.test"}, "choose what identifies the person"},
+		{[]string{"--site", "s.test", "--visitor", "x1"}, `--visitor: visitor ids are decimal numbers, as /api/me shows them; "x1" is not`},
+		{[]string{"--site", "s.test", "--event", "nope"}, "--event: event ids are UUIDs"},
+		{[]string{"--site", "s.test", "--visitor", "1", "--session", "2"}, "give exactly one selector"},
+		{[]string{"--site", "s.test", "--ip", "203.0.113.7", "--visitor", "1"}, "give exactly one selector"},
+		{[]string{"--site", "s.test", "--visitor", "1", "--from", "2026-04-02"}, "--from: ip, from, to and page go with an address"},
+		{[]string{"--site", "s.test", "--ip", "203.0.113.7", "--from", "2026-04-02"}, "--to: an address needs a time window"},
+		{[]string{"--site", "s.test", "--ip", "203.0.113", "--from", "2026-04-02", "--to", "2026-04-02"}, "--ip: "},
+	} {
+		fs := flag.NewFlagSet("erase", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		_, err := parseSelector(fs, addSelectorFlags(fs), c.args, "erase", "")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want …%s…", c.args, err, c.want)
+		}
+	}
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	sel, err := parseSelector(fs, addSelectorFlags(fs), []string{"--site", "S.test", "--visitor", "3,1", "--visitor", "3"}, "export", "")
+	if err != nil || sel.Site != "s.test" || len(sel.Visitors) != 2 || sel.Visitors[0] != 3 || sel.Visitors[1] != 1 {
+		t.Errorf("repeated and comma-separated visitors: %+v %v", sel, err)
 	}
 }

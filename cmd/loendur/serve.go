@@ -21,6 +21,7 @@ import (
 	"github.com/websystems/loendur/dashboard"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/retention"
@@ -170,22 +171,27 @@ type services struct {
 // tracker's and the operators' on one app. A route that cannot be registered is a
 // start-up error.
 func newServices(cfg serveConfig, d serveDeps) (*services, error) {
+	// One erasure service for /api/forget and the Data requests, so their erasures run
+	// one at a time; it waits for the collector's queue (col, set before anything is
+	// served) and erases from its spool.
+	var col *collector.Collector
+	erasures := erasure.NewService(erasure.ServiceOptions{DB: d.db, Spool: d.spool, Log: d.log,
+		Queue: erasure.QueueFunc(func(ctx context.Context) error { return col.WaitQueued(ctx) })})
 	col, err := collector.New(collector.Options{
 		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
-		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync,
+		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, Erasure: erasures,
 	})
 	if err != nil {
 		return nil, err
 	}
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
-		Secure: cfg.SecureCookies, Spool: d.spool, Truncator: d.truncator,
+		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 		},
-		Queue: col, // a staff erasure first has the collector store what it accepted
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)

@@ -39,6 +39,7 @@ type Result struct {
 	Events   uint64 // rows erased from the events table
 	Rows     uint64 // rows erased from every table
 	Spooled  int    // events erased from the spool
+	Recorded bool   // written to the ledger and the audit log
 	From, To time.Time
 }
 
@@ -97,6 +98,7 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 	if err := record(ctx, db, res, opts); err != nil {
 		return res, err
 	}
+	res.Recorded = true
 	return res, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/websystems/loendur/internal/audit"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -22,9 +23,6 @@ type Entry struct {
 
 var ledgerColumns = []string{"id", "time", "site", "kind", "selector", "rows_erased", "requested_by"}
 
-// auditColumns are those of the dashboard's audit_log (schema/0013_audit_log.sql).
-var auditColumns = []string{"time", "seq", "actor", "action", "target", "detail", "address"}
-
 // AuditAction is the audit log action of an erasure.
 const AuditAction = "erasure"
 
@@ -41,9 +39,7 @@ func record(ctx context.Context, db store.Store, res Result, opts Options) error
 		return fmt.Errorf("erasure done but not recorded in the ledger (record it by hand: %s %s): %w", sel.Site, sel, err)
 	}
 	detail := fmt.Sprintf("%s: %d events, %d rows in all tables, %d spooled; ledger %s", sel, res.Events, res.Rows, res.Spooled, res.ID)
-	if err := db.Insert(ctx, "audit_log", auditColumns, [][]any{{
-		now, uint64(now.UnixNano()), by, AuditAction, sel.Site, detail, "",
-	}}); err != nil {
+	if err := audit.Write(ctx, db, audit.Entry{Time: now, Actor: by, Action: AuditAction, Target: sel.Site, Detail: detail}); err != nil {
 		return fmt.Errorf("erasure done and in the ledger (%s) but not in the audit log: %w", res.ID, err)
 	}
 	return nil
@@ -79,9 +75,8 @@ func Reapply(ctx context.Context, db store.Store, spool Spool) (uint64, error) {
 			return total, fmt.Errorf("re-apply ledger entry %s: %w", e.ID, err)
 		}
 	}
-	now := time.Now().UTC()
 	detail := fmt.Sprintf("re-applied %d ledger entries after a restore: %d events erased", len(entries), total)
-	if err := db.Insert(ctx, "audit_log", auditColumns, [][]any{{now, uint64(now.UnixNano()), "restore", "erasure_reapplied", "", detail, ""}}); err != nil {
+	if err := audit.Write(ctx, db, audit.Entry{Actor: "restore", Action: "erasure_reapplied", Detail: detail}); err != nil {
 		return total, fmt.Errorf("ledger re-applied but not in the audit log: %w", err)
 	}
 	return total, nil

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/websystems/loendur/internal/privacy"
 )
 
 // Kind names what a selector matches on.
@@ -147,33 +146,4 @@ func joinUints(ns []uint64) string {
 		parts[i] = strconv.FormatUint(n, 10)
 	}
 	return strings.Join(parts, ",")
-}
-
-// ParseTime reads RFC 3339 or YYYY-MM-DD (UTC). A bare date as the end of a window
-// means the whole day: endOfDay makes it 23:59:59.
-func ParseTime(s string, endOfDay bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC().Truncate(time.Second), nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: use RFC 3339 (2026-01-31T12:00:00Z) or YYYY-MM-DD", s)
-	}
-	if endOfDay {
-		t = t.Add(24*time.Hour - time.Second)
-	}
-	return t, nil
-}
-
-// TruncateIP takes a full or already truncated address and truncates it the way
-// ingestion does, so it matches the stored form.
-func TruncateIP(s string, tr privacy.Truncator) (string, error) {
-	addr, err := netip.ParseAddr(strings.TrimSpace(s))
-	if err != nil {
-		return "", fmt.Errorf("address %q: %w", s, err)
-	}
-	if tr == (privacy.Truncator{}) {
-		tr = privacy.Truncator{V4Bits: privacy.DefaultV4Bits, V6Bits: privacy.DefaultV6Bits}
-	}
-	return tr.Truncate(addr).String(), nil
 }
