@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/acceptlog"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
@@ -253,12 +254,48 @@ func repairRollups(ctx context.Context, db store.Store, events []store.Event) er
 }
 
 // storeSpooled inserts a spooled batch, or, when an earlier insert of it did land,
-// rebuilds its rollups instead; false means neither worked, for now.
+// rebuilds its rollups instead; false means neither worked, for now. A batch that
+// arrives after the finalizer wrote the visits of its time has those days rebuilt.
 func (w *writer) storeSpooled(b spool.Batch) bool {
 	if w.landed(b) {
 		return w.repaired(b)
 	}
-	return w.insert(b) == nil
+	if w.insert(b) != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+	defer cancel()
+	if err := rebuildLateVisits(ctx, w.db, b.Events); err != nil {
+		// The events are stored; only the visits of their days are short of them.
+		w.log.Warn("spooled batch stored, but the visits of its days could not be rebuilt", "err", err)
+	}
+	return true
+}
+
+// rebuildLateVisits rebuilds what derives from the events of sites whose visits were
+// written past the events' time already: the finalizer will not come back for them.
+func rebuildLateVisits(ctx context.Context, db store.Store, events []store.Event) error {
+	late := map[string][]store.Event{}
+	for i := range events {
+		late[events[i].Site] = append(late[events[i].Site], events[i])
+	}
+	for site, evs := range late {
+		done, err := derived.Done(ctx, db, site)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(evs, func(e store.Event) bool { return e.Timestamp.Before(done) }) {
+			delete(late, site)
+		}
+	}
+	var all []store.Event
+	for _, evs := range late {
+		all = append(all, evs...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return repairRollups(ctx, db, all)
 }
 
 // ack removes a stored batch from the spool.

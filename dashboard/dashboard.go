@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -89,16 +88,9 @@ func New(opts Options) (*Dashboard, error) {
 }
 
 // Run does the dashboard's housekeeping until ctx ends: it deletes expired login
-// sessions hourly and keeps the reports' per-visit table filled (reports stay correct
-// without it, only slower).
-func (d *Dashboard) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Go(func() { d.auth.Run(ctx) })
-	if d.reports != nil {
-		d.reports.Run(ctx)
-	}
-	wg.Wait()
-}
+// sessions hourly. (The per-visit table the reports read is written by
+// internal/derived's finalizer, which serve starts.)
+func (d *Dashboard) Run(ctx context.Context) { d.auth.Run(ctx) }
 
 // Register adds every dashboard route to app. Call it after the collector's own
 // routes: the authentication middleware it installs runs only for routes added after

@@ -21,6 +21,7 @@ import (
 	"github.com/websystems/loendur/dashboard"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
@@ -90,6 +91,11 @@ func runServe(args []string) error {
 		return err
 	}
 	svc.col.Start(ctx)
+	finalizer, err := derived.NewFinalizer(derived.FinalizerOptions{DB: db, Sites: registry, Log: log, Registry: reg})
+	if err != nil {
+		return fmt.Errorf("finalizer: %w", err)
+	}
+	go finalizer.Run(ctx)
 	go retention.New(db, log, reg, time.Now).Run(ctx)
 	go svc.dash.Run(ctx)
 

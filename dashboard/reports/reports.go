@@ -5,7 +5,7 @@
 // Where the numbers come from:
 //   - Visits (overview, time series, entry and exit pages, sources, UTM, locations,
 //     devices, funnels) are rows of the sessions table, one per ended visit, written by
-//     the finalizer (Run); visits that are still open, or not yet written, are computed
+//     the finalizer (internal/derived, started by serve); visits that are still open, or not yet written, are computed
 //     from events in the same query (sessions.sql), so answers are complete either way
 //     and only faster with the finalizer running.
 //   - Pages and custom events (top pages, exit rates, scroll depth, events) come from
@@ -22,26 +22,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 	_ "time/tzdata" // site time zones must resolve on hosts without a zoneinfo database
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/dashboard/auth"
-	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
 )
 
-// Timing of visits, as the collector defines them.
-const (
-	// FinalizeDelay is how long after its last event a visit is written to the sessions
-	// table: the timeout plus time for events still on their way (queue, batch, retry).
-	FinalizeDelay = privacy.SessionTimeout + 5*time.Minute
-	// MaxVisitLength bounds how far back a visit's first event is looked for. A visit
-	// longer than this (a tab left open and pinged all day) counts from its last 24 hours.
-	MaxVisitLength = 24 * time.Hour
+// MaxVisitLength bounds how far back a visit's first event is looked for (the
+// finalizer's bound, internal/derived).
+const MaxVisitLength = derived.MaxVisitLength
 
+const (
 	// DefaultLimit and MaxLimit bound the rows of a table report (?limit=).
 	DefaultLimit = 100
 	MaxLimit     = 1000
@@ -58,7 +53,8 @@ type Deps struct {
 	Audit func(ctx context.Context, actor *auth.User, action, target, detail string)
 }
 
-// Service answers report queries and keeps the sessions table filled.
+// Service answers report queries. It only reads: the sessions table is written by
+// internal/derived's finalizer, which serve starts.
 type Service struct {
 	db      store.Store
 	sites   *sites.Registry
@@ -66,8 +62,6 @@ type Service struct {
 	now     func() time.Time
 	metrics *metrics
 	auditFn func(ctx context.Context, actor *auth.User, action, target, detail string)
-
-	finalizeMu sync.Mutex // one finalizer run at a time in this process
 }
 
 // New checks deps and returns the reports service.
@@ -109,33 +103,9 @@ type sessionsData struct {
 	Site       string
 	Start, End time.Time // visits that started in [Start, End)
 	Done       time.Time // the sessions table holds every visit that ended before Done
-	Live       *summaryData
-}
-
-// summaryData feeds session_summary.sql.
-type summaryData struct {
-	Site               string
-	From, To           time.Time // events read
-	EndFrom, EndTo     time.Time // visits whose last event is in [EndFrom, EndTo); EndTo zero: no bound
-	StartFrom, StartTo time.Time // and whose first is in [StartFrom, StartTo); zero: no bound
-}
-
-// done is how far the sessions table of site is complete.
-func (rep *Service) done(ctx context.Context, site string) (time.Time, error) {
-	q, err := render("progress", struct{ Site string }{site})
-	if err != nil {
-		return time.Time{}, err
-	}
-	var rows []struct {
-		Done time.Time `ch:"done"`
-	}
-	if err := rep.db.Select(ctx, &rows, q); err != nil {
-		return time.Time{}, fmt.Errorf("read sessions progress of %s: %w", site, err)
-	}
-	if len(rows) == 0 {
-		return time.Time{}, nil
-	}
-	return rows[0].Done.UTC(), nil
+	// Live, when set, is the query computing from events the visits not yet written
+	// (derived.VisitSpan.Query): SQL built from typed values only.
+	Live string
 }
 
 // visits describes the visits of site that started in [start, end), given that the
@@ -149,10 +119,10 @@ func visits(site string, start, end, done time.Time) sessionsData {
 		if done.After(from) {
 			from = done
 		}
-		d.Live = &summaryData{
+		d.Live = derived.VisitSpan{
 			Site: site, From: from.Add(-MaxVisitLength), To: end.Add(MaxVisitLength),
 			EndFrom: done, StartFrom: start, StartTo: end,
-		}
+		}.Query()
 	}
 	return d
 }
@@ -164,7 +134,7 @@ type scope struct {
 }
 
 func (rep *Service) scope(ctx context.Context, q Query) (scope, error) {
-	done, err := rep.done(ctx, q.Site)
+	done, err := derived.Done(ctx, rep.db, q.Site)
 	if err != nil {
 		return scope{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
 )
@@ -54,9 +55,10 @@ func TestReportsFixture(t *testing.T) {
 			}
 			t.Run("visits written twice are merged", func(t *testing.T) {
 				// What two finalizers racing would leave: every visit twice.
-				var rows []sessionRow
+				var rows []derived.VisitRow
+				cols := derived.Visits.ColumnNames()
 				if err := db.Select(context.Background(), &rows,
-					"SELECT "+strings.Join(sessionColumns[1:len(sessionColumns)-1], ", ")+" FROM sessions WHERE site = ? SETTINGS output_format_json_quote_64bit_integers = 0", site); err != nil {
+					"SELECT "+strings.Join(cols[1:len(cols)-1], ", ")+" FROM sessions WHERE site = ? SETTINGS output_format_json_quote_64bit_integers = 0", site); err != nil {
 					t.Fatal(err)
 				}
 				if len(rows) != 9 {
@@ -64,15 +66,12 @@ func TestReportsFixture(t *testing.T) {
 				}
 				values := make([][]any, len(rows))
 				for i, s := range rows {
-					values[i] = []any{site, s.SessionID, s.VisitorID, s.StartTime, s.EndTime, s.Pageviews, s.Events,
-						s.EngagedMS, s.EntryPage, s.ExitPage, s.ReferrerHost, s.ReferrerSource, s.UTMSource, s.UTMMedium,
-						s.UTMCampaign, s.CountryCode, s.Region, s.City, s.Device, s.Browser, s.OS,
-						nonNil(s.SeqNames), nonNil(s.SeqPaths), nonNil(s.EngPaths), nonNil(s.EngMS), nonNil(s.EngScroll), uint64(1)}
+					values[i] = s.Values(site, 1)
 				}
-				if err := db.Insert(context.Background(), "sessions", sessionColumns, values); err != nil {
+				if err := db.Insert(context.Background(), "sessions", cols, values); err != nil {
 					t.Fatal(err)
 				}
-				if err := r.dedupe(context.Background(), site, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 7, 0, 0, 0, 0, time.UTC)); err != nil {
+				if err := r.finalizer().Dedupe(context.Background(), site, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 7, 0, 0, 0, 0, time.UTC)); err != nil {
 					t.Fatal(err)
 				}
 				checkOverview(t, r, fixtureQuery(t, site, ""))

@@ -137,7 +137,7 @@ type visitStatsData struct {
 	Site     string
 	Segments []segment
 	Done     time.Time
-	Live     *summaryData
+	Live     string // derived.VisitSpan.Query of the visits not yet written, or ""
 	TZ       string
 	Hourly   bool
 }

@@ -1,13 +1,15 @@
-// Package derived owns every table derived from raw events: the page and custom-event
-// rollups per hour and per day, and the per-day visit states (mergeable uniq states and
-// sums) that overview and time series merge instead of scanning visits. One definition
-// per table renders its migration for each deployment, the query that computes it
-// (which is also its materialized view), and its rebuild for a site's days after an
-// erasure, a retention run or a replayed batch.
+// Package derived owns every table derived from raw events: the visits (sessions, one
+// row per ended visit, written by the Finalizer that serve starts), the page and
+// custom-event rollups per hour and per day, and the per-day visit states (mergeable
+// uniq states and sums) that overview and time series merge instead of scanning visits.
+// One definition per table renders its migration for each deployment, the query that
+// computes it (for a rollup also its materialized view; for visits also the reports'
+// live part), and its rebuild for a site's days after an erasure or a replayed batch
+// (RebuildDays). Retention removes whole old days, from these tables as from events.
 //
 // The package imports nothing of loendur's own: internal/store runs the migrations it
-// renders beside schema/*.sql, and its runtime (Rebuild) works through the small DB
-// interface, which store.Store satisfies.
+// renders beside schema/*.sql, and its runtime (RebuildDays, Finalizer) works through
+// the small DB interface, which store.Store satisfies.
 package derived
 
 import (
@@ -20,6 +22,7 @@ import (
 type DB interface {
 	Exec(ctx context.Context, query string, args ...any) error
 	Select(ctx context.Context, dest any, query string, args ...any) error
+	Insert(ctx context.Context, table string, columns []string, rows [][]any) error
 }
 
 // Deployment is what the rendered DDL depends on.
@@ -174,6 +177,17 @@ func Lookup(name string) (Table, bool) {
 	return Table{}, false
 }
 
+// Names are the names of every table this package owns: the rollups at every bucket,
+// the visits and their progress. A table holding event data that is not here, nor the
+// events table, has no rebuild (the coverage test in internal/erasure fails).
+func Names() []string {
+	names := []string{Visits.Name, Visits.Progress}
+	for _, t := range All() {
+		names = append(names, t.Name())
+	}
+	return names
+}
+
 // Migration is one numbered migration rendered from definitions.
 type Migration struct {
 	Version    uint32
@@ -187,7 +201,7 @@ func Migrations(d Deployment) ([]Migration, error) {
 	if d.Cluster != "" {
 		return nil, fmt.Errorf("derived tables: cluster deployments are not rendered yet")
 	}
-	var out []Migration
+	out := []Migration{Visits.migration(d)}
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
 		for _, t := range r.Tables() {

@@ -3,27 +3,53 @@ package derived
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Rebuild recomputes the rollup rows of a site's UTC days (YYYY-MM-DD) from their
-// sources: the materialized views only ever add, so an erasure, a retention run or a
-// replayed batch is carried into the rollups by deleting those days and computing
-// them again. Rollups of events go first, then those of visits. Events that arrive for
-// those days while this runs may be counted twice in the rollups (never in events).
-func Rebuild(ctx context.Context, db DB, site string, days []string, tables []Table) error {
-	if len(days) == 0 {
-		return nil
-	}
-	quoted := make([]string, len(days))
-	for i, d := range days {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return fmt.Errorf("rebuild: day %q", d)
+// RebuildDays carries a change of a site's events on the UTC days (YYYY-MM-DD) into
+// everything derived from them, in order: the rollups of events, the written visits
+// that started on those days or the two before (a visit begins at most two days before
+// any of its events, see Finalizer), and the rollups of those visits. Erasure, the
+// replay of a batch and the finalizer's repair all come here; tables are the rollups
+// to rebuild (all: All()). Events that arrive for those days while this runs may be
+// counted twice in the rollups (never in events).
+func RebuildDays(ctx context.Context, db DB, site string, days []string, tables []Table) error {
+	var ofEvents, ofVisits []Table
+	for _, t := range tables {
+		if t.Source == EventsTable {
+			ofEvents = append(ofEvents, t)
+		} else {
+			ofVisits = append(ofVisits, t)
 		}
-		quoted[i] = "'" + d + "'"
 	}
-	in := "(" + strings.Join(quoted, ", ") + ")"
+	if err := Rebuild(ctx, db, site, days, ofEvents); err != nil {
+		return err
+	}
+	visitDays, err := parseDays(withDaysBefore(days, 2))
+	if err != nil {
+		return err
+	}
+	if len(visitDays) > 0 {
+		if err := Visits.rebuild(ctx, db, site, visitDays, dayList(visitDays)); err != nil {
+			return err
+		}
+	}
+	return Rebuild(ctx, db, site, withDaysBefore(days, 2), ofVisits)
+}
+
+// Rebuild recomputes the rollup rows of a site's UTC days (YYYY-MM-DD) from their
+// sources: the materialized views only ever add, so a change is carried into the
+// rollups by deleting those days and computing them again. Tables go in the order
+// given (those of events before those of visits).
+func Rebuild(ctx context.Context, db DB, site string, days []string, tables []Table) error {
+	parsed, err := parseDays(days)
+	if err != nil || len(parsed) == 0 {
+		return err
+	}
+	in := dayList(parsed)
 	for _, t := range tables {
 		if err := deleteWhere(ctx, db, t.Name(), "site = ? AND toDate("+t.Bucket.Column.Name+") IN "+in, site); err != nil {
 			return err
@@ -42,6 +68,41 @@ func Rebuild(ctx context.Context, db DB, site string, days []string, tables []Ta
 		}
 	}
 	return nil
+}
+
+func parseDays(days []string) ([]time.Time, error) {
+	out := make([]time.Time, 0, len(days))
+	for _, d := range days {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild: day %q", d)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// dayList is an IN list of Date literals.
+func dayList(days []time.Time) string {
+	quoted := make([]string, len(days))
+	for i, d := range days {
+		quoted[i] = "'" + d.Format(time.DateOnly) + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// withDaysBefore adds the n days before each day.
+func withDaysBefore(days []string, n int) []string {
+	set := map[string]bool{}
+	for _, d := range days {
+		set[d] = true
+		if t, err := time.Parse(time.DateOnly, d); err == nil {
+			for i := 1; i <= n; i++ {
+				set[t.AddDate(0, 0, -i).Format(time.DateOnly)] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // OfEvents are the tables rebuilt after events changed: every rollup, those of visits

@@ -3,8 +3,6 @@ package erasure
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -139,37 +137,19 @@ func WaitMutations(ctx context.Context, db store.Store, table string) error {
 	}
 }
 
-// Recompute rebuilds the rollups of a site's UTC days from their definitions
-// (internal/derived.Rebuild): rollups of events first, then those of visits.
+// Recompute carries a change of a site's events on UTC days into everything derived
+// from them (internal/derived.RebuildDays): the rollups of events, the written visits
+// recomputed from the events left (erasing one page view of a visit leaves the visit
+// with the others), and the rollups of visits.
 func Recompute(ctx context.Context, db store.Store, site string, days []string, rollups []Rollup) error {
-	var events, visits []derived.Table
-	for _, r := range rollups {
-		if r.Def.Source == derived.EventsTable {
-			events = append(events, r.Def)
-		} else {
-			visits = append(visits, r.Def)
-		}
+	tables := make([]derived.Table, len(rollups))
+	for i, r := range rollups {
+		tables[i] = r.Def
 	}
-	if err := derived.Rebuild(ctx, db, site, days, events); err != nil {
-		return fmt.Errorf("erasure: %w", err)
-	}
-	// A visit starts up to a day before its events: its day is rebuilt too.
-	if err := derived.Rebuild(ctx, db, site, withDayBefore(days), visits); err != nil {
+	if err := derived.RebuildDays(ctx, db, site, days, tables); err != nil {
 		return fmt.Errorf("erasure: %w", err)
 	}
 	return nil
-}
-
-// withDayBefore adds the day before each day.
-func withDayBefore(days []string) []string {
-	set := map[string]bool{}
-	for _, d := range days {
-		set[d] = true
-		if t, err := time.Parse(time.DateOnly, d); err == nil {
-			set[t.AddDate(0, 0, -1).Format(time.DateOnly)] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(set))
 }
 
 // DeleteWhere deletes the rows of a table that match where (with ? placeholders) and

@@ -9,5 +9,5 @@ FROM sessions
 WHERE site = {{str .Site}} AND start_time >= {{ts .Start}} AND start_time < {{ts .End}} AND end_time < {{ts .Done}}
 {{- if .Live}}
 UNION ALL
-{{template "session_summary.sql" .Live}}
+{{.Live}}
 {{- end}}

@@ -28,7 +28,7 @@ UNION ALL
 SELECT toUInt32(start_time) AS t, uniqState(visitor_id) AS visitors, toUInt64(count()) AS visits,
     toUInt64(sum(pageviews)) AS views, toUInt64(countIf(pageviews = 1)) AS bounces,
     toUInt64(sum(end_time - start_time)) AS duration, toUInt64(sum(engaged_ms)) AS engaged
-FROM ({{template "session_summary.sql" .Live}})
+FROM ({{.Live}})
 WHERE pageviews > 0
 GROUP BY t
 {{- end}}

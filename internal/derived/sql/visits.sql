@@ -1,8 +1,9 @@
-{{- /* One row per visit, computed from events: the visits whose last event is in
-[.EndFrom, .EndTo) (and, when set, whose first is in [.StartFrom, .StartTo)), reading
-events in [.From, .To). Columns as in the sessions table. Events are ordered by
-(time_us, event_id): arrival order to the microsecond, then a fixed tie-break. Used by the live part of
-sessions.sql and by the finalizer (finalize.go). */ -}}
+{{- /* One row per visit, computed from events (VisitSpan.Query): the visits whose last
+event is in [.EndFrom, .EndTo) (and, when set, whose first is in [.StartFrom, .StartTo)),
+reading events in [.From, .To). Columns as in Visits.Columns. Events are ordered by
+(time_us, event_id): arrival order to the microsecond, then a fixed tie-break. The one
+computation of a visit: the finalizer writes its rows, a rebuild inserts them, the
+reports compute visits not yet written with it. */ -}}
 SELECT l_session_id AS session_id, l_visitor_id AS visitor_id, l_start AS start_time, l_end AS end_time,
     l_pageviews AS pageviews, l_events AS events, l_engaged AS engaged_ms,
     l_entry AS entry_page, l_exit AS exit_page, l_referrer_host AS referrer_host, l_referrer_source AS referrer_source,

@@ -1,0 +1,189 @@
+package derived
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/websystems/loendur/internal/privacy"
+)
+
+// Timing of visits, as the collector defines them.
+const (
+	// FinalizeDelay is how long after its last event a visit is written to the sessions
+	// table: the timeout plus time for events still on their way (queue, batch, retry).
+	FinalizeDelay = privacy.SessionTimeout + 5*time.Minute
+	// MaxVisitLength bounds how far back a visit's first event is looked for. A visit
+	// longer than this (a tab left open and pinged all day) counts from its last 24 hours.
+	MaxVisitLength = 24 * time.Hour
+)
+
+// VisitTable is the definition of the per-visit table: one row per ended visit, computed
+// from its events by VisitSpan.Query, written by the Finalizer, with a progress table
+// saying up to when (by a visit's last event) it is complete. Writing a visit again (two
+// finalizers at once, or a rebuild) adds a row with a higher version.
+type VisitTable struct {
+	Name     string
+	Progress string
+	Columns  []Column // what VisitSpan.Query computes, in order; the table adds site and version
+	Version  uint32   // the migration that creates the tables
+}
+
+// Visits is the sessions table. It holds visitor_id: erasure and retention reach it
+// like the events table, and its rebuild recomputes what an erasure left of a visit.
+var Visits = VisitTable{Name: SessionsTable, Progress: "sessions_progress", Version: 21, Columns: []Column{
+	{"session_id", "UInt64"}, {"visitor_id", "UInt64"},
+	{"start_time", "DateTime('UTC')"}, {"end_time", "DateTime('UTC')"},
+	{"pageviews", "UInt32"}, {"events", "UInt32"}, {"engaged_ms", "UInt64"},
+	{"entry_page", "String"}, {"exit_page", "String"},
+	{"referrer_host", "String"}, {"referrer_source", "String"},
+	{"utm_source", "String"}, {"utm_medium", "String"}, {"utm_campaign", "String"},
+	{"country_code", "String"}, {"region", "String"}, {"city", "String"},
+	{"device", "String"}, {"browser", "String"}, {"os", "String"},
+	// seq_*: page views and custom events in order (name, path); eng_*: engagement
+	// events (path, visible ms, scroll %).
+	{"seq_names", "Array(String)"}, {"seq_paths", "Array(String)"},
+	{"eng_paths", "Array(String)"}, {"eng_ms", "Array(UInt64)"}, {"eng_scroll", "Array(UInt64)"},
+}}
+
+// ColumnNames are the names of the stored columns: site, the computed ones, version.
+func (v VisitTable) ColumnNames() []string {
+	out := []string{"site"}
+	for _, c := range v.Columns {
+		out = append(out, c.Name)
+	}
+	return append(out, "version")
+}
+
+// computed are the names of the columns VisitSpan.Query computes, comma-separated.
+func (v VisitTable) computed() string {
+	names := v.ColumnNames()
+	return strings.Join(names[1:len(names)-1], ", ")
+}
+
+// DDL renders the statements that create the table and its progress table. Both have
+// existed since migration 21 (then a .sql file); IF NOT EXISTS keeps an upgraded
+// database's rows.
+func (v VisitTable) DDL(d Deployment) []string {
+	cols := []string{"    site String"}
+	for _, c := range v.Columns {
+		cols = append(cols, "    "+c.Name+" "+c.Type)
+	}
+	cols = append(cols, "    version UInt64")
+	table := "CREATE TABLE IF NOT EXISTS " + v.Name + d.onCluster() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
+		d.engine("ReplacingMergeTree(version)") + "\nPARTITION BY toYYYYMM(start_time)\nORDER BY (site, toDate(start_time), session_id)\nSETTINGS index_granularity = 8192"
+	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + d.onCluster() + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = " +
+		d.engine("ReplacingMergeTree(version)") + "\nORDER BY site"
+	return []string{table, progress}
+}
+
+func (v VisitTable) migration(d Deployment) Migration {
+	return Migration{Version: v.Version, Name: fmt.Sprintf("%04d_%s.derived", v.Version, v.Name), Statements: v.DDL(d)}
+}
+
+// VisitSpan selects the visits VisitSpan.Query computes from events.
+type VisitSpan struct {
+	Site               string
+	From, To           time.Time // events read
+	EndFrom, EndTo     time.Time // visits whose last event is in [EndFrom, EndTo); EndTo zero: no bound
+	StartFrom, StartTo time.Time // and whose first is in [StartFrom, StartTo); zero: no bound
+}
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": quote, "ts": sqlTime}).ParseFS(sqlFiles, "sql/*.sql"))
+
+// Query is the one computation of a visit from its events: one row per visit of the
+// span, with the columns of Visits.Columns. The finalizer writes its rows, a rebuild
+// inserts them, and the reports compute visits not yet written with it.
+func (s VisitSpan) Query() string {
+	var b strings.Builder
+	if err := queries.ExecuteTemplate(&b, "visits.sql", s); err != nil {
+		panic("derived: visits.sql: " + err.Error()) // only values of s enter, through str and ts
+	}
+	return b.String()
+}
+
+// Done is how far the sessions table of site is complete: every visit whose last event
+// is before it is written. Zero when nothing is written yet.
+func Done(ctx context.Context, db DB, site string) (time.Time, error) {
+	var rows []struct {
+		Done time.Time `ch:"done"`
+	}
+	if err := db.Select(ctx, &rows, "SELECT max(done_until) AS done FROM "+Visits.Progress+" WHERE site = ?", site); err != nil {
+		return time.Time{}, fmt.Errorf("read sessions progress of %s: %w", site, err)
+	}
+	if len(rows) == 0 {
+		return time.Time{}, nil
+	}
+	return rows[0].Done.UTC(), nil
+}
+
+// rebuild recomputes from events the written visits of site that started on the UTC
+// days: after an erasure the rest of a visit is still a visit (fewer page views, another
+// exit page), after a replayed batch a visit may have grown. Only visits that ended
+// before the progress mark are touched, so a finalizer running meanwhile (it writes
+// only visits that end after the mark) neither loses a visit nor writes one twice.
+func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time.Time, in string) error {
+	done, err := Done(ctx, db, site)
+	if err != nil || done.Unix() <= 0 {
+		return err
+	}
+	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < toDateTime(?, 'UTC')",
+		site, done.Format(time.DateTime)); err != nil {
+		return err
+	}
+	for _, day := range days {
+		span := VisitSpan{Site: site, From: day.Add(-MaxVisitLength), To: day.Add(24*time.Hour + 2*MaxVisitLength),
+			EndFrom: day, EndTo: done, StartFrom: day, StartTo: day.Add(24 * time.Hour)}
+		if err := v.Insert(ctx, db, span); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+	}
+	return nil
+}
+
+// Insert writes the visits of span, computed in the database (INSERT … SELECT).
+func (v VisitTable) Insert(ctx context.Context, db DB, span VisitSpan) error {
+	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + quote(span.Site) + ", " +
+		v.computed() + ", toUInt64(" + fmt.Sprint(time.Now().UnixNano()) + ") FROM (" + span.Query() + ")"
+	if err := db.Exec(ctx, q); err != nil {
+		return fmt.Errorf("write visits of %s: %w", span.Site, err)
+	}
+	return nil
+}
+
+// quote is s as a ClickHouse string literal (as store.Quote, which this package cannot
+// import: store runs this package's migrations).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case 0:
+			b.WriteString(`\0`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// sqlTime is a DateTime('UTC') literal of t.
+func sqlTime(t time.Time) string {
+	return "toDateTime('" + t.UTC().Format(time.DateTime) + "', 'UTC')"
+}
