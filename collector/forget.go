@@ -15,6 +15,7 @@ import (
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Limits of the self-service endpoints: an erasure rewrites table parts, so forget is
@@ -259,7 +260,7 @@ func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp >= ? AND visitor_id IN "+store.UInt64List(ids),
+	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp >= ? AND visitor_id IN "+literal.UInt64List(ids),
 		site, from.UTC()); err != nil {
 		return 0, err
 	}

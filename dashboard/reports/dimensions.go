@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // dimension is a breakdown of visits by some of their columns.
@@ -177,7 +177,7 @@ func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, erro
 	for i, e := range exits {
 		paths[i] = e.D0
 	}
-	in := " IN " + store.StringList(paths)
+	in := " IN " + literal.StringList(paths)
 	sql, err = render("page_views", struct{ Stats statsData }{s.pageStats(func(col string) string { return col + in })})
 	if err != nil {
 		return nil, err

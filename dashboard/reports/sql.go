@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // The report SQL lives in sql/*.sql, one file per query, each starting with a comment
@@ -20,9 +20,9 @@ import (
 var sqlFiles embed.FS
 
 var queries = template.Must(template.New("").Funcs(template.FuncMap{
-	"str":  store.Quote,
-	"ts":   store.DateTime,
-	"date": store.Date,
+	"str":  literal.Quote,
+	"ts":   literal.DateTime,
+	"date": literal.Date,
 	"int":  func(n int) string { return strconv.Itoa(n) },
 	"sub":  func(n int) int { return n - 1 },
 }).ParseFS(sqlFiles, "sql/*.sql"))
@@ -40,7 +40,7 @@ func render(name string, data any) (string, error) {
 // value has a `*` wildcard.
 func matchPath(col, v string) string {
 	if strings.Contains(v, "*") {
-		return col + " LIKE " + store.Quote(store.LikePattern(v))
+		return col + " LIKE " + literal.Quote(literal.LikePattern(v))
 	}
-	return col + " = " + store.Quote(v)
+	return col + " = " + literal.Quote(v)
 }

@@ -245,10 +245,9 @@ func (f *Finalizer) Dedupe(ctx context.Context, site string, from, until time.Ti
 	if err := f.db.Select(ctx, &months, `SELECT toUInt32(toYYYYMM(start_time)) AS month, toUInt64(count()) AS n,
 			toUInt64(uniqExact(session_id)) AS u
 		FROM `+Visits.Name+`
-		WHERE site = ? AND start_time >= toDateTime(?, 'UTC') AND end_time >= toDateTime(?, 'UTC') AND end_time < toDateTime(?, 'UTC')
+		WHERE site = ? AND start_time >= ? AND end_time >= ? AND end_time < ?
 		GROUP BY month
-		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC().Format(time.DateTime),
-		from.UTC().Format(time.DateTime), until.UTC().Format(time.DateTime)); err != nil {
+		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC(), from.UTC(), until.UTC()); err != nil {
 		return fmt.Errorf("check visits of %s for duplicates: %w", site, err)
 	}
 	for _, m := range months {

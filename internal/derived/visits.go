@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Timing of visits, as the collector defines them.
@@ -131,7 +132,7 @@ type VisitSpan struct {
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": quote, "ts": sqlTime}).ParseFS(sqlFiles, "sql/*.sql"))
+var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": literal.Quote, "ts": literal.DateTime}).ParseFS(sqlFiles, "sql/*.sql"))
 
 // Query is the one computation of a visit from its events: one row per visit of the
 // span, with the columns of Visits.Columns. The finalizer writes its rows, a rebuild
@@ -169,8 +170,8 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 	if err != nil || done.Unix() <= 0 {
 		return err
 	}
-	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < toDateTime(?, 'UTC')",
-		site, done.Format(time.DateTime)); err != nil {
+	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < ?",
+		site, done.UTC()); err != nil {
 		return err
 	}
 	for _, day := range days {
@@ -185,41 +186,10 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 
 // Insert writes the visits of span, computed in the database (INSERT … SELECT).
 func (v VisitTable) Insert(ctx context.Context, db DB, span VisitSpan) error {
-	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + quote(span.Site) + ", " +
+	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + literal.Quote(span.Site) + ", " +
 		v.Computed() + ", toUInt64(" + fmt.Sprint(time.Now().UnixNano()) + ") FROM (" + span.Query() + ")"
 	if err := db.Exec(ctx, q); err != nil {
 		return fmt.Errorf("write visits of %s: %w", span.Site, err)
 	}
 	return nil
-}
-
-// quote is s as a ClickHouse string literal (as store.Quote, which this package cannot
-// import: store runs this package's migrations).
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case 0:
-			b.WriteString(`\0`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
-
-// sqlTime is a DateTime('UTC') literal of t.
-func sqlTime(t time.Time) string {
-	return "toDateTime('" + t.UTC().Format(time.DateTime) + "', 'UTC')"
 }

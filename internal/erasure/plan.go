@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // maxResolved bounds how many keys a selector may resolve to for tables that lack its
@@ -166,9 +167,9 @@ func directPredicate(t Table, sel Selector) (string, []any, bool) {
 	var cond string
 	switch sel.Kind {
 	case KindVisitor:
-		cond = "visitor_id IN " + store.UInt64List(sel.Visitors)
+		cond = "visitor_id IN " + literal.UInt64List(sel.Visitors)
 	case KindSession:
-		cond = "session_id IN " + store.UInt64List(sel.Sessions)
+		cond = "session_id IN " + literal.UInt64List(sel.Sessions)
 	case KindEvent:
 		cond = "event_id IN " + idList(sel.Events, t.Columns["event_id"])
 	case KindIP:
@@ -176,7 +177,7 @@ func directPredicate(t Table, sel Selector) (string, []any, bool) {
 		args = append(args, sel.IP, sel.From.UTC(), sel.To.UTC())
 		if sel.Page != "" {
 			cond += " AND pathname LIKE ?"
-			args = append(args, store.LikePattern(sel.Page))
+			args = append(args, literal.LikePattern(sel.Page))
 		}
 	}
 	if sel.Kind != KindIP {
@@ -229,12 +230,12 @@ func derivedPredicate(t Table, r *resolved) (string, bool) {
 		if len(r.sessions) == 0 {
 			return none, true
 		}
-		return "site = ? AND session_id IN " + store.UInt64List(r.sessions), true
+		return "site = ? AND session_id IN " + literal.UInt64List(r.sessions), true
 	case t.Has("visitor_id"):
 		if len(r.visitors) == 0 {
 			return none, true
 		}
-		return "site = ? AND visitor_id IN " + store.UInt64List(r.visitors), true
+		return "site = ? AND visitor_id IN " + literal.UInt64List(r.visitors), true
 	}
 	return "", false
 }
@@ -272,13 +273,13 @@ func resolve(ctx context.Context, db store.Store, where string, args []any) (*re
 // idList is the IN list of event ids for a column of type typ: UUIDs, or their text.
 func idList(ids []uuid.UUID, typ string) string {
 	if typ == "UUID" {
-		return store.UUIDList(ids)
+		return literal.UUIDList(ids)
 	}
 	text := make([]string, len(ids))
 	for i, id := range ids {
 		text[i] = id.String()
 	}
-	return store.StringList(text)
+	return literal.StringList(text)
 }
 
 // Matches reports whether an event (in the spool or queue, say) is one the selector names.

@@ -16,6 +16,7 @@ import (
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Interval is how often the job runs.
@@ -95,7 +96,7 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 			if !strings.HasPrefix(t.Columns[col], "DateTime") {
 				cutoff = today.AddDate(0, -m, 0).Format(time.DateOnly)
 			}
-			where := "site IN " + store.StringList(group) + " AND `" + col + "` < ?"
+			where := "site IN " + literal.StringList(group) + " AND `" + col + "` < ?"
 			args := []any{cutoff}
 			var n []struct {
 				N uint64 `ch:"n"`

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Event is one row of the events table: what is left of a page view or custom event
@@ -158,7 +159,7 @@ func arrayColumn(name string, field func(*Event) []string) eventColumn {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, s)
+			b = literal.AppendQuote(b, s)
 		}
 		return append(b, ']')
 	}

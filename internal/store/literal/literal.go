@@ -1,15 +1,5 @@
-package store
-
-import (
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/google/uuid"
-)
-
-// Values enter SQL in one of two ways, and this file is the only place that writes a
-// value as SQL text:
+// Package literal writes values as ClickHouse SQL literals. Values enter SQL in one of
+// two ways, and this package is the only place that writes a value as SQL text:
 //
 //   - `?` binding, the rule: a query written in Go passes its values as args of Exec
 //     or Select, typed as they are: a string, a number, a time.Time for a DateTime
@@ -21,19 +11,26 @@ import (
 //     built for them), and IN lists of any length, which `?` cannot bind (a slice binds
 //     as an Array, and ClickHouse 18.16 refuses `x IN [1, 2]`).
 //
-// A value is never formatted into SQL anywhere else, but in internal/derived (which
-// store imports, so it cannot use these): it writes its validated days itself.
+// A value is never formatted into SQL anywhere else. The package imports nothing of
+// loendur's, so internal/store (whose binding uses it) and internal/derived (which store
+// imports) both can.
+package literal
 
-// dateTimeLayout is how a DateTime is written in SQL text and TabSeparated data.
-const dateTimeLayout = time.DateTime
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Quote is s as a ClickHouse string literal: quotes and backslashes escaped, control
 // bytes written as escapes so nothing can end the literal early.
-func Quote(s string) string { return quoteString(s) }
+func Quote(s string) string { return string(AppendQuote(make([]byte, 0, len(s)+2), s)) }
 
 // DateTime is the DateTime('UTC') literal of t, to the second.
 func DateTime(t time.Time) string {
-	return "toDateTime('" + t.UTC().Format(dateTimeLayout) + "', 'UTC')"
+	return "toDateTime('" + t.UTC().Format(time.DateTime) + "', 'UTC')"
 }
 
 // Date is the Date literal of t's UTC calendar day.
@@ -65,11 +62,20 @@ func LikePattern(glob string) string {
 func UInt64List(ns []uint64) string { return list('(', ns, appendUint, ')') }
 
 // StringList is the IN list of ss, each quoted (see UInt64List).
-func StringList(ss []string) string { return list('(', ss, appendQuoted, ')') }
+func StringList(ss []string) string { return list('(', ss, AppendQuote, ')') }
 
 // UUIDList is the IN list of ids for a UUID column (see UInt64List); for ids kept in a
 // String column, use StringList of their text.
 func UUIDList(ids []uuid.UUID) string { return list('(', ids, appendUUID, ')') }
+
+// UUID is the literal of id: a UUID, not a String, on every engine.
+func UUID(id uuid.UUID) string { return string(appendUUID(nil, id)) }
+
+// UInt64Array is the Array(UInt64) literal of ns: "[1, 2]".
+func UInt64Array(ns []uint64) string { return list('[', ns, appendUint, ']') }
+
+// StringArray is the Array(String) literal of ss, each quoted.
+func StringArray(ss []string) string { return list('[', ss, AppendQuote, ']') }
 
 // list writes vs between open and close, separated by commas: an IN list or an array.
 func list[T any](open byte, vs []T, appendOne func([]byte, T) []byte, close byte) string {
@@ -85,15 +91,13 @@ func list[T any](open byte, vs []T, appendOne func([]byte, T) []byte, close byte
 
 func appendUint(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10) }
 
-// appendUUID appends the UUID literal of id (a UUID, not a String, on every engine).
+// appendUUID appends the literal of id (see UUID).
 func appendUUID(b []byte, id uuid.UUID) []byte {
 	return append(append(append(b, "toUUID('"...), id.String()...), "')"...)
 }
 
-func quoteString(s string) string { return string(appendQuoted(make([]byte, 0, len(s)+2), s)) }
-
-// appendQuoted appends s as a ClickHouse string literal (see Quote).
-func appendQuoted(b []byte, s string) []byte {
+// AppendQuote appends s as a ClickHouse string literal (see Quote).
+func AppendQuote(b []byte, s string) []byte {
 	b = append(b, '\'')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
