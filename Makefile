@@ -65,9 +65,19 @@ BENCH_ARGS ?=
 bench: $(CHDB_LIB) clickhouse-start build
 	.ci/bench.sh $(BENCH_ARGS)
 
-# Every report over 10 million synthetic events on the embedded engine (loaded once into the cache).
+# Every report over 10 and 100 million synthetic events on the embedded engine, each size
+# loaded once into $(CACHE)/bench-reports-SIZE (reloaded when the schema changes); the
+# Markdown table of p95s lands next to it, in bench-reports-SIZE.md. BENCH_REPORT_SIZES=10m
+# runs one size; BENCH_REPORT_FILTER narrows the cases (a -bench pattern).
+BENCH_REPORT_SIZES ?= 10m 100m
+BENCH_REPORT_FILTER ?= Reports
 bench-reports: $(CHDB_LIB)
-	LOENDUR_BENCH_DIR=$(CACHE)/bench-reports $(GO) test -run '^$$' -bench Reports -benchtime 5x -timeout 60m ./dashboard/reports
+	@for size in $(BENCH_REPORT_SIZES); do \
+	  echo "== reports over $$size events"; \
+	  LOENDUR_BENCH_EVENTS=$$size LOENDUR_BENCH_DIR=$(CACHE)/bench-reports-$$size \
+	  LOENDUR_BENCH_MD=$(CACHE)/bench-reports-$$size.md \
+	  $(GO) test -run '^$$' -bench '$(BENCH_REPORT_FILTER)' -benchtime 1x -timeout 8h ./dashboard/reports || exit 1; \
+	done
 
 # Each fuzz target for a bounded time (FUZZTIME, default 30s each).
 FUZZTIME ?= 30s

@@ -14,6 +14,7 @@ import (
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/eventtest"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
@@ -86,14 +87,9 @@ func TestReplayRepairsRollupsOfLandedBatch(t *testing.T) {
 	}
 }
 
+// pageviews are n page views on site, a second apart from an hour ago.
 func pageviews(site string, n int) []store.Event {
-	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
-	evs := make([]store.Event, n)
-	for i := range evs {
-		evs[i] = store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(time.Duration(i) * time.Second),
-			Name: eventPageview, Hostname: site, Pathname: fmt.Sprintf("/p%d", i%3), VisitorID: uint64(i + 1), SessionID: uint64(i + 1)}
-	}
-	return evs
+	return eventtest.Pageviews(site, time.Now().UTC().Truncate(time.Second).Add(-time.Hour), n)
 }
 
 // dropRollups deletes a site's rows from every derived table but the progress mark, as

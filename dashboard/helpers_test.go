@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +19,15 @@ import (
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/testclock"
 )
-
-// clock is the injected time: tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type testEnv struct {
 	t     *testing.T
 	db    store.Store
 	app   *fiber.App
 	dash  *Dashboard
-	clock *clock
+	clock *testclock.Clock // the injected time: tests move it instead of sleeping
 	sites []string
 }
 
@@ -52,7 +39,7 @@ func newEnv(t *testing.T, db store.Store, tag string, siteNames ...string) *test
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := sites.NewRegistry(db, log)
-	e := &testEnv{t: t, db: db, clock: &clock{t: time.Now().UTC()}}
+	e := &testEnv{t: t, db: db, clock: testclock.New(time.Now().UTC())}
 	for _, s := range siteNames {
 		e.sites = append(e.sites, s+"-"+tag+".test")
 	}

@@ -20,46 +20,23 @@ import (
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/erasure/erasuretest"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
 )
 
-var requestsBase = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+var requestsBase = erasuretest.Base
 
-// requestFixture stores on site: visitor 1 in sessions 11 and 12 (address 203.0.0.0,
-// pages /a, /b/x, /a), visitor 2 in session 21 (same address, a day later), visitor 3
-// in session 31 (198.51.0.0); on other: visitor 1 again. Each session gets a visit
-// row, as the dashboard writes them.
+// requestFixture stores the erasure fixture (erasuretest.Events) on site, with
+// visitor 1's second event a Signup whose prop needs quoting in CSV; on other: visitor
+// 1's first event again.
 func requestFixture(t *testing.T, db store.Store, site, other string) []store.Event {
 	t.Helper()
-	mk := func(site string, visitor, session uint64, ip, page string, at time.Time) store.Event {
-		return store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", Hostname: site,
-			Pathname: page, VisitorID: visitor, SessionID: session, IP: ip, Browser: "Firefox", CountryCode: "EE"}
-	}
-	evs := []store.Event{
-		mk(site, 1, 11, "203.0.0.0", "/a", requestsBase),
-		mk(site, 1, 11, "203.0.0.0", "/b/x", requestsBase.Add(time.Minute)),
-		mk(site, 1, 12, "203.0.0.0", "/a", requestsBase.Add(3*time.Hour)),
-		mk(site, 2, 21, "203.0.0.0", "/a", requestsBase.Add(24*time.Hour)),
-		mk(site, 3, 31, "198.51.0.0", "/a", requestsBase.Add(time.Hour)),
-		mk(other, 1, 11, "203.0.0.0", "/a", requestsBase),
-	}
+	evs := erasuretest.Events(site)
 	evs[1].Name, evs[1].PropKeys, evs[1].PropValues = "Signup", []string{"plan"}, []string{"pro, \"yearly\""}
-	ctx := context.Background()
-	if err := store.InsertEvents(ctx, db, evs); err != nil {
-		t.Fatal(err)
-	}
-	var rows [][]any
-	for _, s := range []struct {
-		site string
-		v, s uint64
-	}{{site, 1, 11}, {site, 1, 12}, {site, 2, 21}, {site, 3, 31}, {other, 1, 11}} {
-		rows = append(rows, []any{s.site, s.s, s.v, requestsBase, requestsBase, uint32(1), uint64(1)})
-	}
-	if err := db.Insert(ctx, "sessions", []string{"site", "session_id", "visitor_id", "start_time", "end_time", "pageviews", "version"}, rows); err != nil {
-		t.Fatal(err)
-	}
+	evs = append(evs, erasuretest.Events(other)[0])
+	erasuretest.Store(t, db, evs)
 	return evs
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/store/storetest"
+	"github.com/websystems/loendur/internal/testclock"
 )
 
 // apiEnv is the report API behind the real authentication middleware, with an admin
@@ -32,10 +33,10 @@ func newAPIEnv(t *testing.T, engine string) *apiEnv {
 	}
 	ctx := context.Background()
 	e := &apiEnv{site: "api-" + engine + ".test", other: "api-other-" + engine + ".test"}
-	c := &clock{t: time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 	_, reg := newSite(t, db, c, "Europe/Tallinn", e.site, e.other)
 	loadFixture(t, db, e.site)
-	a, err := auth.New(auth.Options{DB: db, Now: c.now})
+	a, err := auth.New(auth.Options{DB: db, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func newAPIEnv(t *testing.T, engine string) *apiEnv {
 	}
 	e.app = fiber.New(fiber.Config{DisableStartupMessage: true})
 	e.app.Use(a.Middleware())
-	rep, err := New(Deps{DB: db, Sites: reg, Now: c.now,
+	rep, err := New(Deps{DB: db, Sites: reg, Now: c.Now,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Audit: a.Audit})
 	if err != nil {
 		t.Fatal(err)

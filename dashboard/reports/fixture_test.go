@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/testclock"
 )
 
 // fixtureVisitor is a row of testdata/visitors.csv: what every event of a visitor carries.
@@ -94,13 +95,8 @@ func mustUint(t *testing.T, s string) uint64 {
 	return n
 }
 
-// clock is a settable time for the reports under test.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 // newSite registers site with time zone tz and returns a Reports on db whose clock is c.
-func newSite(t *testing.T, db store.Store, c *clock, tz string, domains ...string) (*Service, *sites.Registry) {
+func newSite(t *testing.T, db store.Store, c *testclock.Clock, tz string, domains ...string) (*Service, *sites.Registry) {
 	t.Helper()
 	ctx := context.Background()
 	var rows [][]any
@@ -114,7 +110,7 @@ func newSite(t *testing.T, db store.Store, c *clock, tz string, domains ...strin
 	if err := reg.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Deps{DB: db, Sites: reg, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Now: c.now})
+	r, err := New(Deps{DB: db, Sites: reg, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

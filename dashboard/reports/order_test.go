@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
+	"github.com/websystems/loendur/internal/testclock"
 )
 
 // Visits whose page views share one second, as fast visitors, single-page apps and
@@ -51,7 +52,7 @@ func TestSubSecondOrder(t *testing.T) {
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			site := "order-" + engine + ".test"
-			c := &clock{t: time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 			r, _ := newSite(t, db, c, "Europe/Tallinn", site)
 			var events []store.Event
 			for i, e := range fixture {
@@ -71,11 +72,11 @@ func TestSubSecondOrder(t *testing.T) {
 				}
 			}
 			t.Run("from events", check)
-			c.t = time.Date(2024, 3, 5, 12, 0, 0, 0, time.UTC)
+			c.Set(time.Date(2024, 3, 5, 12, 0, 0, 0, time.UTC))
 			if n, err := r.Finalize(context.Background(), site); err != nil || n != 3 {
 				t.Fatalf("finalize wrote %d visits (%v), want 3", n, err)
 			}
-			c.t = time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)
+			c.Set(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 			t.Run("from the sessions table", check)
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
+	"github.com/websystems/loendur/internal/testclock"
 )
 
 // The expected figures below are worked out by hand from testdata/events.csv; the
@@ -20,7 +21,7 @@ func TestReportsFixture(t *testing.T) {
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			site := "fixture-" + engine + ".test"
-			c := &clock{t: time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 			r, _ := newSite(t, db, c, "Europe/Tallinn", site)
 			loadFixture(t, db, site)
 			// The same answers whether visits are computed from events, partly written
@@ -40,7 +41,7 @@ func TestReportsFixture(t *testing.T) {
 			for _, st := range stages {
 				t.Run(st.name, func(t *testing.T) {
 					if !st.finalizeAt.IsZero() {
-						c.t = st.finalizeAt
+						c.Set(st.finalizeAt)
 						n, err := r.Finalize(context.Background(), site)
 						if err != nil {
 							t.Fatalf("finalize: %v", err)
@@ -48,7 +49,7 @@ func TestReportsFixture(t *testing.T) {
 						if n != st.written {
 							t.Errorf("finalize wrote %d visits, want %d", n, st.written)
 						}
-						c.t = time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)
+						c.Set(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 					}
 					checkFixture(t, r, site)
 				})
@@ -385,7 +386,7 @@ func TestTimeZoneUTC(t *testing.T) {
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			site := "utc-" + engine + ".test"
-			c := &clock{t: time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC)}
+			c := testclock.New(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
 			r, _ := newSite(t, db, c, "UTC", site)
 			loadFixture(t, db, site)
 			q := fixtureQuery(t, site, "")
@@ -409,7 +410,7 @@ func TestRealtime(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			site := "live-" + engine + ".test"
 			now := time.Now().UTC().Truncate(time.Second)
-			c := &clock{t: now}
+			c := testclock.New(now)
 			r, _ := newSite(t, db, c, "Europe/Tallinn", site)
 			ev := func(ago time.Duration, visitor uint64, path string) store.Event {
 				return store.Event{Site: site, Timestamp: now.Add(-ago), Name: "pageview", Pathname: path,

@@ -197,19 +197,15 @@ var (
 	shotsErr  error
 )
 
-// screenshotDir is LOENDUR_SCREENSHOTS, or testdata-out/screenshots/dashboard at the
-// repository root (git-ignored), so a person can look at the pages after a run.
+// screenshotDir is LOENDUR_SCREENSHOTS, or loendur-screenshots/dashboard in the
+// system's temporary folder (tests never write into the source tree), kept after the
+// run so a person can look at the pages.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	shotsOnce.Do(func() {
 		dir := os.Getenv("LOENDUR_SCREENSHOTS")
 		if dir == "" {
-			root, err := repoRoot()
-			if err != nil {
-				shotsErr = err
-				return
-			}
-			dir = filepath.Join(root, "testdata-out", "screenshots", "dashboard")
+			dir = filepath.Join(os.TempDir(), "loendur-screenshots", "dashboard")
 		}
 		shotsPath, shotsErr = filepath.Abs(dir)
 		if shotsErr == nil {
@@ -220,21 +216,4 @@ func screenshotDir(t *testing.T) string {
 		t.Fatalf("screenshot folder: %v", shotsErr)
 	}
 	return shotsPath
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
 }

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/eventtest"
 	"github.com/websystems/loendur/internal/store"
 )
 
+// ev is the i-th event of a test: a page view with a prop.
 func ev(i int) store.Event {
-	return store.Event{EventID: uuid.New(), Timestamp: time.Unix(int64(1_700_000_000+i), 123).UTC(), Site: "example.com",
-		Name: "pageview", Pathname: "/p", VisitorID: uint64(i), PropKeys: []string{"k"}, PropValues: []string{"v"}}
+	e := eventtest.Pageview("example.com", time.Unix(int64(1_700_000_000+i), 123).UTC(), "/p")
+	e.VisitorID, e.PropKeys, e.PropValues = uint64(i), []string{"k"}, []string{"v"}
+	return e
 }
 
 func open(t *testing.T, dir string) (*Log, *Recovered) {

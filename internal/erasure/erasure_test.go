@@ -15,6 +15,7 @@ import (
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/erasure/erasuretest"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
 )
@@ -28,36 +29,15 @@ var tablesWithoutEventData = []string{
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
 }
 
-var base = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+var base = erasuretest.Base
 
-// fixture stores events of three visitors on site: visitor 1 has two sessions (ip
-// 203.0.0.0, pages /a and /b), visitor 2 one (same ip, page /a, a day later), visitor
-// 3 one (198.51.0.0).
+// fixture stores the erasure fixture on site (erasuretest.Events); visitor 3's event
+// is a Signup with a prop.
 func fixture(t *testing.T, db store.Store, site string) []store.Event {
 	t.Helper()
-	mk := func(visitor, session uint64, ip, page string, at time.Time) store.Event {
-		return store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", Hostname: site,
-			Pathname: page, VisitorID: visitor, SessionID: session, IP: ip, Browser: "Firefox"}
-	}
-	evs := []store.Event{
-		mk(1, 11, "203.0.0.0", "/a", base),
-		mk(1, 11, "203.0.0.0", "/b/x", base.Add(time.Minute)),
-		mk(1, 12, "203.0.0.0", "/a", base.Add(3*time.Hour)),
-		mk(2, 21, "203.0.0.0", "/a", base.Add(24*time.Hour)),
-		mk(3, 31, "198.51.0.0", "/a", base.Add(time.Hour)),
-	}
+	evs := erasuretest.Events(site)
 	evs[4].Name, evs[4].PropKeys, evs[4].PropValues = "Signup", []string{"plan"}, []string{"pro"}
-	if err := store.InsertEvents(context.Background(), db, evs); err != nil {
-		t.Fatal(err)
-	}
-	// A visit row per session, as the dashboard writes them.
-	var rows [][]any
-	for _, s := range []struct{ v, s uint64 }{{1, 11}, {1, 12}, {2, 21}, {3, 31}} {
-		rows = append(rows, []any{site, s.s, s.v, base, base, uint32(1), uint64(1)})
-	}
-	if err := db.Insert(context.Background(), "sessions", []string{"site", "session_id", "visitor_id", "start_time", "end_time", "pageviews", "version"}, rows); err != nil {
-		t.Fatal(err)
-	}
+	erasuretest.Store(t, db, evs)
 	return evs
 }
 

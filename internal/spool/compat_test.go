@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/eventtest"
 )
 
 // The files in testdata/v1 were written by the spool as released before the segment
@@ -24,14 +25,14 @@ const fixtureDir = "testdata/v1"
 // with every kind of field, one more; the first is acknowledged.
 func fixtureBatches() []Batch {
 	id := func(b byte) uuid.UUID { return uuid.UUID{0xf1, 0x7e, 15: b} }
-	every := testEvents(2, 7)
+	every := eventtest.Realistic(2, 7)
 	every[1].PropKeys, every[1].PropValues = []string{"plan", "", "✓"}, []string{"pro", "x", ""}
 	every[1].UTMSource, every[1].UTMMedium, every[1].UTMCampaign, every[1].UTMTerm, every[1].UTMContent = "s", "m", "c", "t", "ct"
 	return []Batch{
-		{ID: id(1), Events: testEvents(1, 1)},
-		{ID: id(2), Events: testEvents(12, 2)},
+		{ID: id(1), Events: eventtest.Realistic(1, 1)},
+		{ID: id(2), Events: eventtest.Realistic(12, 2)},
 		{ID: id(3), Events: every},
-		{ID: id(4), Events: testEvents(3, 4)},
+		{ID: id(4), Events: eventtest.Realistic(3, 4)},
 	}
 }
 

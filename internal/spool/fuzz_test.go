@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/eventcodec"
+	"github.com/websystems/loendur/internal/eventtest"
 )
 
 // FuzzOpenSegment opens a spool whose only segment is arbitrary bytes and replays it.
@@ -130,7 +131,7 @@ func TestWriteSeeds(t *testing.T) {
 		t.Skip("run with -spool.write-seeds to rewrite testdata/fuzz")
 	}
 	seedBatch := func(n int, seed uint64) Batch {
-		b := Batch{Events: testEvents(n, seed)}
+		b := Batch{Events: eventtest.Realistic(n, seed)}
 		b.ID[0], b.ID[15] = byte(seed), 0x5e
 		return b
 	}
@@ -162,7 +163,7 @@ func TestWriteSeeds(t *testing.T) {
 		"compressed": compressed,
 		"truncated":  compressed[:len(compressed)/2],
 		"every-field": enc.appendPayload(nil, &Batch{ID: uuid.UUID{1},
-			Events: append(testEvents(1, 3), filledEvent(t))}),
+			Events: append(eventtest.Realistic(1, 3), eventtest.Filled(t))}),
 	}
 	for target, seeds := range map[string]map[string][]byte{"FuzzOpenSegment": segments, "FuzzDecodePayload": payloads} {
 		dir := filepath.Join("testdata", "fuzz", target)

@@ -3,18 +3,15 @@ package spool
 import (
 	"bytes"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/websystems/loendur/internal/store"
 )
 
 // harness is an open spool with its registry and log.
@@ -227,31 +224,4 @@ func rawRecord(payload []byte) []byte {
 	rec := append(make([]byte, headerSize), payload...)
 	records.Seal(rec)
 	return rec
-}
-
-// filledEvent returns an event with every field set to a value that is not zero and
-// differs from field to field.
-func filledEvent(t testing.TB) store.Event {
-	t.Helper()
-	var e store.Event
-	v := reflect.ValueOf(&e).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		name := v.Type().Field(i).Name
-		switch {
-		case f.Type() == reflect.TypeFor[uuid.UUID]():
-			f.Set(reflect.ValueOf(uuid.New()))
-		case f.Type() == reflect.TypeFor[time.Time]():
-			f.Set(reflect.ValueOf(time.Date(2031, 7, 9, 1, 2, 3, 456789012, time.UTC)))
-		case f.Kind() == reflect.String:
-			f.SetString("value of " + name + " ✓")
-		case f.Kind() == reflect.Uint8, f.Kind() == reflect.Uint16, f.Kind() == reflect.Uint32, f.Kind() == reflect.Uint64:
-			f.SetUint(math.MaxUint64>>(64-8*f.Type().Size()) - uint64(i)) // near the top of the type's range
-		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
-			f.Set(reflect.ValueOf([]string{name + " one", "", name + " three"}))
-		default:
-			t.Fatalf("filledEvent does not know how to fill store.Event.%s (%s): teach it, and add a layout version", name, f.Type())
-		}
-	}
-	return e
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/eventcodec"
+	"github.com/websystems/loendur/internal/eventtest"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -409,7 +410,7 @@ func TestMetricsOnReopen(t *testing.T) {
 // TestCodecCoversEveryField: a batch with every field of an event set comes back the
 // same through a payload (eventcodec.TestCoversEveryField checks the field list).
 func TestCodecCoversEveryField(t *testing.T) {
-	e := filledEvent(t)
+	e := eventtest.Filled(t)
 	var enc encoder
 	b := Batch{ID: uuid.New(), Events: []store.Event{e, {}}}
 	got, err := decodePayload(enc.appendPayload(nil, &b))

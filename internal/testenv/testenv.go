@@ -55,3 +55,14 @@ func missing(t testing.TB, why string) {
 	}
 	t.Skipf("skipping: %s", why)
 }
+
+// ClickHouseBinaries checks that clickhouse-server and clickhouse-client are in PATH,
+// for tests that launch servers of their own (internal/testenv/chserver).
+func ClickHouseBinaries(t testing.TB) {
+	t.Helper()
+	for _, name := range []string{"clickhouse-server", "clickhouse-client"} {
+		if _, err := exec.LookPath(name); err != nil {
+			missing(t, name+" not found in PATH (apt-get install -y clickhouse-server clickhouse-client, or run `make test`)")
+		}
+	}
+}

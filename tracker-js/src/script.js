@@ -2,7 +2,7 @@
 // scroll depth), outbound links, file downloads and custom events; no cookie, no
 // identifier. The snippet, the data-attributes and the JS API are in README.md.
 //
-// Budget: 1,200 bytes gzip -9 after minification, every feature included, which is why
+// Budget: 1,300 bytes gzip -9 after minification, every feature included, which is why
 // this file reads terse in places. esbuild minifies it for ES2017 into script.min.js
 // (`go generate ./tracker-js`, committed); a test fails when that file is stale or over
 // budget. Never edit script.min.js by hand.
@@ -20,14 +20,21 @@
         f(a, b)
       } catch (e) {}
     }
-    var api = ds.api || new URL('/api/event', s.src)
-    // The opt-out flag is the only thing the tracker ever stores (localStorage of the
-    // site's origin), and only when the visitor asks for it. Storage may be disabled.
-    var store = (method) => {
+    // A relative data-api is resolved against the script's address.
+    var api = new URL(ds.api || '/api/event', s.src)
+    // The visitor's choice is the only thing the tracker ever stores (localStorage of
+    // the site's origin, one entry), and only when the visitor makes one:
+    // loendur_optout=1 opted out or withdrew consent, =0 gave consent. Storage may be
+    // disabled: then ask (below) keeps the choice for this page load only.
+    var store = (method, value) => {
       try {
-        return localStorage[method]('loendur_optout', 1)
+        return localStorage[method]('loendur_optout', value)
       } catch (e) {}
     }
+    // data-consent="required": nothing is sent until the visitor consents. ask says
+    // whether to hold back when no choice is stored.
+    var required = ds.consent == 'required'
+    var ask = required
     // data-exclude="/admin/*,/preview/*": paths, * matches anything.
     var exclude = ds.exclude && RegExp('^(' + ds.exclude.replace(/,\s*/g, '|').replace(/\*/g, '.*') + ')$')
     var download = 'downloads' in ds && /\.(pdf|(doc|xls|ppt)x?|csv|zip|gz|dmg|exe|msi|mp[34])$/i
@@ -41,15 +48,18 @@
 
     // The page view being measured: its URL (without the hash unless data-hash), whether
     // its path is excluded, when it became visible, its deepest scroll, and whether its
-    // engagement event went out. Only the first page view of a load carries the referrer.
+    // engagement event went out (or is not to go: its page view was not sent). Only the
+    // first page view sent carries the referrer.
     var counted, excluded, since, depth, done = 1, referrer = d.referrer
 
     // The body fields of the ingestion contract; undefined ones are left out by JSON.
-    var send = (name, props, url = loc.href, referrer, engaged_ms, scroll) => {
-      var skip = off || excluded || store('getItem')
+    // Returns whether it was skipped.
+    var send = (name, props, url = loc.href, referrer, engaged_ms, scroll, v) => {
+      // A stored choice decides (1: no, 0: yes); without one, data-consent does.
+      var skip = off || excluded || ((v = store('getItem')) ? v == 1 : ask)
       var body = { site: ds.site, name, url, referrer, width: innerWidth, props, engaged_ms, scroll }
       log(skip ? 'skip' : 'send', body)
-      if (skip) return
+      if (skip) return skip
       body = JSON.stringify(body)
       // A string body goes out as text/plain: a simple request, no CORS preflight; the
       // beacon outlives the page, so links never need preventDefault.
@@ -73,10 +83,12 @@
       engage()
       counted = u
       excluded = exclude && exclude.test(loc.pathname)
-      done = depth = 0
+      depth = 0
       since = d.hidden ? 0 : now()
-      send('pageview', undefined, undefined, referrer)
-      referrer = undefined
+      // A page view held back is not counted: the next call (consent(true), a history
+      // change) tries it again.
+      if ((done = send('pageview', undefined, undefined, referrer))) counted = 0
+      else referrer = undefined
     }
 
     // data-loendur-event="Name" (+ data-loendur-prop-KEY="value") on any element; links
@@ -102,15 +114,31 @@
 
     // loendur('Signup', {props: {plan: 'pro'}}); calls made before the script loaded
     // wait in the stub's queue, loendur.q.
+    var count = guard(page)
     var queued = (self.loendur || 0).q || []
     var loendur = (self.loendur = guard((name, options) => send(name, options && options.props)))
-    loendur.optOut = () => store('setItem')
-    loendur.optIn = () => store('removeItem')
+    // consent(true) stores the consent and sends the current page view if it was held
+    // back (once: page() counts a URL once); consent(false) and optOut() store the
+    // refusal, for every page of the site.
+    loendur.consent = (yes) => {
+      store('setItem', (ask = +!yes))
+      if (yes) count()
+    }
+    // optIn() removes the stored choice: back to the site's default, which under
+    // data-consent="required" is "not asked yet", not a consent.
+    loendur.optOut = () => loendur.consent()
+    loendur.optIn = () => store('removeItem', (ask = required))
+    // forget() asks the collector to erase this browser's events on this site: a
+    // Promise of the number erased, undefined when that failed; it never rejects. It
+    // goes next to the event endpoint (…/api/forget), as a text/plain simple request.
+    loendur.forget = () =>
+      fetch(new URL('forget', api), { method: 'POST', body: JSON.stringify({ site: ds.site }) })
+        .then((r) => r.json())
+        .then((r) => r.erased, log)
 
     // Capture on window sees every click, scroll and visibilitychange first, even those
     // the page stops from propagating.
     var on = (type, f) => addEventListener(type, guard(f), 1)
-    var count = guard(page)
     var patch = (m, original = history[m]) =>
       (history[m] = (a, b, c) => {
         original.call(history, a, b, c)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -177,24 +175,16 @@ func (p *loendur) stopClean() {
 	}
 }
 
-// reply is an answer of the beacon endpoint.
-type reply struct {
-	Status int
-	Reason string // X-Loendur-Reason
-	Body   []byte
-	Header http.Header
-}
-
 var client = &http.Client{Timeout: 15 * time.Second}
 
 // post sends body to POST /api/event as a Firefox sendBeacon would; hdr adds or
 // replaces headers ("User-Agent": "" sends none).
-func (p *loendur) post(body string, hdr map[string]string) reply {
+func (p *loendur) post(body string, hdr map[string]string) e2eproc.Reply {
 	p.t.Helper()
 	return p.send(http.MethodPost, body, hdr)
 }
 
-func (p *loendur) send(method, body string, hdr map[string]string) reply {
+func (p *loendur) send(method, body string, hdr map[string]string) e2eproc.Reply {
 	p.t.Helper()
 	r, err := p.trySend(method, body, hdr)
 	if err != nil {
@@ -203,24 +193,8 @@ func (p *loendur) send(method, body string, hdr map[string]string) reply {
 	return r
 }
 
-func (p *loendur) trySend(method, body string, hdr map[string]string) (reply, error) {
-	req, err := e2eproc.NewBeacon(method, p.URL("/api/event"), body)
-	if err != nil {
-		return reply{}, err
-	}
-	for k, v := range hdr {
-		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{Status: resp.StatusCode, Reason: resp.Header.Get("X-Loendur-Reason"), Body: b, Header: resp.Header}, nil
+func (p *loendur) trySend(method, body string, hdr map[string]string) (e2eproc.Reply, error) {
+	return e2eproc.Send(client, method, p.URL("/api/event"), body, hdr)
 }
 
 // metrics reads GET /metrics into a map from `name{labels}` (as printed) to value.
@@ -233,14 +207,6 @@ func (p *loendur) metricsText() string {
 		p.t.Fatal(err)
 	}
 	return text
-}
-
-func rejected(reason string) string {
-	return `loendur_events_rejected_total{reason="` + reason + `"}`
-}
-
-func dropped(reason string) string {
-	return `loendur_events_dropped_total{reason="` + reason + `"}`
 }
 
 // exitResult is how a loendur that was expected to fail ended.
@@ -311,15 +277,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// event is a beacon body.
+// event is a beacon body for the test site.
 func event(name, url string, extra map[string]any) string {
-	m := map[string]any{"site": site, "name": name, "url": url}
-	for k, v := range extra {
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return e2eproc.Beacon(site, name, url, extra)
 }

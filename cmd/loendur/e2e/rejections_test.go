@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 )
 
 // Every refused beacon names its reason in a header and a JSON body, with the status a
@@ -44,11 +46,11 @@ func TestRejectionReasons(t *testing.T) {
 		{"GET", "GET", "", nil, 405, "bad_method"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := p.metrics()[rejected(c.reason)]
+			before := p.metrics()[e2eproc.Rejected(c.reason)]
 			r := p.send(c.method, c.body, c.hdr)
 			checkRefusal(t, r, c.status, c.reason)
-			if got := p.metrics()[rejected(c.reason)] - before; got != 1 {
-				t.Errorf("%s went up by %g, want 1", rejected(c.reason), got)
+			if got := p.metrics()[e2eproc.Rejected(c.reason)] - before; got != 1 {
+				t.Errorf("%s went up by %g, want 1", e2eproc.Rejected(c.reason), got)
 			}
 		})
 	}
@@ -63,7 +65,7 @@ func TestRejectionReasons(t *testing.T) {
 	})
 
 	t.Run("rate limited", func(t *testing.T) {
-		before := p.metrics()[rejected("rate_limited")]
+		before := p.metrics()[e2eproc.Rejected("rate_limited")]
 		one := map[string]string{"X-Forwarded-For": "203.0.113.9"}
 		limited := 0
 		for i := range 30 {
@@ -81,8 +83,8 @@ func TestRejectionReasons(t *testing.T) {
 		if limited == 0 || accepted < 5 {
 			t.Errorf("%d accepted and %d rate limited of 30 from one address at --rate-limit 5; want at least 5 accepted and some refused", accepted, limited)
 		}
-		if got := p.metrics()[rejected("rate_limited")] - before; got != float64(limited) {
-			t.Errorf("%s went up by %g, want %d", rejected("rate_limited"), got, limited)
+		if got := p.metrics()[e2eproc.Rejected("rate_limited")] - before; got != float64(limited) {
+			t.Errorf("%s went up by %g, want %d", e2eproc.Rejected("rate_limited"), got, limited)
 		}
 		// Another address is not limited by the first one's excess.
 		if r := p.post(event("pageview", url, nil), map[string]string{"X-Forwarded-For": "203.0.113.10"}); r.Status != 202 {
@@ -98,7 +100,7 @@ func TestRejectionReasons(t *testing.T) {
 	}
 }
 
-func checkRefusal(t *testing.T, r reply, status int, reason string) {
+func checkRefusal(t *testing.T, r e2eproc.Reply, status int, reason string) {
 	t.Helper()
 	if r.Status != status || r.Reason != reason {
 		t.Errorf("got %d with X-Loendur-Reason %q (body %s), want %d %q", r.Status, r.Reason, r.Body, status, reason)
@@ -133,13 +135,13 @@ func TestBotsAndOptOutsNotStored(t *testing.T) {
 		{"DNT", map[string]string{"DNT": "1"}, "dnt"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := p.metrics()[dropped(c.reason)]
+			before := p.metrics()[e2eproc.Dropped(c.reason)]
 			r := p.post(pageview, c.hdr)
 			if r.Status != http.StatusAccepted {
 				t.Errorf("%d %s %s, want 202", r.Status, r.Reason, r.Body)
 			}
-			if got := p.metrics()[dropped(c.reason)] - before; got != 1 {
-				t.Errorf("%s went up by %g, want 1", dropped(c.reason), got)
+			if got := p.metrics()[e2eproc.Dropped(c.reason)] - before; got != 1 {
+				t.Errorf("%s went up by %g, want 1", e2eproc.Dropped(c.reason), got)
 			}
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 )
 
 // visitor returns the X-Forwarded-For of the i-th of many distinct visitors.
@@ -113,7 +115,7 @@ func TestQueueFullAnswers503(t *testing.T) {
 	d := newDB(t, "server")
 	p := start(t, run{DB: d, Args: []string{"--site", site, "--trusted-proxy", "127.0.0.1/32",
 		"--queue-size", "20", "--flush-interval", "1h", "--batch-size", "1000", "--rate-limit", "-1"}})
-	before := p.metrics()[rejected("queue_full")]
+	before := p.metrics()[e2eproc.Rejected("queue_full")]
 	accepted, full := 0, 0
 	var statuses []int
 	for i := range 25 {
@@ -132,8 +134,8 @@ func TestQueueFullAnswers503(t *testing.T) {
 	if accepted != 20 || full != 5 {
 		t.Errorf("with --queue-size 20 and nothing flushed, 25 events got %v; want the first 20 accepted (202) and the last 5 refused (503)", statuses)
 	}
-	if got := p.metrics()[rejected("queue_full")] - before; got != float64(full) {
-		t.Errorf("%s went up by %g, want %d", rejected("queue_full"), got, full)
+	if got := p.metrics()[e2eproc.Rejected("queue_full")] - before; got != float64(full) {
+		t.Errorf("%s went up by %g, want %d", e2eproc.Rejected("queue_full"), got, full)
 	}
 	p.stopClean()
 	if n := len(d.events(t)); n != accepted {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
 )
 
 // The public /metrics names no site: the registered sites are the agency's client list,
@@ -71,7 +73,7 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 func TestDashboard413IsNoBeaconRejection(t *testing.T) {
 	t.Parallel()
 	p := start(t, run{DB: newDB(t, "server"), Args: []string{"--site", site}})
-	before := p.metrics()[rejected("too_large")]
+	before := p.metrics()[e2eproc.Rejected("too_large")]
 	form := "email=a%40b.test&password=" + strings.Repeat("x", 20<<10)
 	resp, err := client.Post(p.URL("/login"), "application/x-www-form-urlencoded", strings.NewReader(form))
 	if err != nil {
@@ -81,14 +83,14 @@ func TestDashboard413IsNoBeaconRejection(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("20 KiB login form: %d, want 413", resp.StatusCode)
 	}
-	if got := p.metrics()[rejected("too_large")] - before; got != 0 {
-		t.Errorf("a dashboard 413 went into %s (+%g)", rejected("too_large"), got)
+	if got := p.metrics()[e2eproc.Rejected("too_large")] - before; got != 0 {
+		t.Errorf("a dashboard 413 went into %s (+%g)", e2eproc.Rejected("too_large"), got)
 	}
 	// A beacon that size still counts.
 	r := p.post(event("pageview", "https://site.test/", map[string]any{"props": map[string]string{"pad": strings.Repeat("x", 17<<10)}}), nil)
 	checkRefusal(t, r, 413, "too_large")
-	if got := p.metrics()[rejected("too_large")] - before; got != 1 {
-		t.Errorf("%s went up by %g for one oversize beacon, want 1", rejected("too_large"), got)
+	if got := p.metrics()[e2eproc.Rejected("too_large")] - before; got != 1 {
+		t.Errorf("%s went up by %g for one oversize beacon, want 1", e2eproc.Rejected("too_large"), got)
 	}
 	p.stopClean()
 }

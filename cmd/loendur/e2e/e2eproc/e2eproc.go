@@ -2,7 +2,8 @@
 // (cmd/loendur/e2e and cmd/loendur/e2e/faults): it builds the binary once per test
 // binary, starts `loendur serve` as a child process with a clean environment, waits
 // until it is ready, stops or kills it, keeps its log for failed tests, and reads its
-// Prometheus metrics. What a test sends and checks stays in the test package.
+// Prometheus metrics; it builds and sends beacons as a desktop Firefox does (beacon.go).
+// What a test checks stays in the test package.
 package e2eproc
 
 import (

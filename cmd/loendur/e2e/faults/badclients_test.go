@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,29 +142,12 @@ func TestBadClients(t *testing.T) {
 	}
 
 	hc := &http.Client{Timeout: 15 * time.Second}
-	do := func(method, ct, body string, hdr map[string]string) (int, string, error) {
-		req, err := http.NewRequest(method, c.URL("/api/event"), strings.NewReader(body))
-		if err != nil {
-			return 0, "", err
-		}
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		req.Header.Set("User-Agent", e2eproc.FirefoxUA)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("X-Loendur-Reason"), nil
+	do := func(method, ct, body string) (int, string, error) {
+		r, err := e2eproc.Send(hc, method, c.URL("/api/event"), body, map[string]string{"Content-Type": ct})
+		return r.Status, r.Reason, err
 	}
 	valid := func(props map[string]string) string {
-		b, _ := json.Marshal(map[string]any{"site": site, "name": "pageview", "url": "https://" + site + "/bad-clients", "props": props})
-		return string(b)
+		return e2eproc.Beacon(site, "pageview", "https://"+site+"/bad-clients", map[string]any{"props": props})
 	}
 	props := func(n int) map[string]string {
 		m := map[string]string{}
@@ -198,7 +180,7 @@ func TestBadClients(t *testing.T) {
 		{"30 props (the limit: accepted)", http.MethodPost, "text/plain", valid(props(30)), 202, "", false},
 	}
 	for _, tc := range cases {
-		status, reason, err := do(tc.method, tc.ct, tc.body, nil)
+		status, reason, err := do(tc.method, tc.ct, tc.body)
 		switch {
 		case err != nil && tc.orConnClosed:
 			t.Logf("%s: connection closed (%v)", tc.name, err)
@@ -234,7 +216,7 @@ func TestBadClients(t *testing.T) {
 	}
 
 	// The slow clients are still connected (or just cut off): the collector answers others.
-	if status, _, err := do(http.MethodPost, "text/plain", valid(map[string]string{"n": "during-slowloris"}), nil); err != nil || status != 202 {
+	if status, _, err := do(http.MethodPost, "text/plain", valid(map[string]string{"n": "during-slowloris"})); err != nil || status != 202 {
 		t.Errorf("a valid event while %d slow clients are connected: %d %v, want 202", len(slow)+crowd, status, err)
 	}
 	slowWG.Wait()
@@ -278,7 +260,7 @@ func TestBadClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	for reason, want := range map[string]float64{"bad_method": 3, "bad_content_type": 3, "bad_body": 2, "bad_field": 1} {
-		key := `loendur_events_rejected_total{reason="` + reason + `"}`
+		key := e2eproc.Rejected(reason)
 		if got := after[key] - before[key]; got < want {
 			t.Errorf("%s went up by %g, want at least %g", key, got, want)
 		}

@@ -166,7 +166,7 @@ func killDuringInsert(t *testing.T, ch *chServer, round int, targeted bool) {
 func waitForInsert(ch *chServer, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s, err := store.Open(ctx, fmt.Sprintf("clickhouse://127.0.0.1:%d/default", ch.tcpPort), store.Options{})
+	s, err := store.Open(ctx, "clickhouse://"+ch.Addr()+"/default", store.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -199,7 +199,7 @@ func waitForInsert(ch *chServer, timeout time.Duration) (string, error) {
 func waitForCommittedInsert(ch *chServer, tries int, timeout time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s, err := store.Open(ctx, fmt.Sprintf("clickhouse://127.0.0.1:%d/default", ch.tcpPort), store.Options{})
+	s, err := store.Open(ctx, "clickhouse://"+ch.Addr()+"/default", store.Options{})
 	if err != nil {
 		return false, err
 	}
@@ -463,7 +463,7 @@ func TestSpoolFull(t *testing.T) {
 	if m["loendur_spool_full_total"] == 0 {
 		t.Errorf("loendur_spool_full_total = 0 while the beacon answers 503")
 	}
-	if m[`loendur_events_rejected_total{reason="queue_full"}`] == 0 {
+	if m[e2eproc.Rejected("queue_full")] == 0 {
 		t.Errorf(`loendur_events_rejected_total{reason="queue_full"} = 0 while the beacon answers 503`)
 	}
 	if m["loendur_spool_bytes"] > 1<<20 {

@@ -1,29 +1,24 @@
 package faults
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/websystems/loendur/cmd/loendur/e2e/e2eproc"
+	"github.com/websystems/loendur/internal/testenv"
+	"github.com/websystems/loendur/internal/testenv/chserver"
 )
 
 // loendurBin is the binary under test, built once by TestMain.
@@ -49,15 +44,7 @@ func needFaultTools(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault tests run real servers for minutes; skipped with -short")
 	}
-	for _, name := range []string{"clickhouse-server", "clickhouse-client"} {
-		if _, err := exec.LookPath(name); err != nil {
-			why := name + " not found in PATH (apt-get install -y clickhouse-server clickhouse-client, or run `make test`)"
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("required test component missing: %s", why)
-			}
-			t.Skipf("skipping: %s", why)
-		}
-	}
+	testenv.ClickHouseBinaries(t)
 }
 
 // ---------------------------------------------------------------------------------
@@ -66,180 +53,47 @@ func needFaultTools(t *testing.T) {
 // chServer is one throwaway ClickHouse server owned by one test: its own data folder
 // and ports, started, stopped, killed and restarted on the same folder.
 type chServer struct {
-	t                        *testing.T
-	dir                      string
-	tcpPort, httpPort, iPort int
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	*chserver.Server
+	t *testing.T
 }
 
-// newClickHouse starts a fresh server and stops it when the test ends.
+// newClickHouse starts a fresh server and kills it when the test ends.
 func newClickHouse(t *testing.T) *chServer {
 	t.Helper()
 	needFaultTools(t)
-	s := &chServer{t: t, dir: t.TempDir()}
+	s, err := chserver.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		s.kill()
+		s.Kill()
 		if t.Failed() {
-			t.Logf("ClickHouse error log (%s):\n%s", s.dir, e2eproc.Tail(readFile(filepath.Join(s.dir, "log", "error.log")), 30))
+			t.Logf("ClickHouse error log (%s):\n%s", s.Dir, chserver.ErrorLog(s.Dir, 30))
 		}
 	})
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = s.pickPorts(); err != nil {
-			continue
-		}
-		if err = s.launch(); err == nil {
-			return s
-		}
-		s.kill()
-		if !strings.Contains(err.Error(), "Address already in use") {
-			break
-		}
-	}
-	t.Fatalf("start ClickHouse: %v", err)
-	return nil
-}
-
-// pickPorts takes three free loopback ports: native, HTTP and interserver (the Debian
-// config's 9009 is held by the shared test server).
-func (s *chServer) pickPorts() error {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range 3 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	s.tcpPort, s.httpPort, s.iPort = ports[0], ports[1], ports[2]
-	return nil
-}
-
-// launch runs clickhouse-server in the foreground as a child of the test (so that it
-// can be killed by pid and reaped, and dies with the test process) and waits until it
-// answers SELECT 1.
-func (s *chServer) launch() error {
-	d := s.dir
-	for _, sub := range []string{"tmp", "log", "user_files", "format_schemas"} {
-		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
-			return err
-		}
-	}
-	cmd := exec.Command("clickhouse-server", "--config-file=/etc/clickhouse-server/config.xml", "--",
-		"--path="+d+"/", "--tmp_path="+d+"/tmp/", "--user_files_path="+d+"/user_files/",
-		"--format_schema_path="+d+"/format_schemas/",
-		"--tcp_port="+strconv.Itoa(s.tcpPort), "--http_port="+strconv.Itoa(s.httpPort),
-		"--interserver_http_port="+strconv.Itoa(s.iPort), "--listen_host=127.0.0.1",
-		"--logger.log="+d+"/log/server.log", "--logger.errorlog="+d+"/log/error.log")
-	cmd.Dir = d
-	out, err := os.OpenFile(filepath.Join(d, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		out.Close()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("clickhouse-server exited (%v) before answering; error log:\n%s",
-				cmd.ProcessState, e2eproc.Tail(readFile(filepath.Join(d, "log", "error.log")), 15))
-		default:
-		}
-		if _, err := s.query("default", "SELECT 1"); err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("clickhouse-server on port %d did not answer within 90 s; error log:\n%s",
-				s.tcpPort, e2eproc.Tail(readFile(filepath.Join(d, "log", "error.log")), 15))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &chServer{Server: s, t: t}
 }
 
 // start starts the server again on the same folder and ports.
 func (s *chServer) start() {
 	s.t.Helper()
 	began := time.Now()
-	if err := s.launch(); err != nil {
+	if err := s.Restart(); err != nil {
 		s.t.Fatalf("restart ClickHouse: %v", err)
 	}
 	s.t.Logf("ClickHouse started again in %s", time.Since(began).Round(time.Millisecond))
 }
 
 // stop sends SIGTERM and waits for the server to exit (SIGKILL after a minute).
-func (s *chServer) stop() {
-	s.t.Helper()
-	s.signal(syscall.SIGTERM, time.Minute)
-}
+func (s *chServer) stop() { s.Stop() }
 
 // kill sends SIGKILL and waits for the server to exit.
-func (s *chServer) kill() {
-	s.signal(syscall.SIGKILL, time.Minute)
-}
+func (s *chServer) kill() { s.Kill() }
 
-func (s *chServer) signal(sig syscall.Signal, wait time.Duration) {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	select {
-	case <-done:
-		return
-	default:
-	}
-	cmd.Process.Signal(sig)
-	select {
-	case <-done:
-	case <-time.After(wait):
-		cmd.Process.Kill()
-		<-done
-	}
-}
-
-func (s *chServer) dsn() string {
-	return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", s.tcpPort, database)
-}
+func (s *chServer) dsn() string { return "clickhouse://" + s.Addr() + "/" + database }
 
 // query runs a query with clickhouse-client and returns its TabSeparated output.
-func (s *chServer) query(db, q string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "clickhouse-client", "--host", "127.0.0.1", "--port", strconv.Itoa(s.tcpPort),
-		"--database", db, "--query", q)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("clickhouse-client %q: %v: %s", q, err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
-}
+func (s *chServer) query(db, q string) (string, error) { return s.Query(db, q) }
 
 // ---------------------------------------------------------------------------------
 // The collector
@@ -358,21 +212,11 @@ func (l *loadGen) send() {
 		rand.Read(pad)
 		props["pad"] = hex.EncodeToString(pad)[:l.padLen]
 	}
-	body, _ := json.Marshal(map[string]any{"site": site, "name": "pageview",
-		"url": fmt.Sprintf("https://%s/page/%d", site, i%97), "width": 1280, "props": props})
-	req, err := e2eproc.NewBeacon(http.MethodPost, *l.target.Load()+"/api/event", string(body))
-	if err != nil {
-		panic(err)
-	}
-	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
-	resp, err := l.client.Do(req)
-	var status int
-	var reason string
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		status, reason = resp.StatusCode, resp.Header.Get("X-Loendur-Reason")
-	}
+	body := e2eproc.Beacon(site, "pageview", fmt.Sprintf("https://%s/page/%d", site, i%97),
+		map[string]any{"width": 1280, "props": props})
+	xff := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+	r, err := e2eproc.Send(l.client, http.MethodPost, *l.target.Load()+"/api/event", body, map[string]string{"X-Forwarded-For": xff})
+	status, reason := r.Status, r.Reason
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -638,14 +482,6 @@ func first[T any](s []T, n int) []T {
 
 // ---------------------------------------------------------------------------------
 // Small helpers
-
-func readFile(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
-}
 
 // sleepOrFail sleeps d, failing the test early if the collector dies meanwhile.
 func sleepOrFail(t *testing.T, c *collector, d time.Duration) {
