@@ -15,6 +15,7 @@ import (
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Limits of the self-service endpoints: an erasure rewrites table parts, so forget is
@@ -256,18 +257,11 @@ func (c *Collector) handleMe(ctx *fiber.Ctx) error {
 // countVisitorEvents counts the events of ids on site since from: the partitions and
 // the primary key (site, day, …) keep the count to those days.
 func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []uint64, from time.Time) (uint64, error) {
-	in := ""
-	for i, id := range ids {
-		if i > 0 {
-			in += ", "
-		}
-		in += strconv.FormatUint(id, 10)
-	}
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp >= toDateTime(?, 'UTC') AND visitor_id IN ("+in+")",
-		site, from.UTC().Format(time.DateTime)); err != nil {
+	if err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp >= ? AND visitor_id IN "+literal.UInt64List(ids),
+		site, from.UTC()); err != nil {
 		return 0, err
 	}
 	if len(rows) == 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // dimension is a breakdown of visits by some of their columns.
@@ -173,9 +175,9 @@ func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, erro
 	}
 	paths := make([]string, len(exits))
 	for i, e := range exits {
-		paths[i] = sqlString(e.D0)
+		paths[i] = e.D0
 	}
-	in := " IN (" + strings.Join(paths, ", ") + ")"
+	in := " IN " + literal.StringList(paths)
 	sql, err = render("page_views", struct{ Stats statsData }{s.pageStats(func(col string) string { return col + in })})
 	if err != nil {
 		return nil, err

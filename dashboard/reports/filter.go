@@ -3,6 +3,8 @@ package reports
 import (
 	"sort"
 	"strings"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Filter keys accepted in ?filters=key==value;key==value.
@@ -168,11 +170,11 @@ func (fs Filters) sessionWhere() string {
 		case FilterPage:
 			b.WriteString("arrayExists((n, p) -> n = 'pageview' AND " + matchPath("p", f.Value) + ", seq_names, seq_paths)")
 		case FilterEvent:
-			b.WriteString("has(seq_names, " + sqlString(f.Value) + ")")
+			b.WriteString("has(seq_names, " + literal.Quote(f.Value) + ")")
 		case FilterEntryPage, FilterExitPage:
 			b.WriteString(matchPath(sessionColumn[f.Key], f.Value))
 		default:
-			b.WriteString(sessionColumn[f.Key] + " = " + sqlString(f.Value))
+			b.WriteString(sessionColumn[f.Key] + " = " + literal.Quote(f.Value))
 		}
 	}
 	return b.String()
@@ -188,9 +190,9 @@ func (fs Filters) split(eventsMatchEvent bool) (direct string, visit Filters) {
 		case f.Key == FilterPage:
 			b.WriteString(" AND " + matchPath("pathname", f.Value))
 		case f.Key == FilterEvent && eventsMatchEvent:
-			b.WriteString(" AND name = " + sqlString(f.Value))
+			b.WriteString(" AND name = " + literal.Quote(f.Value))
 		case eventColumn[f.Key] != "":
-			b.WriteString(" AND " + eventColumn[f.Key] + " = " + sqlString(f.Value))
+			b.WriteString(" AND " + eventColumn[f.Key] + " = " + literal.Quote(f.Value))
 		default:
 			visit = append(visit, f)
 		}

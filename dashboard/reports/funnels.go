@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Funnel step types.
@@ -70,7 +71,7 @@ func (f *Funnel) Validate() error {
 // condition is the step as a condition on (n, p): an event's name and path.
 func (s Step) condition() string {
 	if s.Type == StepEvent {
-		return "n = " + sqlString(s.Value)
+		return "n = " + literal.Quote(s.Value)
 	}
 	return "n = 'pageview' AND " + matchPath("p", s.Value)
 }

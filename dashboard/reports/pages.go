@@ -3,6 +3,8 @@ package reports
 import (
 	"context"
 	"time"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // stats plans where the page or event rows of rg come from: the rollups when every
@@ -146,7 +148,7 @@ func (rep *Service) Events(ctx context.Context, q Query) ([]Row, error) {
 	case len(rest) == 0:
 		where := " AND prop_key = ''"
 		if props {
-			where = " AND name = " + sqlString(event) + " AND prop_key != ''"
+			where = " AND name = " + literal.Quote(event) + " AND prop_key != ''"
 		}
 		stats, err = s.stats(s.Range, where, true, true)
 	case !props:

@@ -100,6 +100,7 @@ func (q Query) limit() int {
 
 // sessionsData feeds sessions.sql.
 type sessionsData struct {
+	Columns    string // derived.Visits.Computed
 	Site       string
 	Start, End time.Time // visits that started in [Start, End)
 	Done       time.Time // the sessions table holds every visit that ended before Done
@@ -111,7 +112,7 @@ type sessionsData struct {
 // visits describes the visits of site that started in [start, end), given that the
 // sessions table is complete up to done.
 func visits(site string, start, end, done time.Time) sessionsData {
-	d := sessionsData{Site: site, Start: start, End: end, Done: done}
+	d := sessionsData{Columns: derived.Visits.Computed(), Site: site, Start: start, End: end, Done: done}
 	// A visit that started before end and is not in the table ended at or after done,
 	// so it started after done - MaxVisitLength: none when end is before that.
 	if end.After(done.Add(-MaxVisitLength)) {

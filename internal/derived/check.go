@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Drift names the derived tables whose rows for site differ from what their definition
@@ -20,7 +22,7 @@ func Drift(ctx context.Context, db DB, site string) ([]string, error) {
 		return nil, err
 	}
 	visitRow := "concat(toString(session_id), '|', toString(pageviews), '|', entry_page, '|', exit_page)"
-	stored := "SELECT " + visitRow + " AS r FROM " + Visits.Name + " FINAL WHERE site = ? AND end_time < " + sqlTime(done)
+	stored := "SELECT " + visitRow + " AS r FROM " + Visits.Name + " FINAL WHERE site = ? AND end_time < " + literal.DateTime(done)
 	computed := "SELECT " + visitRow + " AS r FROM (" + VisitSpan{Site: site, From: time.Unix(1, 0), To: done.Add(2 * MaxVisitLength),
 		EndFrom: time.Unix(1, 0), EndTo: done}.Query() + ")"
 	if done.Unix() > 0 {

@@ -7,9 +7,10 @@
 // live part), and its rebuild for a site's days after an erasure or a replayed batch
 // (RebuildDays). Retention removes whole old days, from these tables as from events.
 //
-// The package imports nothing of loendur's own: internal/store runs the migrations it
-// renders beside schema/*.sql, and its runtime (RebuildDays, Finalizer) works through
-// the small DB interface, which store.Store satisfies.
+// Of loendur's own packages it imports only the leaves privacy and store/literal (its
+// SQL literals): internal/store runs the migrations it renders beside schema/*.sql,
+// and its runtime (RebuildDays, Finalizer) works through the small DB interface, which
+// store.Store satisfies.
 package derived
 
 import (

@@ -18,7 +18,8 @@ import (
 // them a day at a time.
 const finalizeChunk = 24 * time.Hour
 
-// VisitRow is one visit as VisitSpan.Query computes it and the sessions table keeps it.
+// VisitRow is one visit as VisitSpan.Query computes it and the sessions table keeps it;
+// visitColumns says which field holds which column.
 type VisitRow struct {
 	SessionID      uint64    `ch:"session_id"`
 	VisitorID      uint64    `ch:"visitor_id"`
@@ -47,12 +48,14 @@ type VisitRow struct {
 	EngScroll      []uint64  `ch:"eng_scroll"`
 }
 
-// Values are the row's values in the order of Visits.ColumnNames.
+// Values are the row's values in the order of Visits.ColumnNames (visitColumns).
 func (s VisitRow) Values(site string, version uint64) []any {
-	return []any{site, s.SessionID, s.VisitorID, s.StartTime.UTC(), s.EndTime.UTC(), s.Pageviews, s.Events,
-		s.EngagedMS, s.EntryPage, s.ExitPage, s.ReferrerHost, s.ReferrerSource, s.UTMSource, s.UTMMedium,
-		s.UTMCampaign, s.CountryCode, s.Region, s.City, s.Device, s.Browser, s.OS,
-		nonNil(s.SeqNames), nonNil(s.SeqPaths), nonNil(s.EngPaths), nonNil(s.EngMS), nonNil(s.EngScroll), version}
+	out := make([]any, 0, len(visitColumns)+2)
+	out = append(out, site)
+	for _, c := range visitColumns {
+		out = append(out, c.value(&s))
+	}
+	return append(out, version)
 }
 
 // Sites lists the sites whose visits are written (sites.Registry has it).
@@ -242,10 +245,9 @@ func (f *Finalizer) Dedupe(ctx context.Context, site string, from, until time.Ti
 	if err := f.db.Select(ctx, &months, `SELECT toUInt32(toYYYYMM(start_time)) AS month, toUInt64(count()) AS n,
 			toUInt64(uniqExact(session_id)) AS u
 		FROM `+Visits.Name+`
-		WHERE site = ? AND start_time >= toDateTime(?, 'UTC') AND end_time >= toDateTime(?, 'UTC') AND end_time < toDateTime(?, 'UTC')
+		WHERE site = ? AND start_time >= ? AND end_time >= ? AND end_time < ?
 		GROUP BY month
-		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC().Format(time.DateTime),
-		from.UTC().Format(time.DateTime), until.UTC().Format(time.DateTime)); err != nil {
+		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC(), from.UTC(), until.UTC()); err != nil {
 		return fmt.Errorf("check visits of %s for duplicates: %w", site, err)
 	}
 	for _, m := range months {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/mutation"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // RebuildDays carries a change of a site's events on the UTC days (YYYY-MM-DD) into
@@ -84,13 +85,13 @@ func parseDays(days []string) ([]time.Time, error) {
 	return out, nil
 }
 
-// dayList is an IN list of Date literals.
+// dayList is the IN list of days for a Date: their YYYY-MM-DD text.
 func dayList(days []time.Time) string {
-	quoted := make([]string, len(days))
+	text := make([]string, len(days))
 	for i, d := range days {
-		quoted[i] = "'" + d.Format(time.DateOnly) + "'"
+		text[i] = d.UTC().Format(time.DateOnly)
 	}
-	return "(" + strings.Join(quoted, ", ") + ")"
+	return literal.StringList(text)
 }
 
 // withDaysBefore adds the n days before each day.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Timing of visits, as the collector defines them.
@@ -34,20 +35,55 @@ type VisitTable struct {
 
 // Visits is the sessions table. It holds visitor_id: erasure and retention reach it
 // like the events table, and its rebuild recomputes what an erasure left of a visit.
-var Visits = VisitTable{Name: SessionsTable, Progress: "sessions_progress", Version: 21, Columns: []Column{
-	{"session_id", "UInt64"}, {"visitor_id", "UInt64"},
-	{"start_time", "DateTime('UTC')"}, {"end_time", "DateTime('UTC')"},
-	{"pageviews", "UInt32"}, {"events", "UInt32"}, {"engaged_ms", "UInt64"},
-	{"entry_page", "String"}, {"exit_page", "String"},
-	{"referrer_host", "String"}, {"referrer_source", "String"},
-	{"utm_source", "String"}, {"utm_medium", "String"}, {"utm_campaign", "String"},
-	{"country_code", "String"}, {"region", "String"}, {"city", "String"},
-	{"device", "String"}, {"browser", "String"}, {"os", "String"},
+var Visits = VisitTable{Name: SessionsTable, Progress: "sessions_progress", Version: 21, Columns: columnsOf(visitColumns)}
+
+// visitColumn is one column VisitSpan.Query computes and the VisitRow field that holds it.
+type visitColumn struct {
+	Column
+	value func(r *VisitRow) any // as the finalizer inserts it
+}
+
+// visitColumns is the one list of the sessions table's columns, in order: Visits.Columns,
+// the table's DDL, the finalizer's inserts (VisitRow.Values) and the reports' reads
+// (Computed) come from it. A column added here also needs its VisitRow field and its
+// computation in sql/visits.sql.
+var visitColumns = []visitColumn{
+	{Column{"session_id", "UInt64"}, func(r *VisitRow) any { return r.SessionID }},
+	{Column{"visitor_id", "UInt64"}, func(r *VisitRow) any { return r.VisitorID }},
+	{Column{"start_time", "DateTime('UTC')"}, func(r *VisitRow) any { return r.StartTime.UTC() }},
+	{Column{"end_time", "DateTime('UTC')"}, func(r *VisitRow) any { return r.EndTime.UTC() }},
+	{Column{"pageviews", "UInt32"}, func(r *VisitRow) any { return r.Pageviews }},
+	{Column{"events", "UInt32"}, func(r *VisitRow) any { return r.Events }},
+	{Column{"engaged_ms", "UInt64"}, func(r *VisitRow) any { return r.EngagedMS }},
+	{Column{"entry_page", "String"}, func(r *VisitRow) any { return r.EntryPage }},
+	{Column{"exit_page", "String"}, func(r *VisitRow) any { return r.ExitPage }},
+	{Column{"referrer_host", "String"}, func(r *VisitRow) any { return r.ReferrerHost }},
+	{Column{"referrer_source", "String"}, func(r *VisitRow) any { return r.ReferrerSource }},
+	{Column{"utm_source", "String"}, func(r *VisitRow) any { return r.UTMSource }},
+	{Column{"utm_medium", "String"}, func(r *VisitRow) any { return r.UTMMedium }},
+	{Column{"utm_campaign", "String"}, func(r *VisitRow) any { return r.UTMCampaign }},
+	{Column{"country_code", "String"}, func(r *VisitRow) any { return r.CountryCode }},
+	{Column{"region", "String"}, func(r *VisitRow) any { return r.Region }},
+	{Column{"city", "String"}, func(r *VisitRow) any { return r.City }},
+	{Column{"device", "String"}, func(r *VisitRow) any { return r.Device }},
+	{Column{"browser", "String"}, func(r *VisitRow) any { return r.Browser }},
+	{Column{"os", "String"}, func(r *VisitRow) any { return r.OS }},
 	// seq_*: page views and custom events in order (name, path); eng_*: engagement
 	// events (path, visible ms, scroll %).
-	{"seq_names", "Array(String)"}, {"seq_paths", "Array(String)"},
-	{"eng_paths", "Array(String)"}, {"eng_ms", "Array(UInt64)"}, {"eng_scroll", "Array(UInt64)"},
-}}
+	{Column{"seq_names", "Array(String)"}, func(r *VisitRow) any { return nonNil(r.SeqNames) }},
+	{Column{"seq_paths", "Array(String)"}, func(r *VisitRow) any { return nonNil(r.SeqPaths) }},
+	{Column{"eng_paths", "Array(String)"}, func(r *VisitRow) any { return nonNil(r.EngPaths) }},
+	{Column{"eng_ms", "Array(UInt64)"}, func(r *VisitRow) any { return nonNil(r.EngMS) }},
+	{Column{"eng_scroll", "Array(UInt64)"}, func(r *VisitRow) any { return nonNil(r.EngScroll) }},
+}
+
+func columnsOf(vcs []visitColumn) []Column {
+	out := make([]Column, len(vcs))
+	for i, c := range vcs {
+		out[i] = c.Column
+	}
+	return out
+}
 
 // ColumnNames are the names of the stored columns: site, the computed ones, version.
 func (v VisitTable) ColumnNames() []string {
@@ -58,8 +94,9 @@ func (v VisitTable) ColumnNames() []string {
 	return append(out, "version")
 }
 
-// computed are the names of the columns VisitSpan.Query computes, comma-separated.
-func (v VisitTable) computed() string {
+// Computed are the names of the columns VisitSpan.Query computes, in the table's
+// order and comma-separated: a select list that lines up with the table's rows.
+func (v VisitTable) Computed() string {
 	names := v.ColumnNames()
 	return strings.Join(names[1:len(names)-1], ", ")
 }
@@ -95,7 +132,7 @@ type VisitSpan struct {
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": quote, "ts": sqlTime}).ParseFS(sqlFiles, "sql/*.sql"))
+var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": literal.Quote, "ts": literal.DateTime}).ParseFS(sqlFiles, "sql/*.sql"))
 
 // Query is the one computation of a visit from its events: one row per visit of the
 // span, with the columns of Visits.Columns. The finalizer writes its rows, a rebuild
@@ -133,8 +170,8 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 	if err != nil || done.Unix() <= 0 {
 		return err
 	}
-	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < toDateTime(?, 'UTC')",
-		site, done.Format(time.DateTime)); err != nil {
+	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < ?",
+		site, done.UTC()); err != nil {
 		return err
 	}
 	for _, day := range days {
@@ -149,41 +186,10 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 
 // Insert writes the visits of span, computed in the database (INSERT … SELECT).
 func (v VisitTable) Insert(ctx context.Context, db DB, span VisitSpan) error {
-	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + quote(span.Site) + ", " +
-		v.computed() + ", toUInt64(" + fmt.Sprint(time.Now().UnixNano()) + ") FROM (" + span.Query() + ")"
+	q := "INSERT INTO " + v.Name + " (" + strings.Join(v.ColumnNames(), ", ") + ") SELECT " + literal.Quote(span.Site) + ", " +
+		v.Computed() + ", toUInt64(" + fmt.Sprint(time.Now().UnixNano()) + ") FROM (" + span.Query() + ")"
 	if err := db.Exec(ctx, q); err != nil {
 		return fmt.Errorf("write visits of %s: %w", span.Site, err)
 	}
 	return nil
-}
-
-// quote is s as a ClickHouse string literal (as store.Quote, which this package cannot
-// import: store runs this package's migrations).
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case 0:
-			b.WriteString(`\0`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
-
-// sqlTime is a DateTime('UTC') literal of t.
-func sqlTime(t time.Time) string {
-	return "toDateTime('" + t.UTC().Format(time.DateTime) + "', 'UTC')"
 }

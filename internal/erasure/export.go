@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/websystems/loendur/internal/csvout"
 	"github.com/websystems/loendur/internal/store"
@@ -22,11 +25,16 @@ func Export(ctx context.Context, db store.Store, sel Selector, format string, w 
 	if format != "json" && format != "csv" {
 		return 0, fmt.Errorf("export format %q: use json or csv", format)
 	}
-	events := Table{Name: EventsTable, Columns: map[string]string{"visitor_id": "UInt64", "session_id": "UInt64",
-		"event_id": "UUID", "ip": "String", "timestamp": "DateTime", "pathname": "String"}}
-	where, args, _ := directPredicate(events, sel)
+	cat, err := Discover(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	where, args, err := eventsPredicate(cat, sel)
+	if err != nil {
+		return 0, err
+	}
 	var rows []store.Event
-	if err := db.Select(ctx, &rows, "SELECT "+joinColumns()+" FROM events WHERE "+where+" ORDER BY timestamp, event_id", args...); err != nil {
+	if err := db.Select(ctx, &rows, "SELECT "+strings.Join(store.EventColumns, ", ")+" FROM events WHERE "+where+" ORDER BY timestamp, event_id", args...); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
 	if format == "json" {
@@ -57,38 +65,21 @@ func Export(ctx context.Context, db store.Store, sel Selector, format string, w 
 	return len(rows), cw.Flush()
 }
 
-func joinColumns() string {
-	out := ""
-	for i, c := range store.EventColumns {
-		if i > 0 {
-			out += ", "
-		}
-		out += c
-	}
-	return out
-}
-
-// eventMap names an event's fields by their column names. Ids are text: JSON numbers
-// lose 64-bit precision in most readers.
+// eventMap names an event's values by their column names (store.EventColumns), each
+// as a file shows it: ids as text (JSON numbers lose 64-bit precision in most readers),
+// times in RFC 3339.
 func eventMap(e *store.Event) map[string]any {
-	keys, vals := e.PropKeys, e.PropValues
-	if keys == nil {
-		keys = []string{}
+	m := make(map[string]any, len(store.EventColumns))
+	for i, v := range store.EventValues(e) {
+		switch x := v.(type) {
+		case uuid.UUID:
+			v = x.String()
+		case time.Time:
+			v = x.UTC().Format(time.RFC3339)
+		case uint64:
+			v = strconv.FormatUint(x, 10)
+		}
+		m[store.EventColumns[i]] = v
 	}
-	if vals == nil {
-		vals = []string{}
-	}
-	return map[string]any{
-		"event_id": e.EventID.String(), "site": e.Site, "timestamp": e.Timestamp.UTC().Format(time.RFC3339),
-		"name": e.Name, "hostname": e.Hostname, "pathname": e.Pathname,
-		"referrer_host": e.ReferrerHost, "referrer_source": e.ReferrerSource,
-		"utm_source": e.UTMSource, "utm_medium": e.UTMMedium, "utm_campaign": e.UTMCampaign,
-		"utm_term": e.UTMTerm, "utm_content": e.UTMContent,
-		"country_code": e.CountryCode, "region": e.Region, "city": e.City,
-		"browser": e.Browser, "browser_version": e.BrowserVersion, "os": e.OS, "os_version": e.OSVersion,
-		"device": e.Device, "width": e.Width,
-		"visitor_id": strconv.FormatUint(e.VisitorID, 10), "session_id": strconv.FormatUint(e.SessionID, 10),
-		"ip": e.IP, "engaged_ms": e.EngagedMS, "scroll": e.Scroll,
-		"prop_keys": keys, "prop_values": vals,
-	}
+	return m
 }

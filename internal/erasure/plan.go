@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // maxResolved bounds how many keys a selector may resolve to for tables that lack its
@@ -59,13 +60,9 @@ func Preview(ctx context.Context, db store.Store, sel Selector) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	events, ok := cat.Table(EventsTable)
-	if !ok {
-		return Plan{}, fmt.Errorf("erasure: no %s table in database %s", EventsTable, cat.Database)
-	}
-	eventsWhere, eventsArgs, ok := directPredicate(events, sel)
-	if !ok {
-		return Plan{}, fmt.Errorf("erasure: the %s table cannot be matched by a %s selector", EventsTable, sel.Kind)
+	eventsWhere, eventsArgs, err := eventsPredicate(cat, sel)
+	if err != nil {
+		return Plan{}, err
 	}
 	plan := Plan{Selector: sel, Rollups: cat.Rollups}
 	var res *resolved
@@ -146,6 +143,19 @@ func selectorColumns(sel Selector) []string {
 	return cols
 }
 
+// eventsPredicate matches the selector in the events table.
+func eventsPredicate(cat Catalog, sel Selector) (string, []any, error) {
+	events, ok := cat.Table(EventsTable)
+	if !ok {
+		return "", nil, fmt.Errorf("erasure: no %s table in database %s", EventsTable, cat.Database)
+	}
+	where, args, ok := directPredicate(events, sel)
+	if !ok {
+		return "", nil, fmt.Errorf("erasure: the %s table cannot be matched by a %s selector", EventsTable, sel.Kind)
+	}
+	return where, args, nil
+}
+
 // directPredicate matches the selector on the table's own columns, when it has them.
 func directPredicate(t Table, sel Selector) (string, []any, bool) {
 	for _, c := range selectorColumns(sel) {
@@ -157,17 +167,17 @@ func directPredicate(t Table, sel Selector) (string, []any, bool) {
 	var cond string
 	switch sel.Kind {
 	case KindVisitor:
-		cond = "visitor_id IN " + uintList(sel.Visitors)
+		cond = "visitor_id IN " + literal.UInt64List(sel.Visitors)
 	case KindSession:
-		cond = "session_id IN " + uintList(sel.Sessions)
+		cond = "session_id IN " + literal.UInt64List(sel.Sessions)
 	case KindEvent:
-		cond = "event_id IN " + uuidList(sel.Events, t.Columns["event_id"])
+		cond = "event_id IN " + idList(sel.Events, t.Columns["event_id"])
 	case KindIP:
-		cond = "ip = ? AND timestamp >= toDateTime(?, 'UTC') AND timestamp <= toDateTime(?, 'UTC')"
-		args = append(args, sel.IP, sel.From.UTC().Format(time.DateTime), sel.To.UTC().Format(time.DateTime))
+		cond = "ip = ? AND timestamp >= ? AND timestamp <= ?"
+		args = append(args, sel.IP, sel.From.UTC(), sel.To.UTC())
 		if sel.Page != "" {
 			cond += " AND pathname LIKE ?"
-			args = append(args, likePattern(sel.Page))
+			args = append(args, literal.LikePattern(sel.Page))
 		}
 	}
 	if sel.Kind != KindIP {
@@ -187,19 +197,20 @@ func timeWindow(t Table, sel Selector) (string, []any) {
 	if col == "" || sel.From.IsZero() && sel.To.IsZero() {
 		return "", nil
 	}
-	conv := "toDateTime(?, 'UTC')"
+	// A Date column compares with the day's text, a DateTime with the time.
+	value := func(t time.Time) any { return t.UTC() }
 	if t.Columns[col] == "Date" {
-		conv = "toDate(?)"
+		value = func(t time.Time) any { return t.UTC().Format(time.DateOnly) }
 	}
 	var cond string
 	var args []any
 	if !sel.From.IsZero() {
-		cond += " AND " + quoteIdent(col) + " >= " + conv
-		args = append(args, sel.From.UTC().Format(time.DateTime))
+		cond += " AND " + quoteIdent(col) + " >= ?"
+		args = append(args, value(sel.From))
 	}
 	if !sel.To.IsZero() {
-		cond += " AND " + quoteIdent(col) + " <= " + conv
-		args = append(args, sel.To.UTC().Format(time.DateTime))
+		cond += " AND " + quoteIdent(col) + " <= ?"
+		args = append(args, value(sel.To))
 	}
 	return cond, args
 }
@@ -214,17 +225,17 @@ func derivedPredicate(t Table, r *resolved) (string, bool) {
 		if len(r.events) == 0 {
 			return none, true
 		}
-		return "site = ? AND event_id IN " + uuidList(r.events, t.Columns["event_id"]), true
+		return "site = ? AND event_id IN " + idList(r.events, t.Columns["event_id"]), true
 	case t.Has("session_id"):
 		if len(r.sessions) == 0 {
 			return none, true
 		}
-		return "site = ? AND session_id IN " + uintList(r.sessions), true
+		return "site = ? AND session_id IN " + literal.UInt64List(r.sessions), true
 	case t.Has("visitor_id"):
 		if len(r.visitors) == 0 {
 			return none, true
 		}
-		return "site = ? AND visitor_id IN " + uintList(r.visitors), true
+		return "site = ? AND visitor_id IN " + literal.UInt64List(r.visitors), true
 	}
 	return "", false
 }
@@ -259,21 +270,16 @@ func resolve(ctx context.Context, db store.Store, where string, args []any) (*re
 	return r, nil
 }
 
-func uintList(ns []uint64) string {
-	return "(" + joinUints(ns) + ")"
-}
-
-// uuidList is an IN list of ids; ids are parsed UUIDs, so formatting them is safe.
-func uuidList(ids []uuid.UUID, typ string) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		if typ == "UUID" {
-			parts[i] = "toUUID('" + id.String() + "')"
-		} else {
-			parts[i] = "'" + id.String() + "'"
-		}
+// idList is the IN list of event ids for a column of type typ: UUIDs, or their text.
+func idList(ids []uuid.UUID, typ string) string {
+	if typ == "UUID" {
+		return literal.UUIDList(ids)
 	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	text := make([]string, len(ids))
+	for i, id := range ids {
+		text[i] = id.String()
+	}
+	return literal.StringList(text)
 }
 
 // Matches reports whether an event (in the spool or queue, say) is one the selector names.

@@ -147,20 +147,3 @@ func joinUints(ns []uint64) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-// likePattern turns a page pattern with * wildcards into a LIKE pattern.
-func likePattern(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch r {
-		case '*':
-			b.WriteByte('%')
-		case '%', '_', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}

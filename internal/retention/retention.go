@@ -16,6 +16,7 @@ import (
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Interval is how often the job runs.
@@ -90,16 +91,13 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 		}
 		for m, group := range groups {
 			sort.Strings(group)
-			cutoff := today.AddDate(0, -m, 0).Format(time.DateTime)
-			where := "site IN (" + strings.Repeat("?, ", len(group)-1) + "?) AND `" + col + "` < toDateTime(?, 'UTC')"
+			// A Date column compares with the day's text, a DateTime with the time.
+			var cutoff any = today.AddDate(0, -m, 0)
 			if !strings.HasPrefix(t.Columns[col], "DateTime") {
-				where = "site IN (" + strings.Repeat("?, ", len(group)-1) + "?) AND `" + col + "` < toDate(toDateTime(?, 'UTC'))"
+				cutoff = today.AddDate(0, -m, 0).Format(time.DateOnly)
 			}
-			args := make([]any, 0, len(group)+1)
-			for _, s := range group {
-				args = append(args, s)
-			}
-			args = append(args, cutoff)
+			where := "site IN " + literal.StringList(group) + " AND `" + col + "` < ?"
+			args := []any{cutoff}
 			var n []struct {
 				N uint64 `ch:"n"`
 			}

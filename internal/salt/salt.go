@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // RefreshInterval is how often a keeper re-reads the salts table. Tomorrow's salt is
@@ -203,5 +204,5 @@ func quotePartition(p string) string {
 	if len(p) > 0 && p[0] == '\'' {
 		return p
 	}
-	return "'" + p + "'"
+	return literal.Quote(p)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // bind replaces each `?` outside quotes with the SQL literal of the next arg. The server
@@ -37,7 +38,7 @@ func bind(query string, args []any) (string, error) {
 			if next >= len(args) {
 				return "", fmt.Errorf("bind: more placeholders than the %d args", len(args))
 			}
-			lit, err := literal(args[next])
+			lit, err := argLiteral(args[next])
 			if err != nil {
 				return "", fmt.Errorf("bind arg %d: %w", next+1, err)
 			}
@@ -53,12 +54,12 @@ func bind(query string, args []any) (string, error) {
 	return b.String(), nil
 }
 
-func literal(v any) (string, error) {
+func argLiteral(v any) (string, error) {
 	switch x := v.(type) {
 	case string:
-		return quoteString(x), nil
+		return literal.Quote(x), nil
 	case []byte:
-		return quoteString(string(x)), nil
+		return literal.Quote(string(x)), nil
 	case bool:
 		if x {
 			return "1", nil
@@ -69,80 +70,43 @@ func literal(v any) (string, error) {
 	case int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return fmt.Sprint(x), nil
 	case float32:
-		return literal(float64(x))
+		return argLiteral(float64(x))
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return "", fmt.Errorf("non-finite float %v", x)
 		}
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
 	case time.Time:
-		return "toDateTime('" + x.UTC().Format("2006-01-02 15:04:05") + "', 'UTC')", nil
+		return literal.DateTime(x), nil
 	case uuid.UUID:
-		return "toUUID('" + x.String() + "')", nil
+		return literal.UUID(x), nil
 	case []string:
-		parts := make([]string, len(x))
-		for i, s := range x {
-			parts[i] = quoteString(s)
-		}
-		return "[" + strings.Join(parts, ", ") + "]", nil
+		return literal.StringArray(x), nil
 	case []uint64:
-		parts := make([]string, len(x))
-		for i, n := range x {
-			parts[i] = strconv.FormatUint(n, 10)
-		}
-		return "[" + strings.Join(parts, ", ") + "]", nil
+		return literal.UInt64Array(x), nil
 	default:
 		return "", fmt.Errorf("unsupported type %T", v)
 	}
 }
 
 // writeValue writes v as a plain VALUES literal: times and UUIDs as quoted text, which
-// ClickHouse parses on its fast path, instead of the function calls literal uses.
+// ClickHouse parses on its fast path, instead of the function calls argLiteral uses.
 func writeValue(b *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case time.Time:
-		b.WriteString("'" + x.UTC().Format("2006-01-02 15:04:05") + "'")
+		b.WriteString("'" + x.UTC().Format(dateTimeLayout) + "'")
 	case uuid.UUID:
 		b.WriteString("'" + x.String() + "'")
 	case string:
-		b.WriteString(quoteString(x))
+		b.WriteString(literal.Quote(x))
 	default:
-		lit, err := literal(v)
+		lit, err := argLiteral(v)
 		if err != nil {
 			return err
 		}
 		b.WriteString(lit)
 	}
 	return nil
-}
-
-// Quote is s as a ClickHouse string literal: quotes and backslashes escaped, control
-// bytes written as escapes so nothing can end the literal early. For SQL built as text
-// where `?` binding does not reach (templated report queries, mutations).
-func Quote(s string) string { return quoteString(s) }
-
-func quoteString(s string) string { return string(appendQuoted(make([]byte, 0, len(s)+2), s)) }
-
-// appendQuoted appends s as a ClickHouse string literal (see Quote).
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b = append(b, '\\', c)
-		case 0:
-			b = append(b, `\0`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\r':
-			b = append(b, `\r`...)
-		case '\t':
-			b = append(b, `\t`...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '\'')
 }
 
 // appendTSV appends s as a TabSeparated field: backslash, tab, newline, carriage

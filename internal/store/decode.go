@@ -98,7 +98,7 @@ func setField(f reflect.Value, val json.RawMessage) error {
 }
 
 func parseCHTime(s string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+	for _, layout := range []string{dateTimeLayout, dateTimeLayout + ".999999999", time.DateOnly} {
 		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
 			return t, nil
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // embedded is a Store on chDB, the ClickHouse engine inside this process.
@@ -180,7 +182,7 @@ func (s *embedded) insertPrefix(ctx context.Context, table string, columns []str
 			}
 			first = false
 			b = append(b, k+" = "...)
-			b = appendQuoted(b, v)
+			b = literal.AppendQuote(b, v)
 		}
 	}
 	return append(append(b, ' '), data...)

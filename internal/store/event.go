@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // Event is one row of the events table: what is left of a page view or custom event
@@ -62,21 +63,23 @@ var insertColumns = append(slices.Clip(EventColumns), TimeColumn)
 // readers order by (time_us, event_id), so the remaining ties have one fixed order.
 const TimeColumn = "time_us"
 
-// eventColumn is one column of the events table and how a batch is encoded into it:
-// as one slice of values, as clickhouse-go takes a column, and as a TabSeparated field,
-// as chDB takes a row. The list is the one place that knows the column order.
+// eventColumn is one column of the events table: its Event field, and how a batch is
+// encoded into it, as one slice of values, as clickhouse-go takes a column, and as a
+// TabSeparated field, as chDB takes a row. The list is the one place that knows the
+// columns and their order.
 type eventColumn struct {
 	name   string
+	value  func(e *Event) any // the field, as EventValues gives it
 	values func(events []Event) any
 	tsv    func(b []byte, e *Event) []byte
 }
 
 var eventColumns = []eventColumn{
-	{"event_id", columnOf(func(e *Event) uuid.UUID { return e.EventID }),
-		func(b []byte, e *Event) []byte { return append(b, e.EventID.String()...) }},
+	column("event_id", func(e *Event) uuid.UUID { return e.EventID },
+		func(b []byte, id uuid.UUID) []byte { return append(b, id.String()...) }),
 	stringColumn("site", func(e *Event) string { return e.Site }),
-	{"timestamp", columnOf(func(e *Event) time.Time { return e.Timestamp.UTC() }),
-		func(b []byte, e *Event) []byte { return e.Timestamp.UTC().AppendFormat(b, time.DateTime) }},
+	column("timestamp", func(e *Event) time.Time { return e.Timestamp.UTC() },
+		func(b []byte, t time.Time) []byte { return t.AppendFormat(b, dateTimeLayout) }),
 	stringColumn("name", func(e *Event) string { return e.Name }),
 	stringColumn("hostname", func(e *Event) string { return e.Hostname }),
 	stringColumn("pathname", func(e *Event) string { return e.Pathname }),
@@ -107,22 +110,38 @@ var eventColumns = []eventColumn{
 	uintColumn(TimeColumn, func(e *Event) uint64 { return uint64(max(e.Timestamp.UnixMicro(), 0)) }),
 }
 
-func columnOf[T any](field func(*Event) T) func([]Event) any {
-	return func(events []Event) any {
-		col := make([]T, len(events))
-		for i := range events {
-			col[i] = field(&events[i])
-		}
-		return col
+// EventValues are the fields of e in the order of EventColumns: a uuid.UUID, strings,
+// a time.Time (UTC), unsigned integers and []string (never nil), as the columns hold them.
+func EventValues(e *Event) []any {
+	vals := make([]any, len(EventColumns))
+	for i := range vals {
+		vals[i] = eventColumns[i].value(e)
+	}
+	return vals
+}
+
+// column is a column of field's type T; tsv writes one value as a TabSeparated field.
+func column[T any](name string, field func(*Event) T, tsv func(b []byte, v T) []byte) eventColumn {
+	return eventColumn{
+		name:  name,
+		value: func(e *Event) any { return field(e) },
+		values: func(events []Event) any {
+			col := make([]T, len(events))
+			for i := range events {
+				col[i] = field(&events[i])
+			}
+			return col
+		},
+		tsv: func(b []byte, e *Event) []byte { return tsv(b, field(e)) },
 	}
 }
 
 func stringColumn(name string, field func(*Event) string) eventColumn {
-	return eventColumn{name, columnOf(field), func(b []byte, e *Event) []byte { return appendTSV(b, field(e)) }}
+	return column(name, field, appendTSV)
 }
 
 func uintColumn[T uint8 | uint16 | uint32 | uint64](name string, field func(*Event) T) eventColumn {
-	return eventColumn{name, columnOf(field), func(b []byte, e *Event) []byte { return strconv.AppendUint(b, uint64(field(e)), 10) }}
+	return column(name, field, func(b []byte, n T) []byte { return strconv.AppendUint(b, uint64(n), 10) })
 }
 
 // arrayColumn is an Array(String) column; a nil slice is stored as [].
@@ -134,17 +153,17 @@ func arrayColumn(name string, field func(*Event) []string) eventColumn {
 		return []string{}
 	}
 	// The field is the array's quoted literal, which escapes tabs and newlines itself.
-	tsv := func(b []byte, e *Event) []byte {
+	tsv := func(b []byte, list []string) []byte {
 		b = append(b, '[')
-		for i, s := range field(e) {
+		for i, s := range list {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, s)
+			b = literal.AppendQuote(b, s)
 		}
 		return append(b, ']')
 	}
-	return eventColumn{name, columnOf(never), tsv}
+	return column(name, never, tsv)
 }
 
 // InsertEvents writes one batch of events in a single insert. Each backend encodes the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/store/literal"
 	"github.com/websystems/loendur/internal/testenv"
 )
 
@@ -85,6 +86,7 @@ func TestConformance(t *testing.T) {
 			t.Run("MigrateTwice", func(t *testing.T) { testMigrateTwice(t, s) })
 			t.Run("InsertAndSelect", func(t *testing.T) { testInsertAndSelect(t, s) })
 			t.Run("BindArgs", func(t *testing.T) { testBindArgs(t, s) })
+			t.Run("Literals", func(t *testing.T) { testLiterals(t, s) })
 			t.Run("DedupToken", func(t *testing.T) { testDedupToken(t, s) })
 			t.Run("Ping", func(t *testing.T) {
 				if err := s.Ping(ctx); err != nil {
@@ -248,5 +250,47 @@ func testDedupToken(t *testing.T, s Store) {
 	}
 	if rows[0].N != 2 {
 		t.Fatalf("stored %d rows after inserting one batch of 2 twice under one token", rows[0].N)
+	}
+}
+
+// testLiterals runs every helper of package literal on the engine: what it writes is
+// what the engine reads back.
+func testLiterals(t *testing.T, s Store) {
+	ts := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	id := uuid.New()
+	tricky := "it's a \\ 'test'? \n\t\x00"
+	var rows []struct {
+		T    time.Time `ch:"t"`
+		D    string    `ch:"d"`
+		S    string    `ch:"s"`
+		Like uint8     `ch:"glob"`
+		Lit  uint8     `ch:"lit"`
+		InN  uint8     `ch:"in_n"`
+		OutN uint8     `ch:"out_n"`
+		InS  uint8     `ch:"in_s"`
+		InU  uint8     `ch:"in_u"`
+	}
+	q := "SELECT " + literal.DateTime(ts) + " AS t, toString(" + literal.Date(ts) + ") AS d, " + literal.Quote(tricky) + " AS s, " +
+		`'/50%_off/a\\b/x' LIKE ` + literal.Quote(literal.LikePattern(`/50%_off/a\b*`)) + " AS glob, " +
+		`'/50x-off/a\\b/x' LIKE ` + literal.Quote(literal.LikePattern(`/50%_off/a\b*`)) + " AS lit, " +
+		"toUInt64(18446744073709551615) IN " + literal.UInt64List([]uint64{3, 1<<64 - 1}) + " AS in_n, " +
+		"toUInt64(4) IN " + literal.UInt64List([]uint64{3, 1<<64 - 1}) + " AS out_n, " +
+		"'a\\'b' IN " + literal.StringList([]string{"x", "a'b"}) + " AS in_s, " +
+		"toUUID('" + id.String() + "') IN " + literal.UUIDList([]uuid.UUID{uuid.New(), id}) + " AS in_u"
+	if err := s.Select(context.Background(), &rows, q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("got %d rows", len(rows))
+	}
+	r := rows[0]
+	if !r.T.Equal(ts) || r.D != "2026-03-04" || r.S != tricky {
+		t.Errorf("DateTime, Date, Quote: got %v, %q, %q", r.T, r.D, r.S)
+	}
+	if r.Like != 1 || r.Lit != 0 {
+		t.Errorf("LikePattern: match %d (want 1), literal %% and _ matched anything: %d (want 0)", r.Like, r.Lit)
+	}
+	if r.InN != 1 || r.OutN != 0 || r.InS != 1 || r.InU != 1 {
+		t.Errorf("lists: %+v", r)
 	}
 }
