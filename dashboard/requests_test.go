@@ -26,8 +26,6 @@ import (
 	"github.com/websystems/loendur/internal/store/storetest"
 )
 
-var requestsBase = erasuretest.Base
-
 // requestFixture stores the erasure fixture (erasuretest.Events) on site, with
 // visitor 1's second event a Signup whose prop needs quoting in CSV; on other: visitor
 // 1's first event again.
