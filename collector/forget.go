@@ -94,12 +94,14 @@ func (c *Collector) privacyPreflight(methods string) fiber.Handler {
 		if raw := ctx.Query("site"); raw != "" {
 			site, _ = sites.NormalizeDomain(raw)
 		}
-		origin := ctx.Get(fiber.HeaderOrigin)
-		ctx.Set(fiber.HeaderVary, fiber.HeaderOrigin)
-		if origin == "" || !c.opts.Sites.AllowsOriginFor(origin, site) {
-			return c.refusePrivacy(ctx, endpointOf(ctx), reject(reasonForbiddenOrigin, "only pages of the site itself may call this"))
+		// Only a page asks for a preflight: one without Origin is refused too.
+		r := reject(reasonForbiddenOrigin, "only pages of the site itself may call this")
+		if ctx.Get(fiber.HeaderOrigin) != "" {
+			r = c.checkOrigin(ctx, site)
 		}
-		ctx.Set(fiber.HeaderAccessControlAllowOrigin, strings.Clone(origin))
+		if r != nil {
+			return c.refusePrivacy(ctx, endpointOf(ctx), r)
+		}
 		ctx.Set(fiber.HeaderAccessControlAllowMethods, methods)
 		ctx.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
 		ctx.Set(fiber.HeaderAccessControlMaxAge, "600")

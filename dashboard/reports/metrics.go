@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/metricreg"
 )
 
 // metrics counts report queries (the finalizer's are internal/derived's).
@@ -20,17 +21,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loendur_report_query_errors_total", Help: "Report queries that failed, by query."}, []string{"query"}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.queryDuration, m.queryErrors} {
-		if err := reg.Register(c); err != nil {
-			var already prometheus.AlreadyRegisteredError
-			if errors.As(err, &already) {
-				continue
-			}
-			return nil, err
-		}
-	}
-	return m, nil
+	err := errors.Join(metricreg.Register(reg, &m.queryDuration), metricreg.Register(reg, &m.queryErrors))
+	return m, err
 }

@@ -32,10 +32,6 @@ import (
 	"github.com/websystems/loendur/internal/store"
 )
 
-// MaxVisitLength bounds how far back a visit's first event is looked for (the
-// finalizer's bound, internal/derived).
-const MaxVisitLength = derived.MaxVisitLength
-
 const (
 	// DefaultLimit and MaxLimit bound the rows of a table report (?limit=).
 	DefaultLimit = 100
@@ -114,14 +110,14 @@ type sessionsData struct {
 func visits(site string, start, end, done time.Time) sessionsData {
 	d := sessionsData{Columns: derived.Visits.Computed(), Site: site, Start: start, End: end, Done: done}
 	// A visit that started before end and is not in the table ended at or after done,
-	// so it started after done - MaxVisitLength: none when end is before that.
-	if end.After(done.Add(-MaxVisitLength)) {
+	// so it started after done - derived.MaxVisitLength: none when end is before that.
+	if end.After(done.Add(-derived.MaxVisitLength)) {
 		from := start
 		if done.After(from) {
 			from = done
 		}
 		d.Live = derived.VisitSpan{
-			Site: site, From: from.Add(-MaxVisitLength), To: end.Add(MaxVisitLength),
+			Site: site, From: from.Add(-derived.MaxVisitLength), To: end.Add(derived.MaxVisitLength),
 			EndFrom: done, StartFrom: start, StartTo: end,
 		}.Query()
 	}
@@ -157,11 +153,11 @@ func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
 	if len(visit) == 0 {
 		return direct, nil
 	}
-	// Events of the range may belong to visits that began up to MaxVisitLength earlier.
+	// Events of the range may belong to visits that began up to derived.MaxVisitLength earlier.
 	in, err := render("visit_filter", struct {
 		Sessions sessionsData
 		Where    string
-	}{visits(s.Site, rg.Start.Add(-MaxVisitLength), rg.End, s.done), visit.sessionWhere()})
+	}{visits(s.Site, rg.Start.Add(-derived.MaxVisitLength), rg.End, s.done), visit.sessionWhere()})
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/metricreg"
 )
 
 // finalizerMetrics count the finalizer's work.
@@ -46,17 +47,7 @@ func newFinalizerMetrics(reg prometheus.Registerer) (*finalizerMetrics, error) {
 	m.finalizeLag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loendur_sessions_finalize_lag_seconds",
 		Help: "How far behind now the sessions table is complete, for the site furthest behind."}, m.maxFinalizeLag)
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.finalized, m.finalizeErrors, m.finalizeLag} {
-		if err := reg.Register(c); err != nil {
-			var already prometheus.AlreadyRegisteredError
-			if errors.As(err, &already) {
-				continue
-			}
-			return nil, err
-		}
-	}
-	return m, nil
+	err := errors.Join(metricreg.Register(reg, &m.finalized), metricreg.Register(reg, &m.finalizeErrors),
+		metricreg.Register(reg, &m.finalizeLag))
+	return m, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/metricreg"
 )
 
 // metrics describe the spool; none has a label, and none carries event content.
@@ -30,22 +31,7 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_spool_quarantined_bytes_total", Help: "Bytes of damaged spool records moved to the quarantine folder."}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	err := errors.Join(register(reg, &m.bytes), register(reg, &m.batches), register(reg, &m.corrupt),
-		register(reg, &m.full), register(reg, &m.quarantined))
+	err := errors.Join(metricreg.Register(reg, &m.bytes), metricreg.Register(reg, &m.batches),
+		metricreg.Register(reg, &m.corrupt), metricreg.Register(reg, &m.full), metricreg.Register(reg, &m.quarantined))
 	return m, err
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c *C) error {
-	err := reg.Register(*c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			*c = existing
-			return nil
-		}
-	}
-	return err
 }
