@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -193,7 +194,10 @@ func Start(dir string) (*Server, error) {
 }
 
 // freePorts takes three free loopback ports: native, HTTP and interserver (the config's
-// 9009 is held by the shared server).
+// 9009 is held by the shared server). They come from below the kernel's ephemeral range
+// (32768 and up on Linux): a server stopped and started again on its ports would
+// otherwise find one taken by some client's outgoing connection in between, which the
+// kernel gives ephemeral ports.
 func freePorts() (Ports, error) {
 	var lns []net.Listener
 	defer func() {
@@ -202,16 +206,26 @@ func freePorts() (Ports, error) {
 		}
 	}()
 	var ports []int
-	for range 3 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < 3; tries++ {
+		if tries == 1000 {
+			return Ports{}, fmt.Errorf("no free loopback port in %d–%d", lowPort, lowPort+portSpan)
+		}
+		port := lowPort + rand.IntN(portSpan)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			return Ports{}, err
+			continue
 		}
 		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return Ports{TCP: ports[0], HTTP: ports[1], Interserver: ports[2]}, nil
 }
+
+// The ports freePorts picks from: below the ephemeral range, above the usual services.
+const (
+	lowPort  = 20000
+	portSpan = 12000
+)
 
 // Restart starts the server (again) on its folder and ports and waits (90 s at most)
 // until it answers.
