@@ -24,10 +24,17 @@ build: assets
 # Front-end assets: uPlot from npm (exact version in dashboard/web/package-lock.json),
 # copied into dashboard/web/dist/, which the binary embeds.
 WEB_DIST := dashboard/web/dist/uPlot.iife.min.js
-assets: $(WEB_DIST)
+# The second crawler list (crawler-user-agents from npm, exact version in
+# internal/useragent/lists/package-lock.json), copied into internal/useragent/lists/dist/.
+UA_LISTS := internal/useragent/lists/dist/crawler-patterns.json
+assets: $(WEB_DIST) $(UA_LISTS)
 $(WEB_DIST): dashboard/web/package.json dashboard/web/package-lock.json dashboard/web/build.mjs
 	npm ci --prefix dashboard/web --no-audit --no-fund
 	npm run --prefix dashboard/web --silent build
+	@touch $@
+$(UA_LISTS): internal/useragent/lists/package.json internal/useragent/lists/package-lock.json internal/useragent/lists/build.mjs
+	npm ci --prefix internal/useragent/lists --no-audit --no-fund
+	npm run --prefix internal/useragent/lists --silent build
 	@touch $@
 
 # --- set-up -----------------------------------------------------------------

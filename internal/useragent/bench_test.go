@@ -52,6 +52,28 @@ func BenchmarkParse(b *testing.B) {
 			c.isCrawler(ua, fold(ua))
 		}
 	})
+	b.Run("uncached-pattern-list-only-browser", func(b *testing.B) {
+		// The second crawler list's literal index plus the few regexps it selects.
+		l, err := defaultPatternList()
+		if err != nil {
+			b.Skip(err)
+		}
+		folded := fold(chromeWin)
+		for b.Loop() {
+			l.matches(chromeWin, folded)
+		}
+	})
+	b.Run("uncached-pattern-list-only-monitor", func(b *testing.B) {
+		l, err := defaultPatternList()
+		if err != nil {
+			b.Skip(err)
+		}
+		ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Ghost Inspector"
+		folded := fold(ua)
+		for b.Loop() {
+			l.matches(ua, folded)
+		}
+	})
 	b.Run("miss-unique", func(b *testing.B) {
 		// Every call a new user agent: what a flood of random ones costs.
 		q := NewParser(1000)
@@ -69,6 +91,17 @@ func BenchmarkStartup(b *testing.B) {
 	b.Run("crawler-list", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := loadCrawlerRules(uaparser.DefinitionYaml); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pattern-list", func(b *testing.B) {
+		doc, err := listFiles.ReadFile(patternListFile)
+		if err != nil {
+			b.Skip(err)
+		}
+		for b.Loop() {
+			if _, err := loadPatternList(doc); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -18,6 +18,12 @@ var automationTokens = []string{
 	"curl/", "wget/", "python-requests", "python-urllib", "aiohttp",
 	"go-http-client", "okhttp", "axios/", "node-fetch", "apache-httpclient",
 	"libwww-perl", "guzzlehttp",
+	// Real browsers run by a machine, which neither crawler list names: synthetic
+	// monitors (New Relic, Dynatrace and Datadog "Synthetics"), crawler shells built on
+	// Electron or its wrapper Nightmare (a person's page view never comes from a desktop
+	// app's own window), audit and consent scanners, and Office's link check before it
+	// opens a link in the browser.
+	"synthetic", "electron/", "nightmare/", "sitebulb", "cookieyes", "microsoft office/",
 }
 
 // isBot decides whether ua (trimmed, at most MaxLen bytes) is not a person
@@ -34,6 +40,9 @@ func (p *Parser) isBot(ua string, info Info, m medama.UserAgent) bool {
 	}
 	folded := fold(ua)
 	if containsAny(folded, automationTokens) || namesCrawler(folded) {
+		return true
+	}
+	if p.patterns != nil && p.patterns.matches(ua, folded) {
 		return true
 	}
 	return p.crawlers != nil && p.crawlers.isCrawler(ua, folded)

@@ -46,6 +46,9 @@ func fieldsOf(ua string, m medama.UserAgent) Info {
 		OS:             osNames[m.OS()],
 		Device:         deviceOf(ua, m),
 	}
+	if info.OS == "" && strings.Contains(ua, "Web0S") {
+		info.OS = "webOS" // LG's TVs, which the trie does not know
+	}
 	info.OSVersion = osVersion(ua, info.OS)
 	if info.Browser == "" {
 		info.BrowserVersion = ""

@@ -47,6 +47,7 @@ type Info struct {
 type Parser struct {
 	fields   *medama.Parser
 	crawlers *crawlerRules // nil if uap-core's list failed to load
+	patterns *patternList  // nil if the binary was built without the second list
 	cache    *cache.Map[Info]
 }
 
@@ -61,6 +62,8 @@ func NewParser(cacheSize int) *Parser {
 	var fields *medama.Parser
 	var wg sync.WaitGroup
 	wg.Go(func() { fields = medama.NewParser() })
+	var patterns *patternList
+	wg.Go(func() { patterns, _ = defaultPatternList() })
 	crawlers, err := defaultCrawlerRules()
 	wg.Wait()
 	if err != nil {
@@ -68,7 +71,9 @@ func NewParser(cacheSize int) *Parser {
 		// TestCrawlerRulesLoad catches it; the parser then still recognises the other bots.
 		crawlers = nil
 	}
-	return &Parser{fields: fields, crawlers: crawlers, cache: cache.New[Info](cacheSize)}
+	// A binary built without `make assets` has no second list (PatternListVersion says
+	// so, and serve logs it); TestPatternListLoads fails on such a build.
+	return &Parser{fields: fields, crawlers: crawlers, patterns: patterns, cache: cache.New[Info](cacheSize)}
 }
 
 // Parse describes ua. The returned Info never shares memory with ua, so it
