@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/clientip"
+	"github.com/websystems/loendur/internal/dropcount"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/exclusion"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/pageurl"
 	"github.com/websystems/loendur/internal/privacy"
@@ -63,7 +65,10 @@ type Options struct {
 	// an fsync, so what a power cut can cost (see acceptlog.DefaultSyncInterval). 0:
 	// the log is fsynced only when the writer begins delivering a batch.
 	AcceptLogSync time.Duration
-	Now           func() time.Time
+	// Exclusions are the sites' admin-managed exclusions (addresses, user agents); nil:
+	// none.
+	Exclusions *exclusion.Set
+	Now        func() time.Time
 }
 
 // Collector is the beacon endpoint plus its queue and writer.
@@ -88,6 +93,10 @@ type Collector struct {
 	privacyEP    *privacyEndpoints // /api/forget and /api/me
 	// lastLogWarn is the Unix second of the last "accept log write failed" log line.
 	lastLogWarn atomic.Int64
+	drops       dropcount.Counter // per site, day and reason, until FlushDrops
+	bursts      *bursts
+	// lastDropWarn is the Unix second of the last "drop counts not stored" log line.
+	lastDropWarn atomic.Int64
 }
 
 // New builds a collector; Start runs its background work, Register adds its routes to
@@ -107,6 +116,7 @@ func New(opts Options) (*Collector, error) {
 		queue:     make(chan acceptlog.Entry, opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
+		bursts:    newBursts(),
 	}
 	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
 	if opts.AcceptLog != "" && opts.Spool != nil {
@@ -171,6 +181,8 @@ func (c *Collector) Start(ctx context.Context) {
 func (c *Collector) housekeep(ctx context.Context) {
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
+	drops := time.NewTicker(c.opts.FlushInterval)
+	defer drops.Stop()
 	var sync <-chan time.Time
 	if c.opts.SessionSync > 0 {
 		t := time.NewTicker(c.opts.SessionSync)
@@ -185,6 +197,11 @@ func (c *Collector) housekeep(ctx context.Context) {
 			now := c.opts.Now()
 			c.sessions.sweep(now)
 			c.limiter.sweep(now)
+			c.bursts.sweep(now)
+		case <-drops.C:
+			if err := c.flushDrops(ctx); err != nil {
+				c.warnOncePerSecond(&c.lastDropWarn, slog.LevelWarn, "drop counts not stored yet; kept for the next flush", "err", err)
+			}
 		case <-sync:
 			// Overlap the window so an event flushed late by a peer is still seen.
 			since := c.opts.Now().Add(-3*c.opts.SessionSync - 2*c.opts.FlushInterval)
@@ -235,6 +252,9 @@ func (c *Collector) WaitQueued(ctx context.Context) error {
 // requests (fiber.App.ShutdownWithContext): it closes the queue beacons are put on.
 func (c *Collector) Shutdown(ctx context.Context) error {
 	close(c.queue)
+	if err := c.flushDrops(ctx); err != nil {
+		c.opts.Log.Warn("drop counts of the last seconds not stored", "err", err)
+	}
 	select {
 	case <-c.writer.done:
 		c.closeAcceptLog()
@@ -245,6 +265,13 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		c.closeAcceptLog()
 		return fmt.Errorf("shutdown timed out with %d events unstored: %w", c.held.Load(), ctx.Err())
 	}
+}
+
+// flushDrops stores the drop counts gathered since the last flush, bounded like an insert.
+func (c *Collector) flushDrops(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, insertTimeout)
+	defer cancel()
+	return c.drops.Flush(ctx, c.opts.DB)
 }
 
 func (c *Collector) closeAcceptLog() {

@@ -23,10 +23,16 @@ const (
 // Reasons for dropping an event while still answering 202: the sender did nothing wrong
 // (or must not learn it was noticed), and nothing is stored.
 const (
-	dropBot = "bot"
-	dropGPC = "gpc"
-	dropDNT = "dnt"
+	dropBot      = "bot"      // a crawler, automation or prefetch, by its user agent or headers
+	dropGPC      = "gpc"      // Sec-GPC: 1
+	dropDNT      = "dnt"      // DNT: 1 where the site honours it
+	dropExcluded = "excluded" // the site's admin excluded its address or user agent
+	dropViewport = "viewport" // a viewport no person reads in
+	dropBurst    = "burst"    // page views of one visitor faster than a person reads
 )
+
+// dropReasons are every drop reason, registered at zero so dashboards see each series.
+var dropReasons = []string{dropBot, dropGPC, dropDNT, dropExcluded, dropViewport, dropBurst}
 
 // rejection is a refused request: an httperr.Error whose Reason is one of the reasons
 // above and whose status statusOf chose. refuse and answer write it.

@@ -36,26 +36,36 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	if r != nil {
 		return c.refuse(ctx, r)
 	}
+	now := c.opts.Now().UTC()
 	if reason := c.dropReason(ctx, site); reason != "" {
-		c.m.dropped.WithLabelValues(reason).Inc()
-		return c.accepted(ctx)
+		return c.drop(ctx, site, reason, now)
 	}
 	ip := c.opts.Proxies.ClientIP(remoteAddr(ctx), forwardedFor(ctx))
-	now := c.opts.Now().UTC()
+	userAgent := string(ctx.Request().Header.UserAgent())
+	// The admin's exclusions see the full address, and nothing about an excluded
+	// visitor is kept: not the address, not a log line, only the count.
+	if c.opts.Exclusions != nil && c.opts.Exclusions.Excluded(site.Domain, ip, userAgent) {
+		return c.drop(ctx, site, dropExcluded, now)
+	}
 	if !c.limiter.allow(ip, now) {
 		return c.refuse(ctx, reject(reasonRateLimited, "too many events from this address; slow down"))
 	}
-	userAgent := string(ctx.Request().Header.UserAgent())
 	ua := c.ua.Parse(userAgent)
 	if ua.Bot {
-		c.m.dropped.WithLabelValues(dropBot).Inc()
-		return c.accepted(ctx)
+		return c.drop(ctx, site, dropBot, now)
+	}
+	if impossibleViewport(&p) {
+		return c.drop(ctx, site, dropViewport, now)
 	}
 	salt := c.opts.Salts.For(now)
 	if salt == nil {
 		return c.refuse(ctx, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
-	c.enrich(&ev, &p, ip, userAgent, salt, now)
+	visitor := privacy.VisitorID(salt, site.Domain, ip, userAgent)
+	if p.Name == eventPageview && !c.bursts.allow(visitor, now) {
+		return c.drop(ctx, site, dropBurst, now)
+	}
+	c.enrich(&ev, &p, ip, visitor, now)
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
 	if c.held.Add(1) > int64(c.opts.QueueSize) {
 		c.held.Add(-1)
@@ -166,8 +176,9 @@ func isPrefetch(v []byte) bool {
 }
 
 // enrich fills what is derived from the request: time, referrer, geo, visitor and
-// session, and the truncated address. The full address ip is used here and not kept.
-func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent string, salt []byte, now time.Time) {
+// session, and the truncated address. The full address ip is used here and not kept;
+// visitor is its hash (privacy.VisitorID), computed before for the burst check.
+func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, visitor uint64, now time.Time) {
 	ev.EventID = uuid.New()
 	ev.Timestamp = c.clock.stamp(now)
 	ev.Name = p.Name
@@ -177,7 +188,7 @@ func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, userAgent
 	}
 	loc := c.opts.Geo.Lookup(ip)
 	ev.CountryCode, ev.Region, ev.City = loc.CountryCode, loc.Region, loc.City
-	ev.VisitorID = privacy.VisitorID(salt, ev.Site, ip, userAgent)
+	ev.VisitorID = visitor
 	ev.SessionID = c.sessions.assign(ev.VisitorID, now)
 	ev.IP = c.opts.Truncator.Truncate(ip).String()
 	ev.Width = uint16(p.Width.value)

@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loendur_events_rejected_total", Help: "Beacon requests refused, by reason."}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "loendur_events_dropped_total", Help: "Events answered 202 but not stored: bots, Global Privacy Control, Do Not Track."}, []string{"reason"}),
+			Name: "loendur_events_dropped_total", Help: "Events answered 202 but not stored, by reason: bot, excluded, viewport, burst, gpc, dnt."}, []string{"reason"}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_events_stored_total", Help: "Events written to ClickHouse."}),
 		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -48,7 +48,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		reasonTooLarge, reasonHeadersTooLarge, reasonRateLimited, reasonQueueFull, reasonStarting, reasonBadMethod, reasonBadType} {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, r := range []string{dropBot, dropGPC, dropDNT} {
+	for _, r := range dropReasons {
 		m.dropped.WithLabelValues(r)
 	}
 	return m

@@ -19,6 +19,7 @@ import (
 	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/exclusion"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
@@ -42,6 +43,9 @@ type Options struct {
 	// shared with its collector, whose queue and spool it reaches. nil: one of its own
 	// with neither (no collector in this process).
 	Erasure *erasure.Service
+	// Exclusions are the sites' excluded addresses and user agents, shared with the
+	// collector of this process so an edit applies at once. nil: a set of its own.
+	Exclusions *exclusion.Set
 }
 
 // Dashboard serves the staff pages and API.
@@ -67,6 +71,9 @@ func New(opts Options) (*Dashboard, error) {
 	}
 	if opts.Erasure == nil {
 		opts.Erasure = erasure.NewService(erasure.ServiceOptions{DB: opts.DB, Now: opts.Now, Log: opts.Log})
+	}
+	if opts.Exclusions == nil {
+		opts.Exclusions = exclusion.NewSet(opts.DB, opts.Log)
 	}
 	a, err := auth.New(auth.Options{DB: opts.DB, Log: opts.Log, Now: opts.Now, Secure: opts.Secure, ClientIP: opts.ClientIP})
 	if err != nil {
@@ -126,6 +133,7 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Get("/sites", d.sitesPage)
 	r.Post("/sites", d.addSitePage)
 	r.Post("/sites/:domain", d.editSitePage)
+	r.Post("/sites/:domain/exclusions", d.editExclusionsPage)
 	r.Get("/users", d.usersPage)
 	r.Post("/users", d.addUserPage)
 	r.Post("/users/:id", d.editUserPage)
@@ -154,6 +162,8 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Get("/sites", d.apiSites)
 	r.Post("/sites", auth.RequireAdmin, d.apiAddSite)
 	r.Patch("/sites/:domain", auth.RequireAdmin, d.apiEditSite)
+	r.Get("/sites/:domain/exclusions", auth.RequireAdmin, d.apiExclusions)
+	r.Put("/sites/:domain/exclusions", auth.RequireAdmin, d.apiSaveExclusions)
 	r.Get("/users", auth.RequireAdmin, d.apiUsers)
 	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)

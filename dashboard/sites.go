@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones are validated the same on every host
 
@@ -24,6 +25,10 @@ type siteView struct {
 	Timezone        string    `json:"timezone"`
 	RetentionMonths int       `json:"retention_months"`
 	HonourDNT       bool      `json:"honour_dnt"`
+	// ExcludedUserAgents and ExcludedAddresses are shown on the Sites page only (the API
+	// has /sites/:domain/exclusions), one entry a line.
+	ExcludedUserAgents string `json:"-"`
+	ExcludedAddresses  string `json:"-"`
 }
 
 func viewOf(s sites.Site) siteView {
@@ -140,6 +145,14 @@ func (d *Dashboard) sitesPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 	v.Sites = d.readableSites(v.User)
+	if err := d.opts.Exclusions.Load(c.UserContext()); err != nil {
+		d.log.Warn("load exclusions", "err", err)
+	}
+	for i := range v.Sites {
+		r := d.opts.Exclusions.Rules(v.Sites[i].Domain)
+		v.Sites[i].ExcludedUserAgents = strings.Join(r.UserAgents, "\n")
+		v.Sites[i].ExcludedAddresses = strings.Join(r.Addresses, "\n")
+	}
 	return d.render(c, status, "sites", v)
 }
 

@@ -24,6 +24,9 @@ Usage:
   loendur backup [--db DSN] [--http-port N] DIR
   loendur restore [--db DSN] [--http-port N] DIR
                                              restore every table, then re-apply the erasure ledger
+  loendur sites exclusions DOMAIN [--db DSN]  list the traffic excluded from a site's figures
+  loendur sites exclude DOMAIN [--user-agent TEXT]... [--address ADDR|CIDR]... [--remove] [--db DSN]
+                                             exclude (or with --remove, stop excluding) a monitor, an office…
   loendur version                            print the version
 `
 
@@ -50,6 +53,8 @@ func main() {
 		err = runBackup(os.Args[2:], os.Stdout)
 	case "restore":
 		err = runRestore(os.Args[2:], os.Stdout)
+	case "sites":
+		err = runSites(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("loendur", version)
 	case "-h", "-help", "--help", "help":

@@ -23,6 +23,7 @@ import (
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/erasure"
+	"github.com/websystems/loendur/internal/exclusion"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/retention"
@@ -30,6 +31,7 @@ import (
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/useragent"
 )
 
 func runServe(args []string) error {
@@ -85,8 +87,18 @@ func runServe(args []string) error {
 	if n, size := sp.Stats(); n > 0 {
 		log.Info("replaying spooled batches", "batches", n, "bytes", size)
 	}
+	exclusions := exclusion.NewSet(db, log)
+	if err := exclusions.Load(ctx); err != nil {
+		return err
+	}
+	go exclusions.Run(ctx)
+	if v, err := useragent.PatternListVersion(); err != nil {
+		log.Warn("bot detection runs without its second crawler list", "err", err)
+	} else {
+		log.Info("crawler lists loaded", "second", v)
+	}
 	svc, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
-		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil})
+		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil, exclusions: exclusions})
 	if err != nil {
 		return err
 	}
@@ -145,6 +157,9 @@ type serveDeps struct {
 	registry  *prometheus.Registry
 	log       *slog.Logger
 	noMetrics bool // /metrics is on --metrics-addr, not on the collector's app
+	// exclusions are the sites' excluded addresses and user agents: the collector applies
+	// them, the dashboard edits them.
+	exclusions *exclusion.Set
 }
 
 // serveMetrics answers GET /metrics on ln, an address of its own (--metrics-addr), so
@@ -187,13 +202,13 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 		DB: d.db, Sites: d.sites, Salts: d.salts, Geo: d.geo, Proxies: d.proxies, Truncator: d.truncator,
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
-		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, Erasure: erasures,
+		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, Erasure: erasures, Exclusions: d.exclusions,
 	})
 	if err != nil {
 		return nil, err
 	}
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
-		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures,
+		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))

@@ -18,7 +18,7 @@ import (
 
 // Report names of GET /api/v1/stats/REPORT.
 var ReportNames = []string{"overview", "timeseries", "top-pages", "entry-pages", "exit-pages", "scroll", "funnel",
-	"sources", "utm", "locations", "devices", "events", "realtime"}
+	"sources", "utm", "locations", "devices", "events", "realtime", "dropped"}
 
 // queryTimeout bounds one API request's queries.
 const queryTimeout = 30 * time.Second
@@ -218,6 +218,13 @@ func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req re
 	case "events":
 		a.Dimension = FilterEvent
 		a.Rows, err = rep.Events(ctx, q)
+	case "dropped":
+		a.Rows, err = rep.Dropped(ctx, q)
+		var total uint64
+		for _, r := range a.Rows {
+			total += r.Get("events").(uint64)
+		}
+		a.Totals = map[string]any{"events": total}
 	case "realtime":
 		var n uint64
 		n, a.Rows, err = rep.Realtime(ctx, q)

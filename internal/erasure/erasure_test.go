@@ -27,6 +27,7 @@ import (
 var tablesWithoutEventData = []string{
 	"schema_migrations", "sites", "salts", "users", "dashboard_sessions", "api_keys",
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
+	"site_exclusions", "events_dropped_daily", // admin configuration; counts per site, day and reason
 }
 
 var base = erasuretest.Base

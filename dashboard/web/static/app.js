@@ -1171,6 +1171,31 @@
     }, REALTIME_EVERY_MS);
   }
 
+  // ---- dropped traffic -------------------------------------------------------------
+
+  var DROP_REASONS = {
+    bot: 'Bots and crawlers', excluded: 'Excluded in site settings', burst: 'Faster than a person reads',
+    viewport: 'Impossible window size', gpc: 'Global Privacy Control', dnt: 'Do Not Track'
+  };
+
+  async function loadDropped(signal) {
+    var card = $('card-dropped');
+    var heading = card.querySelector('h2');
+    try {
+      var rows = rowsOf(await report('dropped', null, signal)).map(function (r) {
+        return { reason: DROP_REASONS[r.reason] || r.reason, events: r.events };
+      });
+      clear(card);
+      append(card, [heading, h('p', { class: 'hint' }, 'Events answered but not counted in this period (by UTC day; filters do not apply).'),
+        rows.length ? table(rows, { key: 'reason', labelTitle: 'Reason', caption: 'Dropped traffic by reason' })
+          : h('p', { class: 'empty' }, 'Nothing dropped in this period.')]);
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      clear(card);
+      append(card, [heading, h('p', { class: 'empty error' }, 'Could not load dropped traffic: ' + err.message)]);
+    }
+  }
+
   // ---- everything ----------------------------------------------------------------
 
   function refresh() {
@@ -1185,6 +1210,7 @@
     loadFunnels(signal);
     loadEvents(signal);
     loadRealtime(signal);
+    loadDropped(signal);
   }
 
   Object.keys(CARDS).forEach(setupCard);
