@@ -124,4 +124,3 @@ func grepFiles(t *testing.T, dir, s string) {
 		t.Fatal(err)
 	}
 }
-
