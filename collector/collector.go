@@ -68,7 +68,9 @@ type Options struct {
 	// Exclusions are the sites' admin-managed exclusions (addresses, user agents); nil:
 	// none.
 	Exclusions *exclusion.Set
-	Now        func() time.Time
+	// ReferrerSpam lists referrer-spam hosts; a page view from one is dropped. nil: none.
+	ReferrerSpam *referrer.SpamList
+	Now          func() time.Time
 }
 
 // Collector is the beacon endpoint plus its queue and writer.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/dropcount"
+	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
@@ -76,8 +77,12 @@ func newClockedCollector(t *testing.T, db store.Store, site string, clock *testc
 	}
 	proxies, _ := clientip.NewResolver([]string{"0.0.0.0/0", "::/0"})
 	reg := prometheus.NewRegistry()
+	spam, err := referrer.ParseSpamList(strings.NewReader("semalt.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := New(Options{DB: db, Sites: registry, Salts: keeper, Proxies: proxies, Log: log,
-		Registry: reg, FlushInterval: time.Hour, RateLimit: -1, Now: clock.Now})
+		Registry: reg, FlushInterval: time.Hour, RateLimit: -1, Now: clock.Now, ReferrerSpam: spam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +119,8 @@ func TestDropsCountedBySiteAndReason(t *testing.T) {
 					t.Fatalf("POST %s: %d, want 202", body, code)
 				}
 			}
+			spamPage := `{"site":"` + site + `","name":"pageview","url":"https://` + site + `/a","referrer":"https://forum.semalt.com/"}`
+			send(spamPage, "192.0.2.9", firefoxUA)
 			send(page(0), "192.0.2.1", firefoxUA)     // viewport
 			send(page(40000), "192.0.2.1", firefoxUA) // viewport
 			send(page(1280), "192.0.2.1", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Ghost Inspector")
@@ -122,12 +129,12 @@ func TestDropsCountedBySiteAndReason(t *testing.T) {
 			}
 			clock.Add(time.Hour)
 			send(page(1280), "192.0.2.2", firefoxUA) // read at a person's pace again: kept
-			for reason, want := range map[string]float64{dropViewport: 2, dropBot: 1, dropBurst: 3, dropExcluded: 0} {
+			for reason, want := range map[string]float64{dropViewport: 2, dropBot: 1, dropBurst: 3, dropExcluded: 0, dropReferrerSpam: 1} {
 				if got := counterValue(t, reg, "loendur_events_dropped_total", reason); got != want {
 					t.Errorf("dropped{%s} = %v, want %v", reason, got, want)
 				}
 			}
-			if got := counterValue(t, reg, "loendur_events_accepted_total", ""); got != 3+burstPages+3+1 {
+			if got := counterValue(t, reg, "loendur_events_accepted_total", ""); got != 4+burstPages+3+1 {
 				t.Errorf("accepted = %v, want every beacon", got)
 			}
 			if err := c.flushDrops(context.Background()); err != nil {
@@ -138,7 +145,7 @@ func TestDropsCountedBySiteAndReason(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []dropcount.Reason{{Reason: dropBurst, Events: 3}, {Reason: dropViewport, Events: 2}, {Reason: dropBot, Events: 1}}
+			want := []dropcount.Reason{{Reason: dropBurst, Events: 3}, {Reason: dropViewport, Events: 2}, {Reason: dropBot, Events: 1}, {Reason: dropReferrerSpam, Events: 1}}
 			if len(got) != len(want) {
 				t.Fatalf("ByReason = %+v, want %+v", got, want)
 			}

@@ -29,10 +29,12 @@ const (
 	dropExcluded = "excluded" // the site's admin excluded its address or user agent
 	dropViewport = "viewport" // a viewport no person reads in
 	dropBurst    = "burst"    // page views of one visitor faster than a person reads
+	// dropReferrerSpam: a page view whose referrer is on the operator's referrer-spam list.
+	dropReferrerSpam = "referrer_spam"
 )
 
 // dropReasons are every drop reason, registered at zero so dashboards see each series.
-var dropReasons = []string{dropBot, dropGPC, dropDNT, dropExcluded, dropViewport, dropBurst}
+var dropReasons = []string{dropBot, dropGPC, dropDNT, dropExcluded, dropViewport, dropBurst, dropReferrerSpam}
 
 // rejection is a refused request: an httperr.Error whose Reason is one of the reasons
 // above and whose status statusOf chose. refuse and answer write it.

@@ -57,6 +57,11 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 	if impossibleViewport(&p) {
 		return c.drop(ctx, site, dropViewport, now)
 	}
+	// Referrer spam is sent by programs to advertise the referrer: the event is dropped,
+	// not only its source.
+	if p.Name == eventPageview && p.Referrer != "" && c.opts.ReferrerSpam.Has(c.refs.Parse(p.Referrer, site.Domain).Host) {
+		return c.drop(ctx, site, dropReferrerSpam, now)
+	}
 	salt := c.opts.Salts.For(now)
 	if salt == nil {
 		return c.refuse(ctx, reject(reasonStarting, "collector is starting; retry shortly"))

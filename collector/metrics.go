@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loendur_events_rejected_total", Help: "Beacon requests refused, by reason."}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "loendur_events_dropped_total", Help: "Events answered 202 but not stored, by reason: bot, excluded, viewport, burst, gpc, dnt."}, []string{"reason"}),
+			Name: "loendur_events_dropped_total", Help: "Events answered 202 but not stored, by reason: bot, excluded, viewport, burst, referrer_spam, gpc, dnt."}, []string{"reason"}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_events_stored_total", Help: "Events written to ClickHouse."}),
 		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{

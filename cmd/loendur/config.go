@@ -29,6 +29,7 @@ type serveConfig struct {
 	DB            string
 	Sites         []string
 	GeoIP         string
+	ReferrerSpam  string
 	TrustedProxy  []string
 	IPv4Prefix    int
 	IPv6Prefix    int
@@ -83,6 +84,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.Var(listFlag{&cfg.Sites}, "site", "site domain to register at start; repeatable or comma-separated ($"+envPrefix+"SITES)")
 	env["site"] = "SITES"
 	str(&cfg.GeoIP, "geoip", "GEOIP", "", "path of a MaxMind-format City or Country database (GeoLite2, DB-IP); empty: no geo")
+	str(&cfg.ReferrerSpam, "referrer-spam", "REFERRER_SPAM", "", "path of a referrer-spam host list (Matomo's spammers.txt format); page views from those referrers are dropped")
 	fs.Var(listFlag{&cfg.TrustedProxy}, "trusted-proxy", "CIDR whose X-Forwarded-For is believed; repeatable or comma-separated ($"+envPrefix+"TRUSTED_PROXIES)")
 	env["trusted-proxy"] = "TRUSTED_PROXIES"
 	intf := func(p *int, name, envName string, def int, usage string) {

@@ -26,6 +26,7 @@ import (
 	"github.com/websystems/loendur/internal/exclusion"
 	"github.com/websystems/loendur/internal/geo"
 	"github.com/websystems/loendur/internal/privacy"
+	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
@@ -57,6 +58,10 @@ func runServe(args []string) error {
 		defer metricsLn.Close()
 	}
 	geoDB, err := openGeo(cfg.GeoIP, log)
+	if err != nil {
+		return err
+	}
+	spam, err := openReferrerSpam(cfg.ReferrerSpam, log)
 	if err != nil {
 		return err
 	}
@@ -98,7 +103,8 @@ func runServe(args []string) error {
 		log.Info("crawler lists loaded", "second", v)
 	}
 	svc, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
-		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil, exclusions: exclusions})
+		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil, exclusions: exclusions,
+		referrerSpam: spam})
 	if err != nil {
 		return err
 	}
@@ -160,6 +166,8 @@ type serveDeps struct {
 	// exclusions are the sites' excluded addresses and user agents: the collector applies
 	// them, the dashboard edits them.
 	exclusions *exclusion.Set
+	// referrerSpam is --referrer-spam, read at start; nil: none.
+	referrerSpam *referrer.SpamList
 }
 
 // serveMetrics answers GET /metrics on ln, an address of its own (--metrics-addr), so
@@ -203,6 +211,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 		Registry: d.registry, Log: d.log, QueueSize: cfg.QueueSize, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, RateLimit: cfg.RateLimit, SessionSync: cfg.SessionSync, Spool: d.spool,
 		AcceptLog: cfg.acceptLogDir(), AcceptLogSync: cfg.AcceptLogSync, Erasure: erasures, Exclusions: d.exclusions,
+		ReferrerSpam: d.referrerSpam,
 	})
 	if err != nil {
 		return nil, err
@@ -312,4 +321,22 @@ Embed the tracker with
 
 `, addr, d)
 	return nil
+}
+
+// openReferrerSpam reads --referrer-spam; an empty path means no list.
+func openReferrerSpam(path string, log *slog.Logger) (*referrer.SpamList, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--referrer-spam: %w", err)
+	}
+	defer f.Close()
+	l, err := referrer.ParseSpamList(f)
+	if err != nil {
+		return nil, fmt.Errorf("--referrer-spam %s: %w", path, err)
+	}
+	log.Info("referrer spam list loaded", "hosts", l.Len())
+	return l, nil
 }

@@ -1175,7 +1175,7 @@
 
   var DROP_REASONS = {
     bot: 'Bots and crawlers', excluded: 'Excluded in site settings', burst: 'Faster than a person reads',
-    viewport: 'Impossible window size', gpc: 'Global Privacy Control', dnt: 'Do Not Track'
+    viewport: 'Impossible window size', referrer_spam: 'Referrer spam', gpc: 'Global Privacy Control', dnt: 'Do Not Track'
   };
 
   async function loadDropped(signal) {
