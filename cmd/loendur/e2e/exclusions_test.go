@@ -124,3 +124,39 @@ func grepFiles(t *testing.T, dir, s string) {
 		t.Fatal(err)
 	}
 }
+
+// --referrer-spam: a page view from a listed referrer host (or a subdomain of one) is
+// answered and dropped as referrer_spam; other referrers are stored. A list that is
+// not one stops the start with a message naming the flag.
+func TestReferrerSpamList(t *testing.T) {
+	d := newDB(t, "server")
+	list := filepath.Join(t.TempDir(), "spammers.txt")
+	if err := os.WriteFile(list, []byte("# test list\nsemalt.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, run{DB: d, Args: []string{"--site", site, "--referrer-spam", list}})
+	spam := event("pageview", "https://site.test/", map[string]any{"referrer": "https://forum.semalt.com/top"})
+	fine := event("pageview", "https://site.test/", map[string]any{"referrer": "https://news.example.org/"})
+	for _, body := range []string{spam, fine} {
+		if r := p.post(body, nil); r.Status != 202 {
+			t.Fatalf("POST: %d %s", r.Status, r.Reason)
+		}
+	}
+	if n := p.metrics()[e2eproc.Dropped("referrer_spam")]; n != 1 {
+		t.Errorf("dropped{referrer_spam} = %v, want 1", n)
+	}
+	p.stopClean()
+	events := d.events(t)
+	if len(events) != 1 || events[0].ReferrerHost != "news.example.org" {
+		t.Errorf("stored %+v, want only the page view from news.example.org", events)
+	}
+
+	bad := filepath.Join(t.TempDir(), "page.html")
+	if err := os.WriteFile(bad, []byte("<html><body>not a list</body></html>\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runToExit(t, run{DB: newDB(t, "server"), Args: []string{"--site", site, "--referrer-spam", bad}})
+	if res.Code == 0 || !strings.Contains(res.Stderr, "--referrer-spam") {
+		t.Errorf("start with a bad list: exit %d, stderr:\n%s", res.Code, res.Stderr)
+	}
+}
