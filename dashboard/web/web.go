@@ -56,6 +56,7 @@ type pageData struct {
 	Header
 	Timezone string
 	Message  string
+	Shared   *Shared // set: the page of a shared link
 }
 
 // home sends the caller to the first site they may read.
