@@ -251,8 +251,20 @@ func TestSharedLinkPassword(t *testing.T) {
 				t.Fatalf("right password: %d %s", r.StatusCode, r.body)
 			}
 			ck := v.cookies[shareCookie]
-			if ck == nil || !ck.HttpOnly || ck.Path != path || strings.Contains(ck.Value, pw) {
+			if ck == nil || !ck.HttpOnly || ck.Path != path || ck.SameSite != http.SameSiteLaxMode || strings.Contains(ck.Value, pw) {
 				t.Fatalf("unlock cookie: %+v", ck)
+			}
+			// In a frame of another site only a SameSite=None cookie comes back.
+			embedded, _ := createLink(t, admin, e.sites[0], map[string]any{"password": pw, "embed_origins": []string{"https://intranet.example"}})
+			fr := e.browser()
+			if r := fr.post(embedded, url.Values{"password": {pw}}); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("embeddable link's password: %d", r.StatusCode)
+			}
+			if c := fr.cookies[shareCookie]; c == nil || c.SameSite != http.SameSiteNoneMode || !c.Secure || c.Path != embedded {
+				t.Errorf("embeddable link's unlock cookie: %+v", c)
+			}
+			if r := fr.get(embedded); r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors https://intranet.example;") {
+				t.Errorf("embeddable link after its password: %d %q", r.StatusCode, r.Header.Get("Content-Security-Policy"))
 			}
 			if r := v.get(path); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `data-site="`+e.sites[0]+`"`) {
 				t.Fatalf("unlocked page: %d %s", r.StatusCode, r.body)
