@@ -9,9 +9,9 @@ import (
 func TestParseOrigin(t *testing.T) {
 	for raw, want := range map[string]string{
 		"https://Intranet.Example.com/": "https://intranet.example.com",
-		" http://localhost:8081 ":        "http://localhost:8081",
-		"https://[2001:db8::1]:8443":     "https://[2001:db8::1]:8443",
-		"https://notion.so":              "https://notion.so",
+		" http://localhost:8081 ":       "http://localhost:8081",
+		"https://[2001:db8::1]:8443":    "https://[2001:db8::1]:8443",
+		"https://notion.so":             "https://notion.so",
 	} {
 		if got, err := ParseOrigin(raw); err != nil || got != want {
 			t.Errorf("ParseOrigin(%q) = %q, %v; want %q", raw, got, err, want)
