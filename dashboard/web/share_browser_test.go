@@ -243,3 +243,52 @@ func (tb *tab) count(sel string) int {
 	tb.eval(fmt.Sprintf(`document.querySelectorAll(%q).length`, sel), &n)
 	return n
 }
+
+// An admin shares a site from its report page: the link is shown once, opens the
+// reports with CSV downloads, and stops working once revoked.
+func TestShareFromTheDashboardInChromium(t *testing.T) {
+	srv := startServer(t)
+	tb := newTab(t)
+	tb.login(srv.origin, "/sites/"+shopSite, adminEmail, password)
+	tb.waitFor("the report page", `document.querySelector('a.share-link')`)
+	tb.run(chromedp.Click(`a.share-link`, chromedp.ByQuery))
+	tb.waitFor("the shares page", `document.querySelector('#share-new')`)
+	tb.run(
+		chromedp.SendKeys(`#share-new input[name=name]`, "For the client", chromedp.ByQuery),
+		chromedp.Click(`#share-new input[name=csv]`, chromedp.ByQuery),
+		chromedp.Submit(`#share-new`, chromedp.ByQuery),
+	)
+	tb.waitFor("the new link", `document.querySelector('#secret')`)
+	link := tb.text("#secret")
+	if !strings.HasPrefix(link, srv.origin+shares.PathPrefix) {
+		t.Fatalf("shown link %q", link)
+	}
+	if list := tb.text("#share-links"); !strings.Contains(list, "For the client") || !strings.Contains(list, "last used never") {
+		t.Errorf("links list: %q", list)
+	}
+	tb.screenshot("shares-page")
+
+	// The client opens it in a browser of their own.
+	client := newTab(t)
+	client.run(chromedp.Navigate(link))
+	client.reportsReady()
+	if n := client.count(`#main a.csv`); n < 7 {
+		t.Errorf("%d CSV links on a link with CSV", n)
+	}
+	var href string
+	client.eval(`document.querySelector('#card-pages a.csv').getAttribute('href')`, &href)
+	if csv := client.fetch(href, "GET", nil, ""); csv.Status != 200 || !strings.Contains(csv.Body, "/pricing") {
+		t.Errorf("CSV through the link (%s): %d %s", href, csv.Status, csv.Body)
+	}
+
+	// Revoked, it opens nothing, in the page or the API.
+	tb.run(chromedp.Navigate(srv.origin + "/shares/" + shopSite))
+	tb.waitFor("last use listed", `!document.querySelector('#share-links').innerText.includes('last used never')`)
+	tb.run(chromedp.Submit(`#share-links form`, chromedp.ByQuery))
+	tb.waitFor("the revocation", `document.body.innerText.includes('Link revoked')`)
+	client.run(chromedp.Navigate(link))
+	client.waitFor("the gone page", `document.title.startsWith('Link not available')`)
+	if r := client.fetch(href, "GET", nil, ""); r.Status != 404 || strings.Contains(r.Body, "/pricing") {
+		t.Errorf("API of a revoked link: %d %s", r.Status, r.Body)
+	}
+}
