@@ -120,7 +120,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
 	rep.Register(api)
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil

@@ -222,6 +222,16 @@ func (d *Dashboard) shareSite(ctx context.Context, u *auth.User, raw string) (si
 	return site, nil
 }
 
+// canShare reports whether u may share site; a failure to read the setting is logged
+// and means no (the Share page would say why).
+func (d *Dashboard) canShare(ctx context.Context, u *auth.User, site string) bool {
+	_, err := d.shareSite(ctx, u, site)
+	if err != nil && !httperr.Public(err) {
+		d.log.Warn("read share settings", "err", err)
+	}
+	return err == nil
+}
+
 // shareError turns internal/shares' errors into answers.
 func shareError(err error) error {
 	switch {

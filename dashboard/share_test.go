@@ -330,11 +330,17 @@ func TestShareManagement(t *testing.T) {
 				!strings.Contains(r.body, "not allowed client managers") {
 				t.Fatalf("manager before the admin allows it: %d %s", r.StatusCode, r.body)
 			}
+			if r := mgr.get("/sites/" + a); r.StatusCode != http.StatusOK || strings.Contains(r.body, "/shares/") {
+				t.Errorf("report page offers sharing to a manager not allowed to: %d", r.StatusCode)
+			}
 			if r := mgr.api(http.MethodPut, "/api/v1/shares/settings?site="+a, map[string]any{"managers_may_share": true}); r.StatusCode != http.StatusForbidden {
 				t.Fatalf("manager changes the setting: %d %s", r.StatusCode, r.body)
 			}
 			if r := admin.api(http.MethodPut, "/api/v1/shares/settings?site="+a, map[string]any{"managers_may_share": true}); r.StatusCode != http.StatusOK {
 				t.Fatalf("admin allows managers: %d %s", r.StatusCode, r.body)
+			}
+			if r := mgr.get("/sites/" + a); !strings.Contains(r.body, `href="/shares/`+a+`"`) {
+				t.Errorf("report page does not offer sharing to an allowed manager")
 			}
 			path, lv := createLink(t, mgr, a, map[string]any{"name": "by manager", "expires": "2099-12-31",
 				"embed_origins": []string{"https://Intranet.Client.example/", "http://localhost:8081"}})
