@@ -103,10 +103,19 @@ func (d *Dashboard) Run(ctx context.Context) { d.auth.Run(ctx) }
 // routes: the authentication middleware it installs runs only for routes added after
 // it. An error means the dashboard is incomplete and must not be served.
 func (d *Dashboard) Register(app fiber.Router) error {
-	// Reachable without a session: the login page and the assets (its style sheet).
+	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
+		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
+	if err != nil {
+		return fmt.Errorf("dashboard reports: %w", err)
+	}
+	d.reports = rep
+
+	// Reachable without a session: the login page, the assets (its style sheet), and
+	// shared links, which must not see a staff session of the same browser.
 	d.front.RegisterAssets(app)
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
+	d.registerShared(app, rep)
 
 	// Before authentication, so its refusals get the API's headers too.
 	app.Use("/api/v1", web.APIHeaders)
@@ -114,16 +123,11 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Post("/logout", d.logout)
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
+	d.mountSharePages(app.Group("/shares", auth.RequireUser, d.sessionOnly))
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
-	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
-		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
-	if err != nil {
-		return fmt.Errorf("dashboard reports: %w", err)
-	}
 	rep.Register(api)
-	d.reports = rep
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil
@@ -176,6 +180,11 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Post("/requests/export", auth.RequireAdmin, d.apiExportRequest)
 	r.Post("/requests/erase", auth.RequireAdmin, d.apiEraseRequest)
 	r.Get("/requests/ledger", auth.RequireAdmin, d.apiLedger)
+	// Shared links: a leaked API key must not publish a site's reports.
+	r.Get("/shares", d.apiListLinks)
+	r.Post("/shares", d.sessionOnly, d.apiCreateLink)
+	r.Put("/shares/settings", auth.RequireAdmin, d.sessionOnly, d.apiShareSettings)
+	r.Delete("/shares/:id", d.sessionOnly, d.apiRevokeLink)
 	r.Get("/keys", d.apiKeys)
 	r.Post("/keys", d.sessionOnly, d.apiAddKey)
 	r.Delete("/keys/:id", d.sessionOnly, d.apiRevokeKey)

@@ -17,6 +17,10 @@ Usage:
                                              add a staff account; a password piped on stdin is used,
                                              otherwise one is generated and printed once
   loendur key add EMAIL [--db DSN]           print a new API key for that account
+  loendur share add --site DOMAIN [--name N] [--password-stdin] [--expires YYYY-MM-DD] [--csv]
+                [--embed-origin ORIGIN]... [--db DSN]   print the path of a new read-only link to the site's reports
+  loendur share list --site DOMAIN [--db DSN]   the site's links (not revoked)
+  loendur share revoke --site DOMAIN ID [--db DSN]
   loendur erase --site DOMAIN (--visitor ID | --session ID | --ip ADDR --from T --to T [--page P] | --event ID)
                 [--yes] [--by WHO] [--db DSN]      erase a data subject's events everywhere, verified and recorded
   loendur export (same selectors) [--format json|csv] [--db DSN]
@@ -45,6 +49,8 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout)
 	case "key":
 		err = runKey(os.Args[2:], os.Stdout)
+	case "share":
+		err = runShare(os.Args[2:], os.Stdin, os.Stdout)
 	case "erase":
 		err = runErase(os.Args[2:], os.Stdin, os.Stdout)
 	case "export":

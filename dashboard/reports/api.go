@@ -96,6 +96,9 @@ func (rep *Service) handleStats(c *fiber.Ctx) error {
 		return rep.fail(c, report, err)
 	}
 	if c.Query("format") == "csv" {
+		if v := sharedView(c); v != nil && !v.CSV {
+			return rep.fail(c, report, errNoCSV)
+		}
 		body, err := writeCSV(a.Rows)
 		if err != nil {
 			return rep.fail(c, report, err)
@@ -138,6 +141,9 @@ func (rep *Service) parse(c *fiber.Ctx) (request, error) {
 
 // readableSite resolves ?site= to a registered site the caller may read.
 func (rep *Service) readableSite(c *fiber.Ctx, raw string) (sites.Site, error) {
+	if v := sharedView(c); v != nil {
+		return rep.linkSite(v, raw)
+	}
 	u := auth.CurrentUser(c)
 	if u == nil {
 		return sites.Site{}, errUnauthenticated

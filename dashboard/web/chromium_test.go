@@ -34,7 +34,7 @@ type tab struct {
 	requests []string
 }
 
-func newTab(t *testing.T) *tab {
+func newTab(t *testing.T, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
 	// Not t.TempDir: Chromium may still write to its profile for a moment after it was
 	// told to quit, and a failed clean-up would fail the test.
@@ -46,6 +46,7 @@ func newTab(t *testing.T) *tab {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	tb := &tab{t: t, ctx: ctx}

@@ -37,7 +37,7 @@ func authStatus(err error) int {
 	case errors.As(err, &throttled):
 		return fiber.StatusTooManyRequests
 	case errors.Is(err, auth.ErrCredentials), errors.Is(err, auth.ErrDisabled), errors.Is(err, auth.ErrTOTPNeeded),
-		errors.As(err, &setup):
+		errors.Is(err, auth.ErrLinkPassword), errors.As(err, &setup):
 		return fiber.StatusUnauthorized
 	case errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrTOTPWrong):
 		return fiber.StatusBadRequest

@@ -51,7 +51,7 @@ func NewHeader(c *fiber.Ctx, title string, siteMenu []string) Header {
 }
 
 // reportPages are this package's own page templates.
-var reportPages = []string{"report", "forbidden", "nosites"}
+var reportPages = []string{"report", "forbidden", "nosites", "sharelock"}
 
 // New loads the assets and parses every page.
 func New(opts Options) (*Frontend, error) {
@@ -120,14 +120,20 @@ func (f *Frontend) RegisterAssets(r fiber.Router) {
 }
 
 // Render answers with page rendered from data (a struct embedding Header), with the
-// pages' security headers.
+// pages' security headers: never framed.
 func (f *Frontend) Render(c *fiber.Ctx, status int, page string, data any) error {
+	return f.render(c, status, page, data, nil)
+}
+
+// render answers with page, framable by the pages of frameAncestors only (none: by no
+// page at all).
+func (f *Frontend) render(c *fiber.Ctx, status int, page string, data any, frameAncestors []string) error {
 	var b strings.Builder
 	if err := f.execute(&b, page, data); err != nil {
 		f.log.Error("render page", "page", page, "err", err)
 		return fiber.NewError(fiber.StatusInternalServerError, "could not render the page")
 	}
-	SetPageHeaders(c)
+	setPageHeaders(c, frameAncestors)
 	c.Type("html", "utf-8")
 	return c.Status(status).SendString(b.String())
 }
@@ -141,17 +147,49 @@ func (f *Frontend) execute(w io.Writer, page string, data any) error {
 }
 
 // Security headers of every page: nothing from another origin, no inline script or
-// style (the authenticator's QR code is a data: image), never framed, never cached
-// (secrets are shown once).
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+// style (the authenticator's QR code is a data: image), never cached (secrets are shown
+// once), and never framed, except a shared link's pages by the origins its creator
+// listed (an embed in the client's intranet).
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors %s; object-src 'none'"
 
 // SetPageHeaders marks an HTML page as private, not embeddable and script-restricted.
-func SetPageHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
+func SetPageHeaders(c *fiber.Ctx) { setPageHeaders(c, nil) }
+
+// setPageHeaders is the one place the pages' security headers are decided.
+// frameAncestors are the origins whose pages may frame this one; without any, no page
+// may (frame-ancestors 'none' and, for older browsers, X-Frame-Options: DENY, which
+// would also refuse the listed origins and so is left out when there are some).
+func setPageHeaders(c *fiber.Ctx, frameAncestors []string) {
+	ancestors := make([]string, 0, len(frameAncestors))
+	for _, o := range frameAncestors {
+		if headerSafeOrigin(o) {
+			ancestors = append(ancestors, o)
+		}
+	}
+	if len(ancestors) == 0 {
+		c.Set(fiber.HeaderContentSecurityPolicy, fmt.Sprintf(contentSecurityPolicy, "'none'"))
+		c.Set(fiber.HeaderXFrameOptions, "DENY")
+	} else {
+		c.Set(fiber.HeaderContentSecurityPolicy, fmt.Sprintf(contentSecurityPolicy, strings.Join(ancestors, " ")))
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
+}
+
+// headerSafeOrigin is a last check that an origin (validated by internal/shares when
+// the link was made) cannot add a directive or a keyword to the policy: only the
+// characters of scheme://host:port and bracketed IPv6, no quotes, spaces, ; or *.
+func headerSafeOrigin(o string) bool {
+	if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+		return false
+	}
+	for _, r := range o {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(":/.-[]", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // APIHeaders marks every answer under /api/v1 (JSON, CSV downloads, and errors, the

@@ -12,6 +12,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/url"
 	"slices"
@@ -29,6 +30,9 @@ import (
 type Deps struct {
 	Sites *sites.Registry
 	Front *Frontend
+	// CanShare reports whether u may create shared links of site: the report page then
+	// links to its Share page. nil: no link.
+	CanShare func(ctx context.Context, u *auth.User, site string) bool
 }
 
 const loginPath = "/login"
@@ -56,6 +60,8 @@ type pageData struct {
 	Header
 	Timezone string
 	Message  string
+	Shared   *Shared // set: the page of a shared link
+	CanShare bool    // the caller may share the site (a link to its Share page)
 }
 
 // home sends the caller to the first site they may read.
@@ -92,6 +98,7 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	d := h.base(c, domain)
 	d.Site = site.Domain
 	d.Timezone = cmp.Or(site.Timezone, sites.DefaultTimezone)
+	d.CanShare = h.deps.CanShare != nil && h.deps.CanShare(c.UserContext(), u, site.Domain)
 	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }
 

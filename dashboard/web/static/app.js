@@ -16,7 +16,12 @@
   var CSRF = main.dataset.csrf || '';
   var TZ = main.dataset.timezone || 'UTC';
   var CHART_ASSETS = main.dataset.chart === 'true';
-  var API = '/api/v1/stats/';
+  // A shared link's page (data-shared) reads its own API under the link's path, which
+  // answers for its one site only, and offers CSV only when the link allows it.
+  var SHARED = main.dataset.shared === 'true';
+  var API = main.dataset.api || '/api/v1/stats/';
+  var FUNNELS_API = main.dataset.funnels || '/api/v1/funnels';
+  var CSV = main.dataset.csv !== 'false';
   var ROWS_SHOWN = 10;
   var REALTIME_EVERY_MS = 15000;
 
@@ -245,6 +250,10 @@
       method: method, headers: headers, credentials: 'same-origin', signal: signal,
       body: body === undefined ? undefined : JSON.stringify(body)
     });
+    if (res.status === 401 && SHARED) {
+      location.reload(); // the link's password is asked again
+      throw new Error('locked');
+    }
     if (res.status === 401) {
       location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
       throw new Error('signed out');
@@ -473,6 +482,7 @@
   }
 
   function csvLink(report, extra, what) {
+    if (!CSV) return document.createTextNode('');
     return h('a', { class: 'csv', href: csvURL(report, extra), download: '', 'aria-label': 'Export ' + what + ' as CSV' }, 'CSV');
   }
 
@@ -897,7 +907,7 @@
 
   async function loadFunnels(signal) {
     try {
-      funnels = funnelList(await request('GET', '/api/v1/funnels?' + query([['site', SITE]]), undefined, signal));
+      funnels = funnelList(await request('GET', FUNNELS_API + '?' + query([['site', SITE]]), undefined, signal));
     } catch (err) {
       if (err.name === 'AbortError') return;
       clear(funnelPanel).appendChild(h('p', { class: 'empty error' }, 'Could not load funnels: ' + err.message));
