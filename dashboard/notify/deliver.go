@@ -211,11 +211,11 @@ type Delivery struct {
 // Deliveries lists the newest state of a site's recent deliveries, newest first.
 func (s *Service) Deliveries(ctx context.Context, site string, limit int) ([]Delivery, error) {
 	var rows []Delivery
-	err := s.opts.DB.Select(ctx, &rows, `SELECT what, recipient, state, at, detail FROM (
-		SELECT what, recipient, argMax(state, tuple(at, state = 'sent')) AS state, max(at) AS at,
-			argMax(detail, tuple(at, state = 'sent')) AS detail
+	err := s.opts.DB.Select(ctx, &rows, `SELECT what, recipient, last_state AS state, last_at AS at, last_detail AS detail FROM (
+		SELECT what, recipient, argMax(state, tuple(at, multiIf(state = 'sent', 3, state = 'failed', 2, 1))) AS last_state, max(at) AS last_at,
+			argMax(detail, tuple(at, multiIf(state = 'sent', 3, state = 'failed', 2, 1))) AS last_detail
 		FROM `+deliveriesTable+` WHERE site = ? GROUP BY what, recipient)
-		ORDER BY at DESC, what, recipient LIMIT ?`, site, limit)
+		ORDER BY last_at DESC, what, recipient LIMIT ?`, site, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries of %s: %w", site, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,3 +115,5 @@ func mustContain(t *testing.T, what, text string, wants ...string) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -118,10 +118,7 @@ func (s *Service) SendNow(ctx context.Context, site, period, to string) (Report,
 		return Report{}, err
 	}
 	if st.TokenKey == "" { // a site without settings gets its keys now, for the unsubscribe link
-		if err := s.write(ctx, st); err != nil {
-			return Report{}, err
-		}
-		if st, err = s.Settings(ctx, site); err != nil {
+		if err := s.write(ctx, &st); err != nil {
 			return Report{}, err
 		}
 	}

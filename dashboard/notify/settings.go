@@ -111,7 +111,7 @@ func (s *Service) Save(ctx context.Context, actor, site string, in Input) (Setti
 	if err := apply(&st, in); err != nil {
 		return Settings{}, err
 	}
-	if err := s.write(ctx, st); err != nil {
+	if err := s.write(ctx, &st); err != nil {
 		return Settings{}, err
 	}
 	s.audit(ctx, actor, "notify_update", site, fmt.Sprintf("weekly=%t monthly=%t recipients=%d alert_recipients=%d webhook=%t stopped_hours=%d spike=%t",
@@ -120,7 +120,7 @@ func (s *Service) Save(ctx context.Context, actor, site string, in Input) (Setti
 }
 
 // write stores st as the site's newest settings, making its keys if it has none.
-func (s *Service) write(ctx context.Context, st Settings) error {
+func (s *Service) write(ctx context.Context, st *Settings) error {
 	if st.TokenKey == "" {
 		st.TokenKey = randomHex()
 	}

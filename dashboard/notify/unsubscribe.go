@@ -95,7 +95,7 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (Subscription, er
 			st.Weekly, st.Monthly = 0, 0
 		}
 	}
-	if err := s.write(ctx, st); err != nil {
+	if err := s.write(ctx, &st); err != nil {
 		return sub, err
 	}
 	s.audit(ctx, sub.Address, "notify_unsubscribe", sub.Site, "list="+sub.List)
