@@ -33,6 +33,7 @@ type view struct {
 	Keys     []auth.APIKey
 	TOTP     *totpView
 	Requests *requestsView
+	Notify   *notifyView
 }
 
 func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {

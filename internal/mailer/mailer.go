@@ -128,6 +128,9 @@ type Mailer struct{ cfg Config }
 // New returns a mailer for cfg.
 func New(cfg Config) *Mailer { return &Mailer{cfg: cfg} }
 
+// String is the server's URL without its password.
+func (m *Mailer) String() string { return m.cfg.String() }
+
 // From is the sender address.
 func (m *Mailer) From() string { return m.cfg.From }
 
