@@ -24,6 +24,10 @@ Usage:
   loendur backup [--db DSN] [--http-port N] DIR
   loendur restore [--db DSN] [--http-port N] DIR
                                              restore every table, then re-apply the erasure ledger
+  loendur report send --site DOMAIN --period 7d|30d|month --to ADDRESS --smtp URL --mail-from ADDRESS [--db DSN]
+                                             send one e-mail report now
+  loendur report schedule --site DOMAIN [--weekly] [--monthly] --to ADDRESS,…   [--db DSN]
+  loendur alert set --site DOMAIN [--stopped-hours N] [--spike] [--to ADDRESS,…] [--webhook URL] [--db DSN]
   loendur version                            print the version
 `
 
@@ -50,6 +54,10 @@ func main() {
 		err = runBackup(os.Args[2:], os.Stdout)
 	case "restore":
 		err = runRestore(os.Args[2:], os.Stdout)
+	case "report":
+		err = runReport(os.Args[2:], os.Stdout)
+	case "alert":
+		err = runAlert(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("loendur", version)
 	case "-h", "-help", "--help", "help":

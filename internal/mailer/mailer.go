@@ -1,7 +1,8 @@
 // Package mailer sends e-mail through an SMTP server (github.com/wneessen/go-mail),
 // configured by one URL: smtp://[USER:PASSWORD@]HOST:PORT (STARTTLS when the server
 // offers it) or smtps://… (TLS from the start). The password never appears in an error
-// or a log line: String shows the URL without it.
+// or a log line: String shows the URL without it. With a user it logs in with PLAIN,
+// which go-mail sends only over TLS (STARTTLS or smtps) or to localhost.
 package mailer
 
 import (
@@ -178,7 +179,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 		opts = []gomail.Option{gomail.WithPort(m.cfg.Port), gomail.WithTimeout(Timeout), gomail.WithSSL()}
 	}
 	if m.cfg.User != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
 			gomail.WithUsername(m.cfg.User), gomail.WithPassword(m.cfg.password))
 	}
 	client, err := gomail.NewClient(m.cfg.Host, opts...)
