@@ -2,9 +2,9 @@ package notify_test
 
 import (
 	"bytes"
-	stdhtml "html"
 	"context"
 	"fmt"
+	stdhtml "html"
 	"image/png"
 	"os"
 	"path/filepath"

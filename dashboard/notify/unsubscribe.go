@@ -102,4 +102,3 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (Subscription, er
 	sub.Subscribed = false
 	return sub, nil
 }
-
