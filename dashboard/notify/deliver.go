@@ -86,7 +86,7 @@ func (s *Service) deliver(ctx context.Context, k key, send func(context.Context)
 		if rerr := s.record(ctx, k, uint32(round), stateFailed, now.Add(wait), err.Error()); rerr != nil {
 			return Pending, rerr
 		}
-		return Pending, fmt.Errorf("%s: %w", k, err)
+		return Pending, nil // logged and recorded: the retry is the handling
 	}
 	if err := s.record(ctx, k, uint32(round), stateSent, now, ""); err != nil {
 		// Sent but not recorded: another attempt may follow. Logged loudly.

@@ -27,6 +27,8 @@ import (
 var tablesWithoutEventData = []string{
 	"schema_migrations", "sites", "salts", "users", "dashboard_sessions", "api_keys",
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
+	// dashboard/notify: staff's mail settings, delivery progress, incidents (hour counts only)
+	"notify_settings", "notify_deliveries", "notify_incidents",
 }
 
 var base = erasuretest.Base
