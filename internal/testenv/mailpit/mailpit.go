@@ -46,6 +46,15 @@ type Server struct {
 // Start runs Mailpit from bin with SMTP on 127.0.0.1:smtpPort and its API on
 // 127.0.0.1:httpPort, and waits until both answer.
 func Start(bin string, smtpPort, httpPort int) (*Server, error) {
+	// A port in use (another test run of the same package) must fail here: otherwise
+	// the other run's Mailpit would answer the readiness check and receive our mail.
+	for _, p := range []int{smtpPort, httpPort} {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return nil, fmt.Errorf("mailpit: port %d is in use (is another run of these tests going on?): %w", p, err)
+		}
+		ln.Close()
+	}
 	dir, err := os.MkdirTemp("", "loendur-mailpit-")
 	if err != nil {
 		return nil, err
