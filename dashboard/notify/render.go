@@ -24,6 +24,7 @@ const ChartID = "chart@loendur"
 type figure struct {
 	Name, Value, Previous, Change string
 	Better                        bool // the change is good news (green)
+	Neutral                       bool // nothing to compare with (grey)
 }
 
 // table is a list of rows as the mail shows it.
@@ -51,7 +52,8 @@ func (r Report) view(dashboard, unsubscribe string) mailView {
 		{Name: "Bounce rate", Value: pct(o.BounceRate.Value), Previous: pct(o.BounceRate.Previous),
 			Change: points(o.BounceRate.Change), Better: o.BounceRate.Change != nil && *o.BounceRate.Change < 0},
 		{Name: "Visit duration", Value: duration(o.VisitDuration.Value), Previous: duration(o.VisitDuration.Previous),
-			Change: change(o.VisitDuration.Change), Better: o.VisitDuration.Change != nil && *o.VisitDuration.Change > 0},
+			Change: change(o.VisitDuration.Change), Better: o.VisitDuration.Change != nil && *o.VisitDuration.Change > 0,
+			Neutral: o.VisitDuration.Change == nil},
 	}
 	if len(r.Series) > 0 {
 		v.ChartFrom, v.ChartTo = fmt.Sprint(r.Series[0].Get("date")), fmt.Sprint(r.Series[len(r.Series)-1].Get("date"))
@@ -66,7 +68,7 @@ func (r Report) view(dashboard, unsubscribe string) mailView {
 
 func countFigure(name string, m reports.Metric) figure {
 	return figure{Name: name, Value: count(m.Value), Previous: count(m.Previous), Change: change(m.Change),
-		Better: m.Change != nil && *m.Change > 0}
+		Better: m.Change != nil && *m.Change > 0, Neutral: m.Change == nil}
 }
 
 func rowsTable(title string, rows []reports.Row, cols []string, fields ...string) table {
@@ -254,7 +256,7 @@ var htmlMail = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <td style="padding:8px;vertical-align:top" data-figure="{{.Name}}">
 <div style="font-size:12px;color:#64748b">{{.Name}}</div>
 <div style="font-size:20px;font-weight:bold" class="value">{{.Value}}</div>
-<div style="font-size:12px;color:{{if .Better}}#15803d{{else}}#b91c1c{{end}}" class="change">{{.Change}}</div>
+<div style="font-size:12px;color:{{if .Neutral}}#64748b{{else if .Better}}#15803d{{else}}#b91c1c{{end}}" class="change">{{.Change}}</div>
 <div style="font-size:11px;color:#94a3b8">before: {{.Previous}}</div>
 </td>
 {{- end}}
