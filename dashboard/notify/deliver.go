@@ -26,6 +26,7 @@ const (
 	stateClaim  = "claim"
 	stateFailed = "failed"
 	stateSent   = "sent"
+	stateGaveUp = "gave_up" // too old to send; logged as an error
 )
 
 // key names one mail or webhook call: what is sent (e.g. "report weekly 2024-03-04",
@@ -103,7 +104,7 @@ func (s *Service) deliver(ctx context.Context, k key, send func(context.Context)
 func (s *Service) summarise(rows []deliveryRow, now time.Time) (round int, mine, alive bool, next time.Time, failures int) {
 	last := -1
 	for _, r := range rows {
-		if r.State == stateSent {
+		if r.State == stateSent || r.State == stateGaveUp {
 			return -1, false, false, time.Time{}, 0
 		}
 		if r.State == stateFailed {
@@ -212,8 +213,8 @@ type Delivery struct {
 func (s *Service) Deliveries(ctx context.Context, site string, limit int) ([]Delivery, error) {
 	var rows []Delivery
 	err := s.opts.DB.Select(ctx, &rows, `SELECT what, recipient, last_state AS state, last_at AS at, last_detail AS detail FROM (
-		SELECT what, recipient, argMax(state, tuple(at, multiIf(state = 'sent', 3, state = 'failed', 2, 1))) AS last_state, max(at) AS last_at,
-			argMax(detail, tuple(at, multiIf(state = 'sent', 3, state = 'failed', 2, 1))) AS last_detail
+		SELECT what, recipient, argMax(state, tuple(at, multiIf(state IN ('sent', 'gave_up'), 3, state = 'failed', 2, 1))) AS last_state, max(at) AS last_at,
+			argMax(detail, tuple(at, multiIf(state IN ('sent', 'gave_up'), 3, state = 'failed', 2, 1))) AS last_detail
 		FROM `+deliveriesTable+` WHERE site = ? GROUP BY what, recipient)
 		ORDER BY last_at DESC, what, recipient LIMIT ?`, site, limit)
 	if err != nil {

@@ -301,3 +301,45 @@ func TestWebhookTimeoutRetried(t *testing.T) {
 		t.Errorf("deliveries %+v, want one, sent", ds)
 	}
 }
+
+// A report that never could be sent is retried while its period is the last or the one
+// before; after that it is given up once, recorded with its last error (and logged as an
+// error), never dropped without a trace.
+func TestUnsentReportGivenUpLoudly(t *testing.T) {
+	db := storetest.Server(t)
+	site := "give-up.test"
+	e := newEnv(t, db, site, "Europe/Tallinn", monday)
+	svc := e.service(nil, "smtp://127.0.0.1:"+itoa(deadSMTP)) // nothing listens there
+	e.save(svc, notify.Input{Weekly: ptr(true), Recipients: ptr([]string{"never@agency.example"})})
+	svc.Tick(context.Background())
+	e.clock.Set(monday.Add(7 * 24 * time.Hour)) // the week is now the one before: still retried
+	svc.Tick(context.Background())
+	state := func(what string) notify.Delivery {
+		ds, err := svc.Deliveries(context.Background(), site, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.What == what {
+				return d
+			}
+		}
+		return notify.Delivery{}
+	}
+	if d := state("report weekly 2024-03-04"); d.State != "failed" || !d.At.Equal(monday.Add(7*24*time.Hour)) {
+		t.Fatalf("a week later: %+v, want failed again at %s (still retried)", d, monday.Add(7*24*time.Hour))
+	}
+	e.clock.Set(monday.Add(14 * 24 * time.Hour))
+	svc.Tick(context.Background())
+	svc.Tick(context.Background())
+	d := state("report weekly 2024-03-04")
+	if d.State != "gave_up" || !strings.Contains(d.Detail, "gave up: send mail through smtp://127.0.0.1:"+itoa(deadSMTP)) {
+		t.Fatalf("two weeks later: %+v, want gave_up with the last error", d)
+	}
+	var n []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := db.Select(context.Background(), &n, "SELECT count() AS n FROM notify_deliveries WHERE site = ? AND state = 'gave_up'", site); err != nil || n[0].N != 1 {
+		t.Errorf("gave_up rows: %v, %v; want 1", n, err)
+	}
+}

@@ -12,10 +12,11 @@ import (
 )
 
 // Mailpit's ports for this package's tests (loopback, 19200–19299 are the tests' own):
-// the shared server, and the one TestUnreachableSMTP starts late.
+// the shared server, the one TestUnreachableSMTP starts late, and one never used.
 const (
 	mailpitSMTP, mailpitHTTP = 19200, 19201
 	lateSMTP, lateHTTP       = 19202, 19203
+	deadSMTP                 = 19204 // never listened on
 )
 
 // mp is the package's Mailpit; nil when it is not installed (tests then skip, or fail

@@ -34,10 +34,43 @@ func (s *Service) scheduled(ctx context.Context, st Settings) error {
 			return err
 		}
 		errs = append(errs, s.sendPeriod(ctx, st, kind, p, name, false))
-		older, oname, err := ScheduledPeriod(kind, p.Current.Start.Add(-time.Second), loc)
-		if err == nil {
-			errs = append(errs, s.sendPeriod(ctx, st, kind, older, oname, true))
+		older, oname, err := ScheduledPeriod(kind, p.Current.Start, loc)
+		if err != nil {
+			continue
 		}
+		errs = append(errs, s.sendPeriod(ctx, st, kind, older, oname, true))
+		// Two periods back is too late to be a report: what never went out is given up,
+		// loudly, once.
+		if _, gname, err := ScheduledPeriod(kind, older.Current.Start, loc); err == nil {
+			errs = append(errs, s.giveUp(ctx, st, "report "+kind+" "+gname))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// giveUp records, and logs as an error, each delivery of what that was tried and never
+// sent: the one place an unsent mail stops being retried.
+func (s *Service) giveUp(ctx context.Context, st Settings, what string) error {
+	var errs []error
+	for _, to := range st.Recipients {
+		k := key{st.Site, what, to}
+		rows, err := s.deliveryRows(ctx, k)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		last, done := "", false
+		for _, r := range rows {
+			done = done || r.State == stateSent || r.State == stateGaveUp
+			if r.State == stateFailed {
+				last = r.Detail
+			}
+		}
+		if len(rows) == 0 || done {
+			continue
+		}
+		s.log.Error("notify: gave up a report that could not be sent", "delivery", k.String(), "last_error", last)
+		errs = append(errs, s.record(ctx, k, 0, stateGaveUp, time.Time{}, "gave up: "+last))
 	}
 	return errors.Join(errs...)
 }

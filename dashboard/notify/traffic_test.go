@@ -61,3 +61,39 @@ func TestTrafficSpikeAlert(t *testing.T) {
 		t.Fatalf("notices %+v; want the spike and its resolution", notices)
 	}
 }
+
+// An hour with a tenth of its usual page views is a drop: one alert; back to normal,
+// one resolution.
+func TestTrafficDropAlert(t *testing.T) {
+	db := storetest.Server(t)
+	site := "drop.test"
+	dropHour := time.Date(2024, 6, 10, 14, 0, 0, 0, time.UTC)
+	e := newEnv(t, db, site, "UTC", dropHour)
+	for d := 1; d <= 7; d++ {
+		day := dropHour.Add(-time.Duration(d) * 24 * time.Hour)
+		viewsAt(t, db, site, day, 40)
+		viewsAt(t, db, site, day.Add(time.Hour), 40)
+	}
+	viewsAt(t, db, site, dropHour, 4)
+	var st notify.Settings
+	rcv := &webhookReceiver{t: t, secret: func() string { return st.WebhookSecret }}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	svc := e.service(nil)
+	st = e.save(svc, notify.Input{Spike: ptr(true), WebhookURL: ptr(hook.URL)})
+
+	e.clock.Set(dropHour.Add(time.Hour + 5*time.Minute))
+	svc.Tick(context.Background())
+	svc.Tick(context.Background())
+	notices, bad, _ := rcv.got()
+	if len(bad) > 0 || len(notices) != 1 || notices[0].Alert != notify.AlertDrop || notices[0].State != "open" {
+		t.Fatalf("notices %+v (refused %v); want one drop alert", notices, bad)
+	}
+	viewsAt(t, db, site, dropHour.Add(time.Hour), 38)
+	e.clock.Set(dropHour.Add(2*time.Hour + 5*time.Minute))
+	svc.Tick(context.Background())
+	notices, _, _ = rcv.got()
+	if len(notices) != 2 || notices[1].State != "resolved" || notices[1].Alert != notify.AlertDrop {
+		t.Fatalf("notices %+v; want the drop and its resolution", notices)
+	}
+}
