@@ -16,7 +16,7 @@ export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
 
-.PHONY: assets build run test bench bench-reports fuzz deps clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
+.PHONY: assets build run test bench bench-reports fuzz deps mailpit clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
 
 build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
@@ -38,7 +38,18 @@ $(UA_LISTS): internal/useragent/lists/package.json internal/useragent/lists/pack
 	@touch $@
 
 # --- set-up -----------------------------------------------------------------
-deps: $(CHDB_LIB) clickhouse-server chromium
+deps: $(CHDB_LIB) clickhouse-server chromium mailpit
+
+# Mailpit, the SMTP server the mail tests deliver to (they start it on loopback ports
+# and read what arrived through its API), built from source at a pinned version.
+MAILPIT_VERSION := v1.33.1
+MAILPIT         := $(CACHE)/mailpit-$(MAILPIT_VERSION)/mailpit
+export LOENDUR_TEST_MAILPIT := $(MAILPIT)
+mailpit: $(MAILPIT)
+$(MAILPIT):
+	@mkdir -p $(dir $@)
+	@echo "building Mailpit $(MAILPIT_VERSION) (about a minute, once) into $(dir $@)"
+	GOBIN=$(dir $@) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 $(CHDB_LIB):
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/notify"
 	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/erasure"
@@ -46,6 +47,10 @@ type Options struct {
 	// Exclusions are the sites' excluded addresses and user agents, shared with the
 	// collector of this process so an edit applies at once. nil: a set of its own.
 	Exclusions *exclusion.Set
+	// Notify keeps the sites' e-mail reports and alerts (the Sites page's settings and
+	// the unsubscribe page): the scheduler serve runs. nil: one without SMTP server,
+	// for its settings only.
+	Notify *notify.Service
 }
 
 // Dashboard serves the staff pages and API.
@@ -91,6 +96,11 @@ func New(opts Options) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Notify == nil {
+		if opts.Notify, err = notify.New(notify.Options{DB: opts.DB, Sites: opts.Sites, Log: opts.Log, Now: opts.Now}); err != nil {
+			return nil, err
+		}
+	}
 	return &Dashboard{opts: opts, log: opts.Log, auth: a, front: front, metrics: m}, nil
 }
 
@@ -116,6 +126,8 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Get("/login", d.loginPage)
 	app.Post("/login", d.login)
 	d.registerShared(app, rep)
+	// Unsubscribing from a mail needs no account: the link's token is the proof.
+	d.opts.Notify.Register(app)
 
 	// Before authentication, so its refusals get the API's headers too.
 	app.Use("/api/v1", web.APIHeaders)
@@ -138,6 +150,8 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Post("/sites", d.addSitePage)
 	r.Post("/sites/:domain", d.editSitePage)
 	r.Post("/sites/:domain/exclusions", d.editExclusionsPage)
+	r.Get("/sites/:domain/notify", d.notifyPage)
+	r.Post("/sites/:domain/notify", d.saveNotifyPage)
 	r.Get("/users", d.usersPage)
 	r.Post("/users", d.addUserPage)
 	r.Post("/users/:id", d.editUserPage)
@@ -168,6 +182,8 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Patch("/sites/:domain", auth.RequireAdmin, d.apiEditSite)
 	r.Get("/sites/:domain/exclusions", auth.RequireAdmin, d.apiExclusions)
 	r.Put("/sites/:domain/exclusions", auth.RequireAdmin, d.apiSaveExclusions)
+	r.Get("/sites/:domain/notify", auth.RequireAdmin, d.apiNotify)
+	r.Patch("/sites/:domain/notify", auth.RequireAdmin, d.apiSaveNotify)
 	r.Get("/users", auth.RequireAdmin, d.apiUsers)
 	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)

@@ -34,6 +34,7 @@ type view struct {
 	TOTP     *totpView
 	Requests *requestsView
 	Shares   *sharesView
+	Notify   *notifyView
 }
 
 func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {

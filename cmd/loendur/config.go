@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/internal/acceptlog"
+	"github.com/websystems/loendur/internal/mailer"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/spool"
 )
@@ -46,6 +48,52 @@ type serveConfig struct {
 	AcceptLogSync time.Duration
 	SpoolMax      int64
 	Demo          bool
+	Mail          mailConfig
+}
+
+// mailConfig is where e-mail goes out (serve's reports and alerts, `report send`).
+type mailConfig struct {
+	SMTP      string // smtp://[USER:PASSWORD@]HOST:PORT; "" = no mail
+	From      string
+	PublicURL string // the base of links in mails (unsubscribe, the report)
+}
+
+// addMailFlags defines --smtp, --mail-from and --public-url with their LOENDUR_*
+// variables (noted in env for applyEnv).
+func addMailFlags(fs *flag.FlagSet, env map[string]string, c *mailConfig, defaultPublicURL string) {
+	fs.StringVar(&c.SMTP, "smtp", "", "SMTP server for e-mail reports and alerts: smtp://[USER:PASSWORD@]HOST:PORT (STARTTLS when offered) or smtps://… ($"+envPrefix+"SMTP)")
+	env["smtp"] = "SMTP"
+	fs.StringVar(&c.From, "mail-from", "", "sender address of e-mail reports and alerts ($"+envPrefix+"MAIL_FROM)")
+	env["mail-from"] = "MAIL_FROM"
+	fs.StringVar(&c.PublicURL, "public-url", defaultPublicURL, "how people reach this server, for links in mails, e.g. https://stats.example.com ($"+envPrefix+"PUBLIC_URL)")
+	env["public-url"] = "PUBLIC_URL"
+}
+
+// mailer is the configured SMTP server, or nil without --smtp. Its errors never hold
+// the SMTP password.
+func (c mailConfig) mailer() (*mailer.Mailer, error) {
+	if c.SMTP == "" {
+		if c.From != "" {
+			return nil, errors.New("--mail-from needs --smtp")
+		}
+		return nil, nil
+	}
+	if c.From == "" {
+		return nil, errors.New("--smtp needs --mail-from, the sender address (e.g. loendur@agency.example)")
+	}
+	cfg, err := mailer.Parse(c.SMTP, c.From)
+	if err != nil {
+		return nil, err
+	}
+	return mailer.New(cfg), nil
+}
+
+func (c mailConfig) validate() error {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return errors.New("--public-url must be http(s)://HOST[:PORT][/PATH], as people reach this server")
+	}
+	_, err := c.mailer()
+	return err
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -112,6 +160,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	env["spool-max"] = "SPOOL_MAX"
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
 	env["secure-cookies"] = "SECURE_COOKIES"
+	addMailFlags(fs, env, &cfg.Mail, "")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create an admin account if none exists and print its login, and a demo curl command")
 
 	if err := fs.Parse(args); err != nil {
@@ -166,7 +215,18 @@ func (c serveConfig) validate() error {
 	if _, err := privacy.NewTruncator(c.IPv4Prefix, c.IPv6Prefix); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Mail.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// publicURL is --public-url, or the listen address when unset.
+func (c serveConfig) publicURL() string {
+	if c.Mail.PublicURL != "" {
+		return c.Mail.PublicURL
+	}
+	return "http://" + c.Addr
 }
 
 // acceptLogDir is --accept-log, or accept/ in the spool folder; "" when off.

@@ -31,6 +31,10 @@ Usage:
   loendur sites exclusions DOMAIN [--db DSN]  list the traffic excluded from a site's figures
   loendur sites exclude DOMAIN [--user-agent TEXT]... [--address ADDR|CIDR]... [--remove] [--db DSN]
                                              exclude (or with --remove, stop excluding) a monitor, an office…
+  loendur report send --site DOMAIN --period 7d|30d|month --to ADDRESS --smtp URL --mail-from ADDRESS [--db DSN]
+                                             send one e-mail report now
+  loendur report schedule --site DOMAIN [--weekly] [--monthly] --to ADDRESS,…   [--db DSN]
+  loendur alert set --site DOMAIN [--stopped-hours N] [--spike] [--to ADDRESS,…] [--webhook URL] [--db DSN]
   loendur version                            print the version
 `
 
@@ -61,6 +65,10 @@ func main() {
 		err = runRestore(os.Args[2:], os.Stdout)
 	case "sites":
 		err = runSites(os.Args[2:], os.Stdout)
+	case "report":
+		err = runReport(os.Args[2:], os.Stdout)
+	case "alert":
+		err = runAlert(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("loendur", version)
 	case "-h", "-help", "--help", "help":

@@ -20,6 +20,8 @@ import (
 	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/dashboard"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/notify"
+	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/erasure"
@@ -102,9 +104,13 @@ func runServe(args []string) error {
 	} else {
 		log.Info("crawler lists loaded", "second", v)
 	}
+	notifier, err := newNotifier(cfg, db, registry, log)
+	if err != nil {
+		return err
+	}
 	svc, err := newServices(cfg, serveDeps{db: db, sites: registry, salts: keeper, geo: geoDB, proxies: proxies,
 		truncator: truncator, spool: sp, registry: reg, log: log, noMetrics: metricsLn != nil, exclusions: exclusions,
-		referrerSpam: spam})
+		referrerSpam: spam, notify: notifier})
 	if err != nil {
 		return err
 	}
@@ -116,6 +122,7 @@ func runServe(args []string) error {
 	go finalizer.Run(ctx)
 	go retention.New(db, log, reg, time.Now).Run(ctx)
 	go svc.dash.Run(ctx)
+	go notifier.Run(ctx)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- svc.app.Listener(ln) }()
@@ -168,6 +175,28 @@ type serveDeps struct {
 	exclusions *exclusion.Set
 	// referrerSpam is --referrer-spam, read at start; nil: none.
 	referrerSpam *referrer.SpamList
+	notify       *notify.Service
+}
+
+// newNotifier is the scheduler of e-mail reports and alerts (and the keeper of their
+// settings), with the SMTP server of --smtp when one is given.
+func newNotifier(cfg serveConfig, db store.Store, registry *sites.Registry, log *slog.Logger) (*notify.Service, error) {
+	mail, err := cfg.Mail.mailer()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := reports.New(reports.Deps{DB: db, Sites: registry, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	opts := notify.Options{DB: db, Sites: registry, Reports: rep, PublicURL: cfg.publicURL(), Log: log}
+	if mail != nil {
+		opts.Mail = mail
+		log.Info("e-mail reports and alerts", "smtp", mail.String(), "from", mail.From(), "links", cfg.publicURL())
+	} else {
+		log.Info("no SMTP server (--smtp): e-mail reports and alert mails wait until one is configured; webhooks are sent")
+	}
+	return notify.New(opts)
 }
 
 // serveMetrics answers GET /metrics on ln, an address of its own (--metrics-addr), so
@@ -218,6 +247,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	}
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,
+		Notify: d.notify,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))

@@ -28,6 +28,8 @@ var tablesWithoutEventData = []string{
 	"schema_migrations", "sites", "salts", "users", "dashboard_sessions", "api_keys",
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
 	"site_exclusions", "events_dropped_daily", // admin configuration; counts per site, day and reason
+	// dashboard/notify: staff's mail settings, delivery progress, incidents (hour counts only)
+	"notify_settings", "notify_deliveries", "notify_incidents",
 }
 
 var base = erasuretest.Base
