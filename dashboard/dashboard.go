@@ -42,6 +42,8 @@ type Options struct {
 	// shared with its collector, whose queue and spool it reaches. nil: one of its own
 	// with neither (no collector in this process).
 	Erasure *erasure.Service
+	// Notice configures each site's privacy page (/sites/DOMAIN/privacy).
+	Notice NoticeOptions
 }
 
 // Dashboard serves the staff pages and API.
@@ -107,6 +109,8 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Post("/logout", d.logout)
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
+	app.Get("/sites/:domain/privacy", auth.RequireUser, d.privacyPage)
+	app.Post("/sites/:domain/privacy", auth.RequireUser, auth.RequireAdmin, d.savePrivacyPage)
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
 	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
@@ -154,6 +158,8 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Get("/sites", d.apiSites)
 	r.Post("/sites", auth.RequireAdmin, d.apiAddSite)
 	r.Patch("/sites/:domain", auth.RequireAdmin, d.apiEditSite)
+	r.Get("/sites/:domain/privacy", d.apiPrivacy)
+	r.Patch("/sites/:domain/privacy", auth.RequireAdmin, d.apiSavePrivacy)
 	r.Get("/users", auth.RequireAdmin, d.apiUsers)
 	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)

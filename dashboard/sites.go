@@ -14,9 +14,10 @@ import (
 	"github.com/websystems/loendur/internal/sites"
 )
 
-// MaxRetentionMonths is the longest retention a site may have: the CNIL's limit for
-// audience measurement without consent.
-const MaxRetentionMonths = 25
+// MaxRetentionMonths is the longest retention a site may have (ten years). More than
+// notice.MaxRetentionMonths (25, the CNIL's limit for audience measurement without
+// consent) is allowed, and the site's privacy page then says it needs consent.
+const MaxRetentionMonths = 120
 
 type siteView struct {
 	Domain          string    `json:"domain"`
