@@ -104,15 +104,22 @@ func visitorIDPerSite() bool {
 }
 
 // storedSQL counts the recent events of a site, those whose stored address keeps more
-// bits than the exemption allows, and those with a location. IPv4 has bits after
-// MaxIPv4Bits set when the low bits are not zero; IPv6 when a byte after the first
-// MaxIPv6Bits/8 is not zero.
-var storedSQL = fmt.Sprintf(`SELECT count() AS events,
-	countIf(ip != '' AND position(ip, ':') = 0 AND bitAnd(IPv4StringToNum(ip), %d) != 0) AS finer4,
-	countIf(position(ip, ':') > 0 AND substring(IPv6StringToNum(ip), %d, %d) != unhex('%s')) AS finer6,
+// bits than the exemption allows, and those with a location. Addresses are matched as
+// text, as ingestion writes them (netip's canonical form): a parse function would fail
+// the whole query on one malformed imported value in chDB. An address counts as finer
+// unless only its first MaxIPv4Bits/8 octets (IPv4) or MaxIPv6Bits/16 groups (IPv6)
+// may be non-zero, so a non-canonical address counts as finer too.
+const storedSQL = `SELECT count() AS events,
+	countIf(ip != '' AND position(ip, ':') = 0 AND NOT match(ip, ?)) AS finer4,
+	countIf(position(ip, ':') > 0 AND NOT match(ip, ?)) AS finer6,
 	countIf(country_code != '') AS located
-	FROM events WHERE site = ? AND timestamp >= ?`,
-	uint32(0xFFFFFFFF)>>MaxIPv4Bits, MaxIPv6Bits/8+1, 16-MaxIPv6Bits/8, strings.Repeat("00", 16-MaxIPv6Bits/8))
+	FROM events WHERE site = ? AND timestamp >= ?`
+
+// Addresses no finer than the limits: 203.0.0.0, and 2001:db8:1:: (or shorter).
+var (
+	coarseIPv4 = `^[0-9]{1,3}` + strings.Repeat(`\.[0-9]{1,3}`, MaxIPv4Bits/8-1) + strings.Repeat(`\.0`, 4-MaxIPv4Bits/8) + `$`
+	coarseIPv6 = fmt.Sprintf(`^([0-9a-f]{1,4}(:[0-9a-f]{1,4}){0,%d})?::$`, MaxIPv6Bits/16-1)
+)
 
 func storedFacts(ctx context.Context, db store.Store, site string, now time.Time) (Stored, error) {
 	var rows []struct {
@@ -122,7 +129,7 @@ func storedFacts(ctx context.Context, db store.Store, site string, now time.Time
 		Located uint64 `ch:"located"`
 	}
 	from := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -StoredWindowDays)
-	if err := db.Select(ctx, &rows, storedSQL, site, from); err != nil {
+	if err := db.Select(ctx, &rows, storedSQL, coarseIPv4, coarseIPv6, site, from); err != nil {
 		return Stored{}, fmt.Errorf("read stored addresses of %s: %w", site, err)
 	}
 	if len(rows) == 0 {
