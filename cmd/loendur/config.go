@@ -45,6 +45,7 @@ type serveConfig struct {
 	AcceptLogSync time.Duration
 	SpoolMax      int64
 	Demo          bool
+	Notice        noticeFlags
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -110,6 +111,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	env["spool-max"] = "SPOOL_MAX"
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
 	env["secure-cookies"] = "SECURE_COOKIES"
+	addNoticeFlags(fs, env, &cfg.Notice)
 	fs.BoolVar(&cfg.Demo, "demo", false, "create an admin account if none exists and print its login, and a demo curl command")
 
 	if err := fs.Parse(args); err != nil {
@@ -162,6 +164,9 @@ func (c serveConfig) validate() error {
 		errs = append(errs, errors.New("--log-format must be text or json"))
 	}
 	if _, err := privacy.NewTruncator(c.IPv4Prefix, c.IPv6Prefix); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.Notice.options(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -11,11 +11,11 @@ func exemptFacts() Facts {
 	return Facts{
 		Site: "shop.example", RetentionMonths: 25, HonourDNT: true, IPv4Prefix: 16, IPv6Prefix: 48,
 		VisitorIDPerSite: true, Settings: Settings{PrivacyPage: "https://shop.example/privacy"},
-		Stored:     Stored{Events: 120},
-		Agency:     Agency{Name: "Veebitöö OÜ", Domains: []string{"agency.example"}},
-		Properties: []Property{{Key: "plan", Events: 10, Values: 2}},
-		Readers:    []Reader{{Email: "ana@agency.example", Admin: true}, {Email: "mari@shop.example"}},
-		Recipients: []string{"mari@shop.example", "boss@agency.example"},
+		Stored:      Stored{Events: 120},
+		Agency:      Agency{Name: "Veebitöö OÜ", Domains: []string{"agency.example"}},
+		Properties:  []Property{{Key: "plan", Events: 10, Values: 2}},
+		Readers:     []Reader{{Email: "ana@agency.example", Admin: true}, {Email: "mari@shop.example"}},
+		Recipients:  []string{"mari@shop.example", "boss@agency.example"},
 		SharedLinks: []SharedLink{{Label: "for the owner", Audience: "owner@shop.example"}},
 		Imports:     []RawImport{{Source: "plausible.csv", Events: 10}},
 	}
