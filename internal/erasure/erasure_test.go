@@ -27,6 +27,7 @@ import (
 var tablesWithoutEventData = []string{
 	"schema_migrations", "sites", "salts", "users", "dashboard_sessions", "api_keys",
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
+	"site_privacy", // a site's consent mode and privacy page (internal/notice)
 }
 
 var base = erasuretest.Base
