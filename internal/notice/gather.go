@@ -76,6 +76,8 @@ func Gather(ctx context.Context, src Sources, site sites.Site) (Facts, error) {
 		if f.Readers, err = src.Readers.Readers(ctx, site.Domain); err != nil {
 			return f, fmt.Errorf("readers of %s: %w", site.Domain, err)
 		}
+		f.ReaderCounts.Managers = len(f.Managers())
+		f.ReaderCounts.Admins = len(f.Readers) - f.ReaderCounts.Managers
 	}
 	if src.Links != nil {
 		if f.SharedLinks, err = src.Links.SharedLinks(ctx, site.Domain); err != nil {

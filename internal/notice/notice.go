@@ -49,9 +49,12 @@ type Facts struct {
 	VisitorIDPerSite bool `json:"visitor_id_per_site"`
 	// Properties are the custom properties the site's events carry.
 	Properties []Property `json:"properties"`
-	// Readers are the accounts that may read the site's reports.
-	Readers []Reader `json:"readers"`
-	Agency  Agency   `json:"agency"`
+	// Readers are the accounts that may read the site's reports. Their addresses stay
+	// out of the JSON (a client manager need not learn the agency's staff addresses);
+	// ReaderCounts says how many there are.
+	Readers      []Reader     `json:"-"`
+	ReaderCounts ReaderCounts `json:"readers"`
+	Agency       Agency       `json:"agency"`
 	// SharedLinks, Recipients and Imports come from their features' listers (none
 	// until those are wired).
 	SharedLinks []SharedLink `json:"shared_links"`
@@ -86,6 +89,12 @@ type Property struct {
 type Reader struct {
 	Email string `json:"email"`
 	Admin bool   `json:"admin"`
+}
+
+// ReaderCounts are how many admins and client managers may read a site.
+type ReaderCounts struct {
+	Admins   int `json:"admins"`
+	Managers int `json:"managers"`
 }
 
 // Agency is who runs loendur: a name for the notice and the e-mail and web domains
