@@ -47,7 +47,7 @@ func TestEachConditionFlipsWithItsFact(t *testing.T) {
 		{CondRetention, "Retention is 26 months", func(f *Facts) { f.RetentionMonths = 26 }},
 		{CondIPTruncated, "IPv4 keeps 24 bits; the exemption allows at most 16", func(f *Facts) { f.IPv4Prefix = 24 }},
 		{CondIPTruncated, "IPv6 keeps 64 bits; at most 48", func(f *Facts) { f.IPv6Prefix = 64 }},
-		{CondIPTruncated, "3 events of the last 31 days hold an address finer than /16", func(f *Facts) { f.Stored.FinerIPv4 = 3 }},
+		{CondIPTruncated, "3 events of the last 7 days hold an address finer than /16", func(f *Facts) { f.Stored.FinerIPv4 = 3 }},
 		{CondOptOut, "No privacy page is recorded", func(f *Facts) { f.Settings.PrivacyPage = "" }},
 		{CondOwnUse, "e-mail reports go to cfo@partner.example", func(f *Facts) { f.Recipients = append(f.Recipients, "cfo@partner.example") }},
 		{CondOwnUse, `the shared link "board" is open to anyone who holds it`, func(f *Facts) { f.SharedLinks = []SharedLink{{Label: "board"}} }},

@@ -110,12 +110,15 @@ func visitorIDPerSite() bool {
 // text, as ingestion writes them (netip's canonical form): a parse function would fail
 // the whole query on one malformed imported value in chDB. An address counts as finer
 // unless only its first MaxIPv4Bits/8 octets (IPv4) or MaxIPv6Bits/16 groups (IPv6)
-// may be non-zero, so a non-canonical address counts as finer too.
-const storedSQL = `SELECT count() AS events,
-	countIf(ip != '' AND position(ip, ':') = 0 AND NOT match(ip, ?)) AS finer4,
-	countIf(position(ip, ':') > 0 AND NOT match(ip, ?)) AS finer6,
-	countIf(country_code != '') AS located
-	FROM events WHERE site = ? AND timestamp >= ?`
+// may be non-zero, so a non-canonical address counts as finer too. Each distinct
+// address is matched once (grouped first): over 10 million events of a month that took
+// a third of the time of matching every row.
+const storedSQL = `SELECT sum(n) AS events,
+	sumIf(n, ip != '' AND position(ip, ':') = 0 AND NOT match(ip, ?)) AS finer4,
+	sumIf(n, position(ip, ':') > 0 AND NOT match(ip, ?)) AS finer6,
+	sum(located) AS located
+	FROM (SELECT ip, count() AS n, countIf(country_code != '') AS located
+		FROM events WHERE site = ? AND timestamp >= ? GROUP BY ip)`
 
 // Addresses no finer than the limits: 203.0.0.0, and 2001:db8:1:: (or shorter).
 var (

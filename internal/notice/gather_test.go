@@ -186,7 +186,7 @@ func TestGatherFollowsStoredSettings(t *testing.T) {
 			// An address stored with more than /16 (an old or imported event).
 			f.insert(f.event("203.0.113.0"))
 			r, _ = f.gather(defaults)
-			if ok, why := met(r, notice.CondIPTruncated); ok || !strings.Contains(why, "1 events of the last 31 days hold an address finer than /16") {
+			if ok, why := met(r, notice.CondIPTruncated); ok || !strings.Contains(why, "1 events of the last 7 days hold an address finer than /16") {
 				t.Errorf("a finer IPv4 address: met=%v %s", ok, why)
 			}
 			f.insert(f.event("2001:db8:1:2::"))

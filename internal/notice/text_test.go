@@ -5,17 +5,6 @@ import (
 	"testing"
 )
 
-func item(t *testing.T, n Notice, prefix string) string {
-	t.Helper()
-	for _, it := range n.Items {
-		if strings.Contains(it, prefix) {
-			return it
-		}
-	}
-	t.Fatalf("%s notice has no sentence with %q: %q", n.Lang, prefix, n.Items)
-	return ""
-}
-
 func write(t *testing.T, f Facts, lang string) Notice {
 	t.Helper()
 	n, err := Write(f, lang)
