@@ -96,6 +96,13 @@ func TestPrivacyPageAndAPI(t *testing.T) {
 				!strings.Contains(rep.Notices["en"].Tracker, `data-consent="required"`) || !strings.Contains(rep.Notices["en"].Text, "We count your visit only after you agree") {
 				t.Fatalf("after PATCH: %d %+v\n%s", r.StatusCode, rep.Check, rep.Notices["en"].Text)
 			}
+			// The Sites page shows the tracker tag as the settings want it.
+			a := e.browser()
+			a.mustLogin(admin)
+			want := `<script defer src="https://stats.agency.test/js/script.js" data-site="` + mine + `" data-consent="required"></script>`
+			if sitesPage := pageText(a.get("/admin/sites").body); !strings.Contains(sitesPage, want) {
+				t.Errorf("the Sites page does not show %s", want)
+			}
 			if !e.auditHas("site_privacy_update", mine) {
 				t.Error("privacy settings change not audited")
 			}
@@ -110,8 +117,6 @@ func TestPrivacyPageAndAPI(t *testing.T) {
 			}
 
 			// The admin's form: consent mode off again.
-			a := e.browser()
-			a.mustLogin(admin)
 			saved := a.post("/sites/"+mine+"/privacy", url.Values{"privacy_page": {"https://" + mine + "/privacy"}})
 			if text = pageText(saved.body); saved.StatusCode != http.StatusOK || !strings.Contains(text, "Saved the privacy settings of "+mine) ||
 				!strings.Contains(text, "We count visits without asking first") || !strings.Contains(text, `id="privacy-settings"`) {

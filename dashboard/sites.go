@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/httperr"
+	"github.com/websystems/loendur/internal/notice"
 	"github.com/websystems/loendur/internal/sites"
 )
 
@@ -25,6 +27,9 @@ type siteView struct {
 	Timezone        string    `json:"timezone"`
 	RetentionMonths int       `json:"retention_months"`
 	HonourDNT       bool      `json:"honour_dnt"`
+	// Tracker is the script tag to embed, as the site's settings want it (its privacy
+	// page explains it); only the Sites page shows it.
+	Tracker string `json:"-"`
 }
 
 func viewOf(s sites.Site) siteView {
@@ -141,6 +146,14 @@ func (d *Dashboard) sitesPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 	v.Sites = d.readableSites(v.User)
+	settings, err := notice.AllSettings(c.UserContext(), d.opts.DB)
+	if err != nil {
+		v.Error = d.message(err)
+	}
+	base := cmp.Or(d.opts.Notice.PublicURL, c.BaseURL())
+	for i, s := range v.Sites {
+		v.Sites[i].Tracker = notice.TrackerSnippet(notice.Facts{Site: s.Domain, HonourDNT: s.HonourDNT, Settings: settings[s.Domain], BaseURL: base})
+	}
 	return d.render(c, status, "sites", v)
 }
 

@@ -81,3 +81,22 @@ func SaveSettings(ctx context.Context, db store.Store, site string, s Settings, 
 	}
 	return s, nil
 }
+
+// AllSettings reads the settings of every site that has any, by site.
+func AllSettings(ctx context.Context, db store.Store) (map[string]Settings, error) {
+	var rows []struct {
+		Site    string `ch:"site"`
+		Consent uint8  `ch:"consent_required"`
+		Page    string `ch:"privacy_page"`
+	}
+	err := db.Select(ctx, &rows, `SELECT site, argMax(consent_required, version) AS consent_required,
+		argMax(privacy_page, version) AS privacy_page FROM site_privacy GROUP BY site`)
+	if err != nil {
+		return nil, fmt.Errorf("read privacy settings: %w", err)
+	}
+	out := make(map[string]Settings, len(rows))
+	for _, r := range rows {
+		out[r.Site] = Settings{ConsentRequired: r.Consent == 1, PrivacyPage: r.Page}
+	}
+	return out, nil
+}
