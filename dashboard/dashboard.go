@@ -51,6 +51,8 @@ type Options struct {
 	// the unsubscribe page): the scheduler serve runs. nil: one without SMTP server,
 	// for its settings only.
 	Notify *notify.Service
+	// Notice configures each site's privacy page (/sites/DOMAIN/privacy).
+	Notice NoticeOptions
 }
 
 // Dashboard serves the staff pages and API.
@@ -136,6 +138,8 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	d.mountSharePages(app.Group("/shares", auth.RequireUser, d.sessionOnly))
+	app.Get("/sites/:domain/privacy", auth.RequireUser, d.privacyPage)
+	app.Post("/sites/:domain/privacy", auth.RequireUser, auth.RequireAdmin, d.savePrivacyPage)
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
 	rep.Register(api)
@@ -184,6 +188,8 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Put("/sites/:domain/exclusions", auth.RequireAdmin, d.apiSaveExclusions)
 	r.Get("/sites/:domain/notify", auth.RequireAdmin, d.apiNotify)
 	r.Patch("/sites/:domain/notify", auth.RequireAdmin, d.apiSaveNotify)
+	r.Get("/sites/:domain/privacy", d.apiPrivacy)
+	r.Patch("/sites/:domain/privacy", auth.RequireAdmin, d.apiSavePrivacy)
 	r.Get("/users", auth.RequireAdmin, d.apiUsers)
 	r.Post("/users", auth.RequireAdmin, d.apiAddUser)
 	r.Patch("/users/:id", auth.RequireAdmin, d.apiEditUser)

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -12,12 +13,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/httperr"
+	"github.com/websystems/loendur/internal/notice"
 	"github.com/websystems/loendur/internal/sites"
 )
 
-// MaxRetentionMonths is the longest retention a site may have: the CNIL's limit for
-// audience measurement without consent.
-const MaxRetentionMonths = 25
+// MaxRetentionMonths is the longest retention a site may have (ten years). More than
+// notice.MaxRetentionMonths (25, the CNIL's limit for audience measurement without
+// consent) is allowed, and the site's privacy page then says it needs consent.
+const MaxRetentionMonths = 120
 
 type siteView struct {
 	Domain          string    `json:"domain"`
@@ -29,6 +32,9 @@ type siteView struct {
 	// has /sites/:domain/exclusions), one entry a line.
 	ExcludedUserAgents string `json:"-"`
 	ExcludedAddresses  string `json:"-"`
+	// Tracker is the script tag to embed, as the site's settings want it (its privacy
+	// page explains it); only the Sites page shows it.
+	Tracker string `json:"-"`
 }
 
 func viewOf(s sites.Site) siteView {
@@ -152,6 +158,14 @@ func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 		r := d.opts.Exclusions.Rules(v.Sites[i].Domain)
 		v.Sites[i].ExcludedUserAgents = strings.Join(r.UserAgents, "\n")
 		v.Sites[i].ExcludedAddresses = strings.Join(r.Addresses, "\n")
+	}
+	settings, err := notice.AllSettings(c.UserContext(), d.opts.DB)
+	if err != nil {
+		v.Error = d.message(err)
+	}
+	base := cmp.Or(d.opts.Notice.PublicURL, c.BaseURL())
+	for i, s := range v.Sites {
+		v.Sites[i].Tracker = notice.TrackerSnippet(notice.Facts{Site: s.Domain, HonourDNT: s.HonourDNT, Settings: settings[s.Domain], BaseURL: base})
 	}
 	return d.render(c, status, "sites", v)
 }

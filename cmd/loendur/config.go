@@ -49,6 +49,7 @@ type serveConfig struct {
 	SpoolMax      int64
 	Demo          bool
 	Mail          mailConfig
+	Notice        noticeFlags
 }
 
 // mailConfig is where e-mail goes out (serve's reports and alerts, `report send`).
@@ -65,7 +66,13 @@ func addMailFlags(fs *flag.FlagSet, env map[string]string, c *mailConfig, defaul
 	env["smtp"] = "SMTP"
 	fs.StringVar(&c.From, "mail-from", "", "sender address of e-mail reports and alerts ($"+envPrefix+"MAIL_FROM)")
 	env["mail-from"] = "MAIL_FROM"
-	fs.StringVar(&c.PublicURL, "public-url", defaultPublicURL, "how people reach this server, for links in mails, e.g. https://stats.example.com ($"+envPrefix+"PUBLIC_URL)")
+	addPublicURLFlag(fs, env, &c.PublicURL, defaultPublicURL)
+}
+
+// addPublicURLFlag defines --public-url: how people reach this server, for the links in
+// mails and the privacy notice's snippets.
+func addPublicURLFlag(fs *flag.FlagSet, env map[string]string, p *string, def string) {
+	fs.StringVar(p, "public-url", def, "how people reach this server, e.g. https://stats.agency.example, for links in mails and the privacy notice's snippets ($"+envPrefix+"PUBLIC_URL)")
 	env["public-url"] = "PUBLIC_URL"
 }
 
@@ -161,6 +168,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure: set when loendur is reached over HTTPS ($"+envPrefix+"SECURE_COOKIES)")
 	env["secure-cookies"] = "SECURE_COOKIES"
 	addMailFlags(fs, env, &cfg.Mail, "")
+	addNoticeFlags(fs, env, &cfg.Notice)
 	fs.BoolVar(&cfg.Demo, "demo", false, "create an admin account if none exists and print its login, and a demo curl command")
 
 	if err := fs.Parse(args); err != nil {
@@ -218,7 +226,17 @@ func (c serveConfig) validate() error {
 	if err := c.Mail.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.notice().options(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// notice is the privacy notice's flags, with the one --public-url.
+func (c serveConfig) notice() noticeFlags {
+	n := c.Notice
+	n.PublicURL = c.Mail.PublicURL
+	return n
 }
 
 // publicURL is --public-url, or the listen address when unset.

@@ -88,3 +88,28 @@ func TestSubcommandEnvironment(t *testing.T) {
 		t.Errorf("LOENDUR_CH_HTTP_PORT=eighty: %v; want an error naming it", err)
 	}
 }
+
+// The notice's settings of serve: LOENDUR_AGENCY_DOMAINS and LOENDUR_PUBLIC_URL are read
+// and normalised, the flag wins, and bad values are refused with the flag's name.
+func TestNoticeConfig(t *testing.T) {
+	t.Setenv("LOENDUR_AGENCY_DOMAINS", "Agency.Example, mail.agency.example")
+	t.Setenv("LOENDUR_AGENCY_NAME", "Agentuur OÜ")
+	t.Setenv("LOENDUR_PUBLIC_URL", "https://stats.agency.example/")
+	cfg, err := parseServeConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := cfg.notice().options()
+	if err != nil || o.Agency.Name != "Agentuur OÜ" || strings.Join(o.Agency.Domains, ",") != "agency.example,mail.agency.example" ||
+		o.PublicURL != "https://stats.agency.example" {
+		t.Errorf("from the environment: %+v %v", o, err)
+	}
+	if cfg, err = parseServeConfig([]string{"--agency-domains", "other.example"}); err != nil || strings.Join(cfg.Notice.AgencyDomains, ",") != "other.example" {
+		t.Errorf("flag and environment: %v %v; want the flag's", cfg.Notice.AgencyDomains, err)
+	}
+	for _, args := range [][]string{{"--agency-domains", "not a domain"}, {"--public-url", "stats.agency.example"}, {"--public-url", "ftp://x.example"}} {
+		if _, err := parseServeConfig(args); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%q: %v; want an error naming %s", args, err, args[0])
+		}
+	}
+}

@@ -25,6 +25,8 @@ Usage:
                 [--yes] [--by WHO] [--db DSN]      erase a data subject's events everywhere, verified and recorded
   loendur export (same selectors) [--format json|csv] [--db DSN]
                                              export a data subject's events
+  loendur privacy --site DOMAIN [--lang en|et] [--format text|html|json] [--db DSN]
+                                             the site's consent-exemption check and privacy notice
   loendur backup [--db DSN] [--http-port N] DIR
   loendur restore [--db DSN] [--http-port N] DIR
                                              restore every table, then re-apply the erasure ledger
@@ -59,6 +61,8 @@ func main() {
 		err = runErase(os.Args[2:], os.Stdin, os.Stdout)
 	case "export":
 		err = runExport(os.Args[2:], os.Stdout)
+	case "privacy":
+		err = runPrivacy(os.Args[2:], os.Stdout)
 	case "backup":
 		err = runBackup(os.Args[2:], os.Stdout)
 	case "restore":

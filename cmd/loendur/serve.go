@@ -245,9 +245,12 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The notice flags were checked by validate; the prefixes are the collector's.
+	noticeOpts, _ := cfg.notice().options()
+	noticeOpts.Prefixes = &d.truncator
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,
-		Notify: d.notify,
+		Notify: d.notify, Notice: noticeOpts,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))

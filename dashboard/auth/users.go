@@ -241,3 +241,17 @@ func userDetail(u *User) string {
 	}
 	return d
 }
+
+// SiteReaders lists the enabled accounts that may read site's reports: every admin and
+// the managers assigned to it (the privacy notice says who sees a site's statistics).
+func SiteReaders(ctx context.Context, db store.Store, site string) ([]*User, error) {
+	rows, err := selectUsers(ctx, db, " AND disabled = 0 AND (role = 'admin' OR has(sites, ?))", site)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*User, len(rows))
+	for i := range rows {
+		out[i] = rows[i].user()
+	}
+	return out, nil
+}
