@@ -31,6 +31,7 @@ var tablesWithoutEventData = []string{
 	// dashboard/notify: staff's mail settings, delivery progress, incidents (hour counts only)
 	"notify_settings", "notify_deliveries", "notify_incidents",
 	"site_privacy", // a site's consent mode and privacy page (internal/notice)
+	"shared_links", "share_settings", // internal/shares: links to a site's reports, who may make them
 }
 
 var base = erasuretest.Base
