@@ -30,7 +30,7 @@ var tablesWithoutEventData = []string{
 	"site_exclusions", "events_dropped_daily", // admin configuration; counts per site, day and reason
 	// dashboard/notify: staff's mail settings, delivery progress, incidents (hour counts only)
 	"notify_settings", "notify_deliveries", "notify_incidents",
-	"site_privacy", // a site's consent mode and privacy page (internal/notice)
+	"site_privacy",                   // a site's consent mode and privacy page (internal/notice)
 	"shared_links", "share_settings", // internal/shares: links to a site's reports, who may make them
 }
 
