@@ -27,6 +27,7 @@ import (
 var tablesWithoutEventData = []string{
 	"schema_migrations", "sites", "salts", "users", "dashboard_sessions", "api_keys",
 	"audit_log", "funnels", "sessions_progress", erasure.LedgerTable,
+	"shared_links", "share_settings", // links to a site's reports and who may make them: no visitor data
 }
 
 var base = erasuretest.Base
