@@ -211,11 +211,8 @@ func (im *Importer) rebuild(ctx context.Context, rec Record, days map[string]boo
 // List returns the site's imports ("" = every site), newest first, deleted ones left out.
 func (im *Importer) List(ctx context.Context, site string) ([]Record, error) {
 	var rows []Record
-	q := `SELECT site, id, argMax(source, version) AS source, argMax(file_name, version) AS file_name,
-		argMax(file_hash, version) AS file_hash, argMax(period_from, version) AS period_from,
-		argMax(period_to, version) AS period_to, argMax(rows, version) AS rows, argMax(state, version) AS state,
-		argMax(created, version) AS created, max(version) AS version
-		FROM imports WHERE site = ? OR ? = '' GROUP BY site, id ORDER BY created DESC, id`
+	// FINAL: the newest row of each import (ReplacingMergeTree by version).
+	q := "SELECT " + strings.Join(recordColumns, ", ") + " FROM imports FINAL WHERE site = ? OR ? = '' ORDER BY created DESC, id"
 	if err := im.db.Select(ctx, &rows, q, site, site); err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
 	}
