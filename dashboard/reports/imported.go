@@ -170,8 +170,10 @@ func (rep *Service) addImportedDims(ctx context.Context, s scope, key string, ro
 		at[k] = len(rows)
 		rows = append(rows, r)
 	}
+	// As dimension.sql orders: most visitors, most visits, then the values.
 	slices.SortStableFunc(rows, func(a, b dimRow) int {
-		return cmp.Or(cmp.Compare(b.Visitors, a.Visitors), cmp.Compare(b.Visits, a.Visits))
+		return cmp.Or(cmp.Compare(b.Visitors, a.Visitors), cmp.Compare(b.Visits, a.Visits),
+			cmp.Compare(a.D0, b.D0), cmp.Compare(a.D1, b.D1), cmp.Compare(a.D2, b.D2))
 	})
 	return rows[:min(len(rows), s.limit())], nil
 }
@@ -220,13 +222,24 @@ func (rep *Service) addImportedExits(ctx context.Context, s scope, rows []exitRo
 	}
 	var imp []exitRow
 	days := s.importedDays(s.Range)
-	q := `SELECT page, n_visitors, n_exits, n_pageviews
-		FROM (SELECT exit_page AS page, toUInt64(sum(visitors)) AS n_visitors, toUInt64(sum(exits)) AS n_exits
-			FROM imported_exit_pages WHERE ` + days + ` GROUP BY page)
-		ANY LEFT JOIN (SELECT page, toUInt64(sum(pageviews)) AS n_pageviews FROM imported_pages WHERE ` + days + ` GROUP BY page)
-		USING page`
-	if err := rep.query(ctx, "imported", &imp, q); err != nil {
+	if err := rep.query(ctx, "imported", &imp, `SELECT exit_page AS page, toUInt64(sum(visitors)) AS n_visitors,
+		toUInt64(sum(exits)) AS n_exits FROM imported_exit_pages WHERE `+days+` GROUP BY page`); err != nil {
 		return nil, err
+	}
+	if len(imp) == 0 {
+		return rows, nil
+	}
+	var views []pageRow
+	if err := rep.query(ctx, "imported", &views, `SELECT page, toUInt64(sum(pageviews)) AS n_pageviews
+		FROM imported_pages WHERE `+days+` GROUP BY page`); err != nil {
+		return nil, err
+	}
+	viewsOf := map[string]uint64{}
+	for _, v := range views {
+		viewsOf[v.Page] = v.Pageviews
+	}
+	for i := range imp {
+		imp[i].Pageviews = viewsOf[imp[i].Page]
 	}
 	at := map[string]int{}
 	for i, r := range rows {
@@ -243,7 +256,7 @@ func (rep *Service) addImportedExits(ctx context.Context, s scope, rows []exitRo
 		rows = append(rows, r)
 	}
 	slices.SortStableFunc(rows, func(a, b exitRow) int {
-		return cmp.Or(cmp.Compare(b.Exits, a.Exits), cmp.Compare(b.Visitors, a.Visitors))
+		return cmp.Or(cmp.Compare(b.Exits, a.Exits), cmp.Compare(b.Visitors, a.Visitors), cmp.Compare(a.Page, b.Page))
 	})
 	return rows[:min(len(rows), s.limit())], nil
 }
