@@ -42,6 +42,9 @@ type Options struct {
 	// shared with its collector, whose queue and spool it reaches. nil: one of its own
 	// with neither (no collector in this process).
 	Erasure *erasure.Service
+	// Salt gives the visitor-hash salt of a day while it is kept (salt.Keeper.For), for
+	// imported history (internal/imports). nil: imports hash under keys of their own.
+	Salt func(day time.Time) []byte
 }
 
 // Dashboard serves the staff pages and API.
@@ -52,6 +55,7 @@ type Dashboard struct {
 	front   *web.Frontend
 	metrics *metrics
 	reports *reports.Service // set by Register
+	uploads *uploads         // imports sent from the browser (imports.go)
 }
 
 // New checks opts and prepares the dashboard; Register then adds its routes.
@@ -109,6 +113,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
+	d.mountImports(api)
 	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
 		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
 	if err != nil {
