@@ -68,7 +68,7 @@ func TestUploadImport(t *testing.T) {
 				} `json:"import"`
 			}
 			e.dash.uploads.running.Wait() // what the page's poll waits for
-			admin.get(base + "/uploads/" + start.ID).json(t, &st)
+			admin.get(base+"/uploads/"+start.ID).json(t, &st)
 			if st.State != "done" || st.Import.Rows != 6 || st.Import.Source != "ga4" {
 				t.Fatalf("state %+v, want done with 6 rows of ga4", st)
 			}
@@ -82,7 +82,7 @@ func TestUploadImport(t *testing.T) {
 					Rows uint64 `json:"rows"`
 				} `json:"imports"`
 			}
-			admin.get(base + "/imports").json(t, &list)
+			admin.get(base+"/imports").json(t, &list)
 			if len(list.Imports) != 1 || list.Imports[0].From != "2024-03-05" || list.Imports[0].Rows != 6 {
 				t.Fatalf("list: %+v", list)
 			}
@@ -101,7 +101,7 @@ func TestUploadImport(t *testing.T) {
 			if r := admin.api(http.MethodDelete, base+"/imports/"+list.Imports[0].ID, nil); r.StatusCode != http.StatusNoContent {
 				t.Fatalf("delete: %d %s", r.StatusCode, r.body)
 			}
-			admin.get(base + "/imports").json(t, &list)
+			admin.get(base+"/imports").json(t, &list)
 			if len(list.Imports) != 0 {
 				t.Errorf("after delete: %+v", list)
 			}
