@@ -22,10 +22,10 @@ var files embed.FS
 
 // Day is what the source shows for one day.
 type Day struct {
-	Date                                   string
-	Visitors, Visits, Pageviews, Bounces   uint64
-	CustomEvents                           uint64
-	Duration                               uint64 // seconds, summed over visits (0: not known to the source)
+	Date                                 string
+	Visitors, Visits, Pageviews, Bounces uint64
+	CustomEvents                         uint64
+	Duration                             uint64 // seconds, summed over visits (0: not known to the source)
 }
 
 // GoatCounterDays are the days of the GoatCounter fixture: a bot hit is not counted,
