@@ -169,7 +169,7 @@ func (im *Importer) Import(ctx context.Context, site string, f File) (Record, er
 		return Record{}, err
 	}
 	if checked.rows == 0 {
-		return Record{}, fmt.Errorf("%s: no rows to import", f.Name)
+		return Record{}, &Error{File: f.Name, Msg: "no rows to import"}
 	}
 	rec.PeriodFrom, rec.PeriodTo, rec.Rows = checked.first, checked.last, checked.rows
 	rec.Version = uint64(im.now().UnixNano())
@@ -179,7 +179,8 @@ func (im *Importer) Import(ctx context.Context, site string, f File) (Record, er
 	// Pass 2: the same rows, written.
 	run.resetState()
 	w := newWriter(im, &rec)
-	if _, err := format.read(ctx, run, w); err == nil {
+	_, err = format.read(ctx, run, w)
+	if err == nil {
 		err = w.flush(ctx)
 	}
 	if err == nil {
@@ -190,6 +191,11 @@ func (im *Importer) Import(ctx context.Context, site string, f File) (Record, er
 		undo := context.WithoutCancel(ctx)
 		if uerr := im.remove(undo, rec, w.days); uerr != nil {
 			im.log.Error("import: undo failed; delete the import by hand", "site", site, "id", rec.ID, "err", uerr)
+		} else {
+			rec.State, rec.Version = stateDeleted, uint64(im.now().UnixNano())
+			if werr := im.write(undo, rec); werr != nil {
+				im.log.Error("import: undone, but not recorded so", "site", site, "id", rec.ID, "err", werr)
+			}
 		}
 		return Record{}, fmt.Errorf("%s: writing: %w", f.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -349,6 +350,46 @@ func TestDuplicateAndDelete(t *testing.T) {
 			// Deleted, the file may come in again.
 			if _, err := im.Import(ctx, site, imports.File{Path: gc}); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A write that fails half-way (here: the caller gives up while rows are going in) is
+// undone: nothing of the file stays, and the file can be imported again.
+func TestFailedWriteIsUndone(t *testing.T) {
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			site := engine + ".undo.test"
+			var csv strings.Builder
+			csv.WriteString("date,visitors,pageviews\n")
+			day := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 3000 {
+				fmt.Fprintf(&csv, "%s,%d,%d\n", day.AddDate(0, 0, i).Format(time.DateOnly), 1+i%7, 2+i%5)
+			}
+			path := importstest.Write(t, "imported_visitors_19900101_19980317.csv", csv.String())
+			im, err := imports.New(imports.Options{DB: db, BatchSize: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			_, err = im.Import(ctx, site, imports.File{Path: path, Progress: func(stage string, rows uint64) {
+				if stage == "writing" && rows >= 1000 {
+					cancel() // 10 batches are in
+				}
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("import: %v, want it cancelled", err)
+			}
+			if n := count(t, db, "SELECT count() AS n FROM imported_visitors WHERE site = ?", site); n != 0 {
+				t.Errorf("%d rows left of a failed import", n)
+			}
+			if list, err := im.List(ctx, site); err != nil && !errors.Is(err, context.Canceled) || len(list) != 0 {
+				t.Errorf("imports listed: %+v %v", list, err)
+			}
+			rec, err := im.Import(context.Background(), site, imports.File{Path: path})
+			if err != nil || rec.Rows != 3000 {
+				t.Fatalf("import again: %+v %v", rec, err)
 			}
 		})
 	}

@@ -230,7 +230,7 @@ func sortedDays(days map[string]bool) []string { return slices.Sorted(maps.Keys(
 
 // progress reports rows every so often.
 func (r *run) progress(pass2 bool, rows uint64) {
-	if r.file.Progress == nil || rows%10_000 != 0 {
+	if r.file.Progress == nil || rows%1000 != 0 {
 		return
 	}
 	stage := "checking"
