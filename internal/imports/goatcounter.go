@@ -128,7 +128,10 @@ func (g goatcounterFormat) event(r *run, pos map[string]int, rec []string, cr *c
 			if err != nil {
 				return store.Event{}, false, bad("Path", "not a path")
 			}
-			e.Pathname = page.Pathname
+			if !belongs(page.Hostname, r.site) {
+				return store.Event{}, false, bad("Path", fmt.Sprintf("host %q is not the site %s or a subdomain of it: an export of another site?", page.Hostname, r.site))
+			}
+			e.Hostname, e.Pathname = page.Hostname, page.Pathname
 		} else if page, err := r.pages.Parse("https://" + r.site + path); err == nil {
 			e.Pathname, e.UTMSource, e.UTMMedium, e.UTMCampaign = page.Pathname, page.UTM.Source, page.UTM.Medium, page.UTM.Campaign
 			e.UTMTerm, e.UTMContent = page.UTM.Term, page.UTM.Content

@@ -247,6 +247,9 @@ func TestBadInput(t *testing.T) {
 			{"goatcounter bad date", func(t *testing.T) string {
 				return importstest.Write(t, "gc.csv", gc+"/late,Late,false,,Firefox 1,Linux,zz,0,,h,,EE,true,yesterday\n")
 			}, []string{"gc.csv", "line 10, column Date", `"yesterday"`}},
+			{"goatcounter site mismatch", func(t *testing.T) string {
+				return importstest.Write(t, "gc.csv", gc+"other.example/pricing,Pricing,false,,Firefox 1,Linux,zz,0,,h,,EE,true,2024-03-02T10:00:00Z\n")
+			}, []string{"gc.csv", "line 10, column Path", "other.example", "another site"}},
 			{"goatcounter unknown column", func(t *testing.T) string {
 				return importstest.Write(t, "gc.csv", strings.Replace(gc, "FirstVisit", "Colour", 1))
 			}, []string{"gc.csv", "line 1, column 13", `unknown column "Colour"`}},
