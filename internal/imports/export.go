@@ -77,21 +77,71 @@ func Export(ctx context.Context, db store.Store, opts ExportOptions, w io.Writer
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
+	if opts.Format != FormatPlausible && opts.Format != FormatCSV && opts.Format != FormatParquet {
+		return 0, fmt.Errorf("export format %q: plausible, csv or parquet", opts.Format)
+	}
 	first, last, ok, err := eventSpan(ctx, db, opts.Site)
-	if err != nil || !ok {
-		if err == nil && opts.Format == FormatPlausible {
-			return 0, exportPlausible(ctx, db, opts, w, time.Time{}, time.Time{}, false, nil)
-		}
+	if err != nil {
 		return 0, err
 	}
-	switch opts.Format {
-	case FormatPlausible:
-		var n uint64
-		return n, exportPlausible(ctx, db, opts, w, first, last, true, &n)
-	case FormatCSV, FormatParquet:
+	if opts.Format != FormatPlausible {
+		if !ok {
+			first, last = time.Unix(0, 0), time.Unix(0, 0).Add(-time.Second) // nothing to read
+		}
 		return exportEvents(ctx, db, opts, w, first, last)
 	}
-	return 0, fmt.Errorf("export format %q: plausible, csv or parquet", opts.Format)
+	// Aggregates imported earlier leave too, for the days without events.
+	iFirst, iLast, iok, err := importedSpan(ctx, db, opts.Site, opts.Location)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case !ok:
+		first, last = iFirst, iLast
+	case iok:
+		first, last = minTime(first, iFirst), maxTime(last, iLast)
+	}
+	var n uint64
+	err = exportPlausible(ctx, db, opts, w, first, last, ok || iok, &n)
+	return n, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// importedSpan is the first and last day of the site's imported aggregates, as local
+// midnights in loc.
+func importedSpan(ctx context.Context, db store.Store, site string, loc *time.Location) (first, last time.Time, ok bool, err error) {
+	var parts []string
+	for _, t := range aggregateTables {
+		parts = append(parts, "SELECT date FROM "+t.table()+" WHERE site = "+literal.Quote(site))
+	}
+	var rows []struct {
+		N     uint64 `ch:"n"`
+		First string `ch:"first"`
+		Last  string `ch:"last"`
+	}
+	if err := db.Select(ctx, &rows, "SELECT count() AS n, toString(min(date)) AS first, toString(max(date)) AS last FROM ("+strings.Join(parts, " UNION ALL ")+")"); err != nil {
+		return first, last, false, fmt.Errorf("export: %w", err)
+	}
+	if len(rows) == 0 || rows[0].N == 0 {
+		return first, last, false, nil
+	}
+	if first, err = time.ParseInLocation(time.DateOnly, rows[0].First, loc); err == nil {
+		last, err = time.ParseInLocation(time.DateOnly, rows[0].Last, loc)
+	}
+	return first, last, err == nil, err
 }
 
 func eventSpan(ctx context.Context, db store.Store, site string) (first, last time.Time, ok bool, err error) {
@@ -135,7 +185,13 @@ func exportPlausible(ctx context.Context, db store.Store, opts ExportOptions, w 
 			if err := db.Select(ctx, &rows, t.query(opts.Site, opts.Location, m, m.AddDate(0, 1, 0))); err != nil {
 				return fmt.Errorf("export %s: %w", t.name, err)
 			}
-			for _, r := range rows {
+			var imported []struct {
+				Cells []string `ch:"cells"`
+			}
+			if err := db.Select(ctx, &imported, t.importedQuery(opts.Site, opts.Location, m, m.AddDate(0, 1, 0))); err != nil {
+				return fmt.Errorf("export imported %s: %w", t.name, err)
+			}
+			for _, r := range append(rows, imported...) {
 				if err := cw.Write(cellValues(r.Cells, len(t.cols)-countKeys(t))...); err != nil {
 					return err
 				}
@@ -216,6 +272,20 @@ func (t exportTable) query(site string, loc *time.Location, from, to time.Time) 
 		q += " HAVING " + t.having
 	}
 	return q + " ORDER BY " + strings.Join(group, ", ")
+}
+
+// importedQuery renders the rows of the table's imported aggregates of the month
+// [from, to) on the days without events (those leave as computed from the events).
+func (t exportTable) importedQuery(site string, loc *time.Location, from, to time.Time) string {
+	cells := []string{"toString(date)"}
+	for _, c := range t.cols {
+		cells = append(cells, "toString("+c+")")
+	}
+	q := literal.Quote(site)
+	return "SELECT [" + strings.Join(cells, ", ") + "] AS cells FROM imported_" + t.name + " WHERE site = " + q +
+		" AND date >= toDate(" + literal.Quote(from.Format(time.DateOnly)) + ") AND date < toDate(" + literal.Quote(to.Format(time.DateOnly)) + ")" +
+		" AND date NOT IN (SELECT toDate(timestamp, " + literal.Quote(loc.String()) + ") AS d FROM events WHERE site = " + q +
+		" AND timestamp >= " + literal.DateTime(from) + " AND timestamp < " + literal.DateTime(to) + " GROUP BY d) ORDER BY date"
 }
 
 // exportRow is an event as the Parquet export writes it.
