@@ -121,9 +121,15 @@ func (d *Dashboard) apiDeleteImport(c *fiber.Ctx) error {
 	if err != nil {
 		return web.APIError(c, d.log, err)
 	}
+	if _, ok, err := im.Get(c.UserContext(), site, id); err != nil || !ok {
+		if err == nil {
+			err = httperr.New(fiber.StatusNotFound, "", "no such import of this site")
+		}
+		return web.APIError(c, d.log, err)
+	}
 	rec, err := im.Delete(c.UserContext(), site, id)
 	if err != nil {
-		return web.APIError(c, d.log, httperr.Wrap(fiber.StatusNotFound, "no such import of this site", err))
+		return web.APIError(c, d.log, err)
 	}
 	d.auth.Audit(c.UserContext(), auth.CurrentUser(c), "import_delete", site, fmt.Sprintf("%d %s", rec.ID, rec.FileName))
 	return c.SendStatus(fiber.StatusNoContent)
