@@ -101,6 +101,9 @@ func TestUploadImport(t *testing.T) {
 			if r := admin.api(http.MethodDelete, base+"/imports/"+list.Imports[0].ID, nil); r.StatusCode != http.StatusNoContent {
 				t.Fatalf("delete: %d %s", r.StatusCode, r.body)
 			}
+			if r := admin.api(http.MethodDelete, base+"/imports/"+list.Imports[0].ID, nil); r.StatusCode != http.StatusNotFound {
+				t.Errorf("deleting it again: %d %s", r.StatusCode, r.body)
+			}
 			admin.get(base+"/imports").json(t, &list)
 			if len(list.Imports) != 0 {
 				t.Errorf("after delete: %+v", list)
