@@ -16,7 +16,7 @@ export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
 
-.PHONY: assets build run test bench bench-reports fuzz deps mailpit clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
+.PHONY: assets build run test bench bench-reports bench-import fuzz deps mailpit clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
 
 build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
@@ -36,6 +36,14 @@ $(UA_LISTS): internal/useragent/lists/package.json internal/useragent/lists/pack
 	npm ci --prefix internal/useragent/lists --no-audit --no-fund
 	npm run --prefix internal/useragent/lists --silent build
 	@touch $@
+
+# A GA4 BigQuery export of BENCH_IMPORT_ROWS rows (generated once into
+# $(CACHE)/bench-import) imported into the test ClickHouse server: time, rows/s and the
+# process's peak resident memory (BENCHMARKS.md).
+BENCH_IMPORT_ROWS ?= 10m
+bench-import: clickhouse-start
+	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_BENCH_IMPORT_ROWS=$(BENCH_IMPORT_ROWS) LOENDUR_BENCH_DIR=$(CACHE)/bench-import \
+	  $(GO) test -run '^$$' -bench ImportGA4 -benchtime 1x -timeout 4h ./internal/imports
 
 # --- set-up -----------------------------------------------------------------
 deps: $(CHDB_LIB) clickhouse-server chromium mailpit

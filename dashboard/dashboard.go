@@ -53,6 +53,9 @@ type Options struct {
 	Notify *notify.Service
 	// Notice configures each site's privacy page (/sites/DOMAIN/privacy).
 	Notice NoticeOptions
+	// Salt gives the visitor-hash salt of a day while it is kept (salt.Keeper.For), for
+	// imported history (internal/imports). nil: imports hash under keys of their own.
+	Salt func(day time.Time) []byte
 }
 
 // Dashboard serves the staff pages and API.
@@ -63,6 +66,7 @@ type Dashboard struct {
 	front   *web.Frontend
 	metrics *metrics
 	reports *reports.Service // set by Register
+	uploads *uploads         // imports sent from the browser (imports.go)
 }
 
 // New checks opts and prepares the dashboard; Register then adds its routes.
@@ -142,6 +146,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Post("/sites/:domain/privacy", auth.RequireUser, auth.RequireAdmin, d.savePrivacyPage)
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
+	d.mountImports(api)
 	rep.Register(api)
 	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/websystems/loendur/dashboard/notify"
 	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/httperr"
+	"github.com/websystems/loendur/internal/imports"
 	"github.com/websystems/loendur/internal/notice"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/shares"
@@ -33,9 +34,6 @@ type NoticeOptions struct {
 	// Prefixes are the address bits ingestion keeps; nil: Options.Truncator, or the
 	// defaults when that is zero.
 	Prefixes *privacy.Truncator
-	// Imports lists the site's raw-event imports; nil: none. (Shared links and e-mail
-	// recipients are read from the database: SharedLinks, Recipients.)
-	Imports notice.RawImports
 }
 
 // Readers lists a site's readers for internal/notice from the accounts of db.
@@ -69,6 +67,31 @@ func (l sharedLinks) SharedLinks(ctx context.Context, site string) ([]notice.Sha
 				host = u.Hostname()
 			}
 			out = append(out, notice.SharedLink{Label: link.Name, Audience: host})
+		}
+	}
+	return out, nil
+}
+
+// RawImports lists a site's imports of raw events (GoatCounter, GA4). They keep no
+// identifier of the source: its visitor ids are hashed like collected ones
+// (internal/imports).
+func RawImports(db store.Store) notice.RawImports { return rawImports{db} }
+
+type rawImports struct{ db store.Store }
+
+func (r rawImports) RawImports(ctx context.Context, site string) ([]notice.RawImport, error) {
+	im, err := imports.New(imports.Options{DB: r.db})
+	if err != nil {
+		return nil, err
+	}
+	records, err := im.List(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	var out []notice.RawImport
+	for _, rec := range records {
+		if rec.Source == imports.GoatCounter || rec.Source == imports.GA4 {
+			out = append(out, notice.RawImport{Source: rec.Source + " (" + rec.FileName + ")", Events: int64(rec.Rows)})
 		}
 	}
 	return out, nil
@@ -129,7 +152,7 @@ func (d *Dashboard) privacyReport(c *fiber.Ctx, s sites.Site) (notice.Report, er
 	}
 	f, err := notice.Gather(c.UserContext(), notice.Sources{DB: d.opts.DB, Truncator: tr, Agency: o.Agency, BaseURL: base,
 		Readers: Readers(d.opts.DB), Links: SharedLinks(d.opts.DB, d.opts.Now), Mail: Recipients(d.opts.DB),
-		Imports: o.Imports, Now: d.opts.Now}, s)
+		Imports: RawImports(d.opts.DB), Now: d.opts.Now}, s)
 	if err != nil {
 		return notice.Report{}, err
 	}

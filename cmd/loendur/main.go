@@ -27,6 +27,13 @@ Usage:
                                              export a data subject's events
   loendur privacy --site DOMAIN [--lang en|et] [--format text|html|json] [--db DSN]
                                              the site's consent-exemption check and privacy notice
+  loendur import --site DOMAIN [--source plausible|goatcounter|ga4] [--db DSN] FILE
+                                             import history: Plausible's CSV export (ZIP), GoatCounter's
+                                             CSV export, GA4's BigQuery export (NDJSON or Parquet)
+  loendur import list [--site DOMAIN] | delete --site DOMAIN ID
+                                             list or delete imports
+  loendur export --site DOMAIN --format plausible|csv|parquet [--db DSN] FILE
+                                             a site's aggregates as Plausible's export, or its raw events
   loendur backup [--db DSN] [--http-port N] DIR
   loendur restore [--db DSN] [--http-port N] DIR
                                              restore every table, then re-apply the erasure ledger
@@ -63,6 +70,8 @@ func main() {
 		err = runExport(os.Args[2:], os.Stdout)
 	case "privacy":
 		err = runPrivacy(os.Args[2:], os.Stdout)
+	case "import":
+		err = runImport(os.Args[2:], os.Stdout)
 	case "backup":
 		err = runBackup(os.Args[2:], os.Stdout)
 	case "restore":

@@ -115,7 +115,8 @@ func runPrivacy(args []string, stdout io.Writer) error {
 			return fmt.Errorf("site %s is not registered", domain)
 		}
 		f, err := notice.Gather(ctx, notice.Sources{DB: db, Truncator: tr, Agency: opts.Agency, BaseURL: opts.PublicURL,
-			Readers: dashboard.Readers(db), Links: dashboard.SharedLinks(db, time.Now), Mail: dashboard.Recipients(db)}, s)
+			Readers: dashboard.Readers(db), Links: dashboard.SharedLinks(db, time.Now), Mail: dashboard.Recipients(db),
+			Imports: dashboard.RawImports(db)}, s)
 		if err != nil {
 			return err
 		}

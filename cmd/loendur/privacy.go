@@ -173,6 +173,9 @@ func runErase(args []string, stdin io.Reader, stdout io.Writer) error {
 
 // runExport handles `loendur export`: the matching events as JSON or CSV on stdout.
 func runExport(args []string, stdout io.Writer) error {
+	if isSiteExport(args) {
+		return runSiteExport(args, stdout)
+	}
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	f := addSelectorFlags(fs)
 	format := fs.String("format", "json", "json or csv")

@@ -67,6 +67,8 @@ type answer struct {
 	Metrics    *OverviewMetrics `json:"metrics,omitempty"`
 	Rows       []Row            `json:"rows"`
 	Totals     map[string]any   `json:"totals,omitempty"`
+	// IncludesImported: the figures include imported aggregates (?imported=0 hides them).
+	IncludesImported bool `json:"includes_imported"`
 }
 
 // request is what every report handler has parsed and checked.
@@ -136,7 +138,8 @@ func (rep *Service) parse(c *fiber.Ctx) (request, error) {
 		}
 	}
 	return request{site: site, period: p,
-		query: Query{Site: site.Domain, Location: loc, Range: p.Current, Filters: filters, Limit: limit}}, nil
+		query: Query{Site: site.Domain, Location: loc, Range: p.Current, Filters: filters, Limit: limit,
+			HideImported: hidesImported(c.Query(ImportedParam))}}, nil
 }
 
 // readableSite resolves ?site= to a registered site the caller may read.
@@ -239,6 +242,9 @@ func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req re
 	}
 	if a.Rows == nil {
 		a.Rows = []Row{}
+	}
+	if err == nil {
+		a.IncludesImported, err = rep.IncludesImported(ctx, q, report)
 	}
 	return a, err
 }

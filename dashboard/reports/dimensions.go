@@ -82,7 +82,7 @@ func (rep *Service) breakdown(ctx context.Context, s scope, dim dimension) ([]di
 	if err := rep.query(ctx, "dimension", &rows, sql); err != nil {
 		return nil, err
 	}
-	return rows, nil
+	return rep.addImportedDims(ctx, s, dim.key, rows)
 }
 
 // Dimension answers the sources, utm, locations, devices and entry-pages reports:
@@ -134,6 +134,9 @@ func (rep *Service) ExitPages(ctx context.Context, q Query) ([]Row, error) {
 		rows, err = rep.exitsAndViews(ctx, s)
 	} else {
 		rows, err = rep.exitsOfVisits(ctx, s)
+	}
+	if err == nil {
+		rows, err = rep.addImportedExits(ctx, s, rows)
 	}
 	if err != nil {
 		return nil, err

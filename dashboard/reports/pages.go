@@ -84,6 +84,9 @@ func (rep *Service) TopPages(ctx context.Context, q Query) ([]Row, error) {
 		return nil, err
 	}
 	rows, err := rep.pageRows(ctx, s, s.limit())
+	if err == nil {
+		rows, err = rep.addImportedPages(ctx, s, rows)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,8 @@ type Query struct {
 	Range    Range
 	Filters  Filters
 	Limit    int
+	// HideImported leaves imported aggregates out (?imported=0; see imported.go).
+	HideImported bool
 }
 
 func (q Query) limit() int {

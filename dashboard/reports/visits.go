@@ -189,9 +189,9 @@ func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTo
 		return visitTotals{}, err
 	}
 	if len(rows) == 0 {
-		return visitTotals{}, nil
+		rows = append(rows, visitTotals{})
 	}
-	return rows[0], nil
+	return rep.addImportedTotals(ctx, s, rg, rows[0])
 }
 
 // Timeseries answers the visits of q's range by hour (a single day) or by day, every
@@ -247,6 +247,9 @@ func (rep *Service) series(ctx context.Context, s scope, rg Range) ([]bucket, er
 	got := make(map[int64]visitTotals, len(rows))
 	for _, row := range rows {
 		got[int64(row.Bucket)] = row
+	}
+	if err := rep.addImportedSeries(ctx, s, rg, got); err != nil {
+		return nil, err
 	}
 	var out []bucket
 	if rg.Hourly() {

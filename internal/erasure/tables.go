@@ -17,12 +17,15 @@ const LedgerTable = "erasure_ledger"
 // EventsTable is the source of truth: every other event-holding table derives from it.
 const EventsTable = "events"
 
+// ImportedPrefix starts the name of every imported aggregate table.
+const ImportedPrefix = "imported_"
+
 // keyColumns are the columns whose presence (beside site) marks a table as holding
 // data about single events or visitors.
 var keyColumns = []string{"visitor_id", "session_id", "event_id", "ip"}
 
 // timeColumns are the names a table's event time may have, most specific first.
-var timeColumns = []string{"timestamp", "start_time", "hour", "day", "time"}
+var timeColumns = []string{"timestamp", "start_time", "hour", "day", "date", "time"}
 
 // Table is a table of the database with its columns (name → type).
 type Table struct {
@@ -58,6 +61,10 @@ type Catalog struct {
 	Erasable []Table  // have site and a key column: rows are deleted
 	Rollups  []Rollup // materialized from events: recomputed
 	Views    []string // materialized and plain views (they store nothing themselves)
+	// Imported are the imported aggregates (imported_*: counts per site and day from
+	// another tool's export, internal/imports): no visitor in them, so nothing to
+	// erase, but aged out by retention like events.
+	Imported []Table
 	Other    []string // everything else: must hold no event data (tests check a list)
 }
 
@@ -119,6 +126,8 @@ func Discover(ctx context.Context, db store.Store) (Catalog, error) {
 			cat.Other = append(cat.Other, t.Name)
 		case table.Has("site") && slices.ContainsFunc(keyColumns, table.Has):
 			cat.Erasable = append(cat.Erasable, table)
+		case strings.HasPrefix(t.Name, ImportedPrefix) && table.Has("site"):
+			cat.Imported = append(cat.Imported, table)
 		case isDerived:
 			cat.Rollups = append(cat.Rollups, Rollup{View: def.View(), Target: table, Def: def})
 		default:

@@ -1,7 +1,7 @@
 // Package retention deletes events older than each site's retention (sites table,
 // retention_months; default 25 months, the CNIL limit for exempt audience measurement)
 // from every table that holds event data: the tables erasure finds (events, sessions,
-// any added later) and the rollups kept from events. It runs at start and daily.
+// any added later), the rollups kept from events and the imported aggregates. It runs at start and daily.
 package retention
 
 import (
@@ -82,6 +82,7 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 	for _, r := range cat.Rollups {
 		tables = append(tables, r.Target)
 	}
+	tables = append(tables, cat.Imported...)
 	out := map[string]uint64{}
 	today := j.now().UTC().Truncate(24 * time.Hour)
 	for _, t := range tables {

@@ -43,6 +43,14 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 				derivedtest.WriteVisits(t, db, site, now.Add(-time.Hour))
 				derivedtest.RequireRows(t, db, site)
 			}
+			// Imported aggregates (another tool's history) age like events.
+			var imported [][]any
+			for i, at := range ages {
+				imported = append(imported, []any{short, uint64(1), at, uint64(i + 1), uint64(1), uint64(0), uint64(1), uint64(0)})
+			}
+			if err := db.Insert(ctx, "imported_visitors", []string{"site", "import_id", "date", "visitors", "pageviews", "bounces", "visits", "visit_duration"}, imported); err != nil {
+				t.Fatal(err)
+			}
 			reg := prometheus.NewRegistry()
 			job := retention.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, func() time.Time { return now })
 			if _, err := job.RunOnce(ctx); err != nil {
@@ -69,6 +77,9 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 			}
 			if got := left("page_stats_daily", "day", short); len(got) != 2 {
 				t.Errorf("2 months: page_stats_daily rows left %v, want 2", got)
+			}
+			if got := left("imported_visitors", "visitors", short); !slices.Equal(got, []uint64{4, 5}) {
+				t.Errorf("2 months: imported days left %v, want [4 5]", got)
 			}
 			// Every derived table lost the same old days as the events.
 			derivedtest.NoDrift(t, db, long, "25 months")

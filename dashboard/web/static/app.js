@@ -173,7 +173,8 @@
     var s = {
       period: period, from: q.get('from') || '', to: q.get('to') || '',
       filters: parseFilters(q.get('filters')),
-      scroll: q.get('scroll') || '', funnel: q.get('funnel') || ''
+      scroll: q.get('scroll') || '', funnel: q.get('funnel') || '',
+      imported: q.get('imported') === '0' ? '0' : ''
     };
     if (s.period === 'custom' && !(isDate(s.from) && isDate(s.to))) s.period = DEFAULT_PERIOD;
     return s;
@@ -196,11 +197,11 @@
   }
   // The page's own query string for a state.
   function pageQuery(s) {
-    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel]]));
+    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel], ['imported', s.imported]]));
   }
   // The API query of a report for a state, plus extra parameters.
   function apiQuery(s, extra) {
-    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)]]);
+    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)], ['imported', s.imported]]);
     if (extra) Object.keys(extra).forEach(function (k) { pairs.push([k, extra[k]]); });
     return query(pairs);
   }
@@ -575,6 +576,7 @@
       var data = await report('overview', null, signal);
       renderMetrics(data || {});
       renderPeriodLabel(data || {});
+      renderImported(data || {});
     } catch (err) {
       if (err.name === 'AbortError') return;
       clear($('metrics')).appendChild(h('p', { class: 'empty error' }, 'Could not load the overview: ' + err.message));
@@ -582,6 +584,20 @@
     } finally {
       card.removeAttribute('aria-busy');
     }
+  }
+
+  // Imported aggregates (another tool's history) are part of the figures for days
+  // without data of our own; the note says so and hides or shows them (?imported=0).
+  function renderImported(data) {
+    var old = $('imported-note');
+    if (old) old.remove();
+    var hidden = state.imported === '0';
+    if (!data.includes_imported && !hidden) return;
+    var note = h('p', { id: 'imported-note', class: 'muted small' }, hidden ? 'Imported data hidden. ' : 'Includes imported data. ');
+    var toggle = h('button', { type: 'button', class: 'link' }, hidden ? 'Show imported data' : 'Hide imported data');
+    toggle.addEventListener('click', function () { navigate(Object.assign({}, state, { imported: hidden ? '' : '0' })); });
+    note.appendChild(toggle);
+    $('metrics').after(note);
   }
 
   function metricEntry(m) {
