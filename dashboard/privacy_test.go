@@ -125,3 +125,63 @@ func TestPrivacyPageAndAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivacyCheckSeesSharing: the check reads the site's real shared links and e-mail
+// recipients, so sharing figures outside the agency fails "own use" and stopping it
+// brings the condition back.
+func TestPrivacyCheckSeesSharing(t *testing.T) {
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, db, "privacy-sharing-"+engine, "shared")
+			site := e.sites[0]
+			e.dash.opts.Notice = NoticeOptions{Agency: notice.Agency{Name: "Agentuur", Domains: []string{"agency.test"}}}
+			admin := e.browser()
+			admin.mustLogin(e.addUser("ana-sharing-"+engine+"@agency.test", auth.RoleAdmin, nil))
+			ownUse := func() notice.Condition {
+				t.Helper()
+				var rep notice.Report
+				admin.get("/api/v1/sites/" + site + "/privacy").json(t, &rep)
+				for _, c := range rep.Check.Conditions {
+					if c.ID == notice.CondOwnUse {
+						return c
+					}
+				}
+				t.Fatalf("no %s condition in %+v", notice.CondOwnUse, rep.Check)
+				return notice.Condition{}
+			}
+			if c := ownUse(); !c.Met {
+				t.Fatalf("nothing shared yet, own use not met: %s", c.Reason)
+			}
+
+			recipients := []string{"ana@agency.test", "cfo@partner.test"}
+			if r := admin.api(http.MethodPatch, "/api/v1/sites/"+site+"/notify", map[string]any{"weekly": true, "recipients": recipients}); r.StatusCode != http.StatusOK {
+				t.Fatalf("save e-mail reports: %d %s", r.StatusCode, r.body)
+			}
+			if c := ownUse(); c.Met || !strings.Contains(c.Reason, "cfo@partner.test") || strings.Contains(c.Reason, "ana@agency.test") {
+				t.Errorf("a recipient outside the agency: met %v, %q", c.Met, c.Reason)
+			}
+			recipients = recipients[:1]
+			if r := admin.api(http.MethodPatch, "/api/v1/sites/"+site+"/notify", map[string]any{"recipients": recipients}); r.StatusCode != http.StatusOK {
+				t.Fatalf("save e-mail reports: %d %s", r.StatusCode, r.body)
+			}
+			if c := ownUse(); !c.Met {
+				t.Errorf("only the agency receives reports, still not met: %s", c.Reason)
+			}
+
+			var link struct {
+				ID string `json:"id"`
+			}
+			r := admin.api(http.MethodPost, "/api/v1/shares?site="+site, map[string]any{"name": "for the board"})
+			r.json(t, &link)
+			if c := ownUse(); c.Met || !strings.Contains(c.Reason, "for the board") {
+				t.Errorf("a link anyone holding it can open: met %v, %q", c.Met, c.Reason)
+			}
+			if r := admin.api(http.MethodDelete, "/api/v1/shares/"+link.ID+"?site="+site, nil); r.StatusCode >= 300 {
+				t.Fatalf("revoke: %d %s", r.StatusCode, r.body)
+			}
+			if c := ownUse(); !c.Met {
+				t.Errorf("the link is revoked, still not met: %s", c.Reason)
+			}
+		})
+	}
+}
