@@ -42,6 +42,9 @@ type Options struct {
 	// shared with its collector, whose queue and spool it reaches. nil: one of its own
 	// with neither (no collector in this process).
 	Erasure *erasure.Service
+	// PublicURL is the address sites reach this server at (https://stats.example.com):
+	// the tracker snippets show it. Empty: the address the page was requested at.
+	PublicURL string
 }
 
 // Dashboard serves the staff pages and API.
@@ -116,7 +119,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	}
 	rep.Register(api)
 	d.reports = rep
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, PublicURL: d.opts.PublicURL}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones are validated the same on every host
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
+	"github.com/websystems/loendur/dashboard/web"
 	"github.com/websystems/loendur/internal/httperr"
 	"github.com/websystems/loendur/internal/sites"
 )
@@ -24,6 +26,7 @@ type siteView struct {
 	Timezone        string    `json:"timezone"`
 	RetentionMonths int       `json:"retention_months"`
 	HonourDNT       bool      `json:"honour_dnt"`
+	Snippet         string    `json:"snippet,omitempty"` // the tracker tag, with this server's public address
 }
 
 func viewOf(s sites.Site) siteView {
@@ -140,6 +143,9 @@ func (d *Dashboard) sitesPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 	v.Sites = d.readableSites(v.User)
+	for i := range v.Sites {
+		v.Sites[i].Snippet = web.Snippet(d.origin(c), v.Sites[i].Domain)
+	}
 	return d.render(c, status, "sites", v)
 }
 
@@ -203,4 +209,13 @@ func (d *Dashboard) apiEditSite(c *fiber.Ctx) error {
 		return d.apiError(c, err)
 	}
 	return c.JSON(s)
+}
+
+// origin is this server's public address (Options.PublicURL), else the address the
+// page was requested at.
+func (d *Dashboard) origin(c *fiber.Ctx) string {
+	if d.opts.PublicURL != "" {
+		return strings.TrimRight(d.opts.PublicURL, "/")
+	}
+	return c.BaseURL()
 }

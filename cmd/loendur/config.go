@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	AcceptLogSync time.Duration
 	SpoolMax      int64
 	Demo          bool
+	PublicURL     string
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -102,6 +104,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	dur(&cfg.ShutdownWait, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 30*time.Second, "how long SIGTERM waits for queued events to be stored")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", collector.DefaultRateLimit, "events per second per client address (burst twice that); -1 = off ($"+envPrefix+"RATE_LIMIT)")
 	env["rate-limit"] = "RATE_LIMIT"
+	str(&cfg.PublicURL, "public-url", "PUBLIC_URL", "", "the address sites and staff reach this server at, e.g. https://stats.example.com: tracker snippets use it (empty: the address a page was requested at)")
 	str(&cfg.LogFormat, "log-format", "LOG_FORMAT", "text", "text or json")
 	str(&cfg.Spool, "spool", "SPOOL", "", "folder for batches ClickHouse could not take, replayed when it answers (default: ./spool, beside a chdb:// data folder)")
 	str(&cfg.AcceptLog, "accept-log", "ACCEPT_LOG", "", "folder where each event is written before its 202, so that a killed collector loses nothing it accepted (default: accept/ in the spool folder); off = none")
@@ -157,6 +160,11 @@ func (c serveConfig) validate() error {
 	}
 	if c.SpoolMax < spool.MinSegmentBytes {
 		errs = append(errs, fmt.Errorf("--spool-max must be at least %d bytes", spool.MinSegmentBytes))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, errors.New("--public-url must be an http:// or https:// address such as https://stats.example.com"))
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))

@@ -31,12 +31,14 @@ var errNoSite = httperr.New(fiber.StatusForbidden, "", "no such site, or no acce
 // authentication middleware (auth.RequireUser):
 //
 //	GET    /stats/:report       a report (JSON, or CSV with format=csv)
+//	GET    /summary[?site=]     a line per readable site: the all-sites page
 //	GET    /funnels?site=       the site's funnels
 //	POST   /funnels?site=       a new funnel (admins)
 //	PUT    /funnels/:id?site=   replace a funnel (admins)
 //	DELETE /funnels/:id?site=   remove a funnel (admins)
 func (rep *Service) Register(r fiber.Router) {
 	r.Get("/stats/:report", rep.handleStats)
+	r.Get("/summary", rep.handleSummary)
 	r.Get("/funnels", rep.handleListFunnels)
 	r.Post("/funnels", auth.RequireAdmin, rep.handleSaveFunnel)
 	r.Put("/funnels/:id", auth.RequireAdmin, rep.handleSaveFunnel)

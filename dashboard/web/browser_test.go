@@ -40,13 +40,15 @@ type server struct {
 	db     store.Store
 }
 
-func startServer(t *testing.T) *server {
+// startServer runs the dashboard over the fixture; more sites (without events) may be
+// registered beside shop.test and client.test.
+func startServer(t *testing.T, more ...string) *server {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Server(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := sites.NewRegistry(db, log)
-	if _, err := reg.Ensure(ctx, []string{shopSite, clientSite}); err != nil {
+	if _, err := reg.Ensure(ctx, append([]string{shopSite, clientSite}, more...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.InsertEvents(ctx, db, fixture(time.Now().UTC())); err != nil {

@@ -357,20 +357,6 @@
     navigate(withFilter(state, a.dataset.filterKey, a.dataset.filterValue));
   });
 
-  // Menus (<details>) close on Escape and on a click elsewhere.
-  document.addEventListener('click', function (e) {
-    document.querySelectorAll('details.menu[open]').forEach(function (d) {
-      if (!d.contains(e.target)) d.open = false;
-    });
-  });
-  document.addEventListener('keydown', function (e) {
-    if (e.key !== 'Escape') return;
-    document.querySelectorAll('details.menu[open]').forEach(function (d) {
-      d.open = false;
-      d.querySelector('summary').focus();
-    });
-  });
-
   window.addEventListener('popstate', function () {
     state = readState();
     refresh();
@@ -1187,10 +1173,53 @@
     loadRealtime(signal);
   }
 
+  // ---- a site that never received an event ----------------------------------------
+
+  var SETUP_EVERY_MS = 4000;
+
+  // checkSetup asks whether the site has ever received an event. Until it has, the
+  // page shows the tracker snippet instead of a report of zeros, and asks again every
+  // few seconds; the first event turns it into the report.
+  async function checkSetup() {
+    var first = true;
+    for (;;) {
+      var line;
+      try {
+        var data = await request('GET', '/api/v1/summary?' + query([['site', SITE]]));
+        line = data && data.sites && data.sites[0];
+      } catch (err) {
+        $('setup-status').textContent = 'Could not check for page views: ' + err.message;
+      }
+      if (line && line.has_events) {
+        if (!first) {
+          main.classList.remove('setup-mode');
+          $('setup').hidden = true;
+          refresh();
+        }
+        return;
+      }
+      if (line && first) {
+        main.classList.add('setup-mode');
+        $('setup').hidden = false;
+      }
+      first = false;
+      await new Promise(function (done) { setTimeout(done, SETUP_EVERY_MS); });
+    }
+  }
+
+  $('copy-snippet').addEventListener('click', function () {
+    var text = $('snippet').textContent;
+    var status = $('copy-status');
+    if (!navigator.clipboard) { status.textContent = 'Select the text and copy it.'; return; }
+    navigator.clipboard.writeText(text).then(function () { status.textContent = 'Copied.'; },
+      function () { status.textContent = 'Select the text and copy it.'; });
+  });
+
   Object.keys(CARDS).forEach(setupCard);
   setupScroll();
   setupFunnels();
   setupEvents();
   refresh();
   scheduleRealtime();
+  checkSetup();
 })();
