@@ -73,7 +73,7 @@ func (rep *Service) Summary(ctx context.Context, site sites.Site) (SiteSummary, 
 	out.Today = metric(float64(tot[0].Visitors), float64(tot[1].Visitors), false)
 	out.Week = metric(float64(tot[2].Visitors), float64(tot[3].Visitors), false)
 	trend := newRange(today.Current.From.AddDate(0, 0, 1-trendDays), today.Current.To, loc)
-	buckets, err := rep.series(ctx, s, trend)
+	buckets, err := rep.series(ctx, s, trend, IntervalDay)
 	if err != nil {
 		return out, err
 	}

@@ -245,11 +245,13 @@ func TestReportPageInChromium(t *testing.T) {
 	if inked < 2000 {
 		t.Errorf("the chart canvas has only %d painted pixels", inked)
 	}
-	label := tb.text(`#chart`)
+	// One metric is charted (visitors, until another card is chosen); before any hover
+	// the legend shows the latest point: today, with the 2 visitors of right now.
+	label := tb.text(`#chart-legend`)
 	var aria string
 	tb.eval(`document.querySelector('#chart').getAttribute('aria-label')`, &aria)
-	if !strings.Contains(aria, "Visitors") || strings.Contains(aria, "Visitors 0,") {
-		t.Errorf("chart label %q (legend %q): want visitor counts from the time series", aria, label)
+	if !strings.HasPrefix(aria, "Unique visitors by day; latest") || !strings.HasSuffix(aria, ": 2") || tb.text(`#legend-value`) != "2" {
+		t.Errorf("chart label %q (legend %q): want today's 2 visitors from the time series", aria, label)
 	}
 	visitorsAll := tb.metric("visitors")
 	if visitorsAll == "" || visitorsAll == "0" || visitorsAll == "–" {
@@ -372,7 +374,7 @@ func TestReportPageInChromium(t *testing.T) {
 	tb.waitFor("the 30-day period in the URL", `location.search.includes('period=30d')`)
 	// Today is drawn by the hour.
 	choose("today")
-	tb.waitFor("an hourly chart", `(document.querySelector('#chart').getAttribute('aria-label') || '').startsWith('Hourly')`)
+	tb.waitFor("an hourly chart", `(document.querySelector('#chart').getAttribute('aria-label') || '').includes(' by hour')`)
 	// A custom range: the dates go into the URL and the period line.
 	from, to := time.Now().UTC().AddDate(0, 0, -3).Format("2006-01-02"), time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02")
 	choose("custom")
@@ -388,14 +390,19 @@ func TestReportPageInChromium(t *testing.T) {
 	// The admin pages have the report page's header and style sheet: from the account
 	// menu to Users, and from its site menu back to the report.
 	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#account-menu a[href="/admin/users"]`, chromedp.ByQuery))
-	tb.waitFor("the Users page", `location.pathname === "/admin/users"`)
+	tb.waitFor("the Users page", `location.pathname === "/admin/users" && document.readyState === "complete"`)
 	var shared bool
 	tb.eval(`!!document.querySelector('header.bar .brand img') && !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]') &&
 		!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]') &&
 		!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]') &&
 		getComputedStyle(document.querySelector('header.bar')).display === 'flex'`, &shared)
 	if !shared {
-		t.Error("the Users page lacks the report page's header or style sheet")
+		var parts []bool
+		tb.eval(`[!!document.querySelector('header.bar .brand img'), !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]'),
+			!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]'),
+			!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]'),
+			getComputedStyle(document.querySelector('header.bar')).display === 'flex']`, &parts)
+		t.Errorf("the Users page lacks the report page's header or style sheet: %v", parts)
 	}
 	if h := tb.text("main h1"); h != "Users" {
 		t.Errorf("Users page heading %q", h)

@@ -51,6 +51,21 @@
   ];
   var LOWER_IS_BETTER = { bounce_rate: true };
 
+  // The chart shows one metric at a time, the one whose card was clicked; each is a
+  // field of the time series, with its kind (for the axis) and a line saying what it is.
+  var CHART_METRICS = {
+    visitors: ['Unique visitors', 'num', 'People counted once per period (a new daily salt makes the same person a new visitor each day).'],
+    visits: ['Visits', 'num', 'Sessions with at least one page view; a visit ends after 30 minutes without activity.'],
+    pageviews: ['Page views', 'num', 'Pages loaded, including reloads.'],
+    views_per_visit: ['Views per visit', 'dec', 'Page views divided by visits.'],
+    bounce_rate: ['Bounce rate', 'pct', 'Share of visits that saw a single page and left.'],
+    visit_duration: ['Visit duration', 'dur', 'Average time from a visit’s first to its last event.']
+  };
+  var DEFAULT_METRIC = 'visitors';
+  var COMPARES = ['previous', 'year', 'off'];
+  var DEFAULT_COMPARE = 'previous';
+  var INTERVALS = ['hour', 'day', 'week', 'month'];
+
   // Tabbed table cards. report: the API report; params: extra query; key: the row field
   // holding the label; filter: the filter key a click adds (default: key).
   var CARDS = {
@@ -168,8 +183,13 @@
     var s = {
       period: period, from: q.get('from') || '', to: q.get('to') || '',
       filters: parseFilters(q.get('filters')),
-      scroll: q.get('scroll') || '', funnel: q.get('funnel') || ''
+      scroll: q.get('scroll') || '', funnel: q.get('funnel') || '',
+      metric: q.get('metric') || DEFAULT_METRIC, compare: q.get('compare') || DEFAULT_COMPARE,
+      interval: q.get('interval') || ''
     };
+    if (!CHART_METRICS[s.metric]) s.metric = DEFAULT_METRIC;
+    if (COMPARES.indexOf(s.compare) < 0) s.compare = DEFAULT_COMPARE;
+    if (INTERVALS.indexOf(s.interval) < 0) s.interval = '';
     if (s.period === 'custom' && !(isDate(s.from) && isDate(s.to))) s.period = DEFAULT_PERIOD;
     return s;
   }
@@ -191,11 +211,14 @@
   }
   // The page's own query string for a state.
   function pageQuery(s) {
-    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel]]));
+    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel],
+      ['metric', s.metric === DEFAULT_METRIC ? '' : s.metric], ['compare', s.compare === DEFAULT_COMPARE ? '' : s.compare],
+      ['interval', s.interval]]));
   }
   // The API query of a report for a state, plus extra parameters.
   function apiQuery(s, extra) {
-    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)]]);
+    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)]],
+      s.compare === DEFAULT_COMPARE ? [] : [['compare', s.compare]]);
     if (extra) Object.keys(extra).forEach(function (k) { pairs.push([k, extra[k]]); });
     return query(pairs);
   }
@@ -300,14 +323,14 @@
       fromInput.focus();
       return;
     }
-    navigate(Object.assign({}, state, { period: p, from: '', to: '' }));
+    navigate(Object.assign({}, state, { period: p, from: '', to: '', interval: '' }));
   });
 
   $('period-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var p = periodSelect.value;
     if (p !== 'custom') {
-      navigate(Object.assign({}, state, { period: p, from: '', to: '' }));
+      navigate(Object.assign({}, state, { period: p, from: '', to: '', interval: '' }));
       return;
     }
     var from = fromInput.value;
@@ -316,7 +339,7 @@
       showError('Choose a start date on or before the end date.');
       return;
     }
-    navigate(Object.assign({}, state, { period: 'custom', from: from, to: to }));
+    navigate(Object.assign({}, state, { period: 'custom', from: from, to: to, interval: '' }));
   });
 
   function filterText(f) { return (FILTER_NAMES[f.key] || f.key) + ' is ' + (f.value === '' ? '(none)' : f.value); }
@@ -591,11 +614,17 @@
         text = '–';
       }
       var prev = isNum(e.previous) ? 'Previous period: ' + fmt(m[2], e.previous) : '';
-      box.appendChild(h('div', { class: 'metric', 'data-metric': m[0] },
-        h('div', { class: 'metric-name' }, m[1]),
-        h('div', { class: 'metric-value' }, fmt(m[2], e.value)),
-        h('div', { class: 'metric-change ' + cls, title: prev }, text,
-          prev ? h('span', { class: 'sr-only' }, ' (' + prev + ')') : null)));
+      if (state.compare === 'off') text = '';
+      var chartable = CHART_METRICS[m[0]];
+      box.appendChild(h(chartable ? 'button' : 'div', {
+        class: 'metric' + (chartable ? ' chartable' : ''), 'data-metric': m[0], type: chartable ? 'button' : null,
+        'aria-pressed': chartable ? String(state.metric === m[0]) : null,
+        title: chartable ? chartable[2] + ' Click to chart it.' : null
+      },
+        h('span', { class: 'metric-name' }, m[1]),
+        h('span', { class: 'metric-value' }, fmt(m[2], e.value)),
+        h('span', { class: 'metric-change ' + cls, title: prev }, text || ' ',
+          prev && text ? h('span', { class: 'sr-only' }, ' (' + prev + ')') : null)));
     });
   }
 
@@ -613,7 +642,7 @@
   }
   function renderPeriodLabel(data) {
     var text = fmtRange(data.period);
-    var cmp = fmtRange(data.comparison);
+    var cmp = state.compare === 'off' ? '' : fmtRange(data.comparison);
     if (cmp) text += ', compared with ' + cmp;
     $('period-label').textContent = text ? text + ' (' + TZ + ')' : '';
   }
@@ -640,11 +669,17 @@
     return null;
   }
 
+  var chartInterval = 'day';
+  var chartIntervals = [];
+
   async function loadChart(signal) {
     var box = $('chart');
     try {
-      var data = await report('timeseries', null, signal);
+      var data = await report('timeseries', state.interval ? { interval: state.interval } : null, signal);
       lastSeries = rowsOf(data);
+      chartInterval = (data && data.interval) || 'day';
+      chartIntervals = (data && data.intervals) || [chartInterval];
+      renderChartControls();
       drawChart();
     } catch (err) {
       if (err.name === 'AbortError') return;
@@ -657,18 +692,52 @@
     if (plot) { plot.destroy(); plot = null; }
   }
 
-  // Series of the chart: [row field, legend, colour variable, fill variable, dashed].
-  var CHART_SERIES = [
-    ['visitors', 'Visitors', '--series-1', '--series-1-fill', false],
-    ['pageviews', 'Page views', '--series-2', null, false],
-    ['previous_visitors', 'Visitors, previous period', '--muted', null, true]
-  ];
+  var INTERVAL_NAMES = { hour: 'Hours', day: 'Days', week: 'Weeks', month: 'Months' };
+
+  // renderChartControls shows the comparison choice and, where the period allows more
+  // than one, the bucket choice (days, weeks, months).
+  function renderChartControls() {
+    var box = clear($('chart-controls'));
+    var cmp = h('select', { id: 'compare', 'aria-label': 'Compare with' },
+      h('option', { value: 'previous', selected: state.compare === 'previous' }, 'Previous period'),
+      h('option', { value: 'year', selected: state.compare === 'year' }, 'Same period last year'),
+      h('option', { value: 'off', selected: state.compare === 'off' }, 'No comparison'));
+    cmp.addEventListener('change', function () { navigate(Object.assign({}, state, { compare: cmp.value })); });
+    box.appendChild(h('label', { class: 'inline-field' }, 'Compare ', cmp));
+    if (chartIntervals.length > 1) {
+      var iv = h('select', { id: 'interval', 'aria-label': 'Show by' });
+      chartIntervals.forEach(function (v) { iv.appendChild(h('option', { value: v, selected: v === chartInterval }, INTERVAL_NAMES[v] || v)); });
+      iv.addEventListener('change', function () {
+        remember(Object.assign({}, state, { interval: iv.value }));
+        loadChart(inflight ? inflight.signal : undefined);
+      });
+      box.appendChild(h('label', { class: 'inline-field' }, 'By ', iv));
+    }
+  }
+
+  // Choosing a card charts its metric (the figures stay; only the chart changes).
+  $('metrics').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-metric]');
+    if (!b || !CHART_METRICS[b.dataset.metric]) return;
+    remember(Object.assign({}, state, { metric: b.dataset.metric }));
+    document.querySelectorAll('#metrics button[data-metric]').forEach(function (x) {
+      x.setAttribute('aria-pressed', String(x === b));
+    });
+    drawChart();
+  });
+
+  // lastIndex is the latest bucket that has begun (the rest of today is null).
+  function lastIndex(values) {
+    for (var i = values.length - 1; i >= 0; i--) if (values[i] !== null) return i;
+    return -1;
+  }
 
   function drawChart() {
     var box = $('chart');
     var rows = lastSeries || [];
     destroyPlot();
     clear(box);
+    clear($('chart-legend'));
     if (!window.uPlot) {
       if (CHART_ASSETS) box.appendChild(h('p', { class: 'notice' }, 'The chart library did not load; reload the page.'));
       else box.hidden = true;
@@ -678,50 +747,57 @@
       box.appendChild(h('p', { class: 'chart-empty' }, 'No visits in this period.'));
       return;
     }
+    var key = state.metric;
+    var meta = CHART_METRICS[key];
+    var kind = meta[1];
+    var compare = state.compare !== 'off' && ('previous_' + key) in rows[0];
     var tk = timeKey(rows[0]);
     var naive = true;
     var xs = rows.map(function (r) { var p = parseTime(r[tk]); naive = naive && p.naive; return p.t; });
-    var series = CHART_SERIES.filter(function (s) { return s[0] in rows[0]; });
-    if (!series.length) {
-      series = Object.keys(rows[0]).filter(function (k) { return k !== tk && isNum(rows[0][k]); }).slice(0, 2)
-        .map(function (k, i) { return [k, column(k).title, i ? '--series-2' : '--series-1', i ? null : '--series-1-fill', false]; });
-    }
     var DAY = 86400;
-    var hourly = xs.length > 1 && xs[1] - xs[0] < DAY;
+    var iv = chartInterval;
     var zone = naive ? 'UTC' : TZ;
     var dayFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: zone });
     var monthFmt = new Intl.DateTimeFormat('en-GB', { month: 'short', year: 'numeric', timeZone: zone });
     var hourFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone });
-    var longFmt = new Intl.DateTimeFormat('en-GB', hourly
+    var longFmt = new Intl.DateTimeFormat('en-GB', iv === 'hour'
       ? { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone }
-      : { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
+      : iv === 'month' ? { month: 'long', year: 'numeric', timeZone: zone }
+        : { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
+    function when(t) {
+      var s = longFmt.format(new Date(t * 1000));
+      return iv === 'week' ? 'Week of ' + s : s;
+    }
     var text = cssVar('--muted');
     var grid = cssVar('--grid');
     var width = Math.max(280, box.clientWidth);
     var small = width < 500;
+    var cur = rows.map(function (r) { return isNum(r[key]) ? r[key] : null; });
+    var prev = compare ? rows.map(function (r, i) { return cur[i] === null && !isNum(r['previous_' + key]) ? null : (isNum(r['previous_' + key]) ? r['previous_' + key] : null); }) : null;
+    var prevDates = compare ? rows.map(function (r) { return r.previous_date; }) : null;
+    var series = [{ label: meta[0], stroke: cssVar('--series-1'), width: 2, fill: cssVar('--series-1-fill'),
+      points: { show: xs.length <= 45, size: 5 } }];
+    if (compare) series.push({ label: meta[0] + ', ' + (state.compare === 'year' ? 'a year before' : 'period before'),
+      stroke: cssVar('--muted'), width: 1.5, dash: [5, 5], points: { show: false } });
+    var maxOf = function (u, min, max) {
+      if (kind === 'pct') return [0, 100];
+      return [0, max > 0 ? max * 1.1 : 1];
+    };
     var opts = {
       width: width,
       height: small ? 220 : 280,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), naive ? 'Etc/UTC' : TZ); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      scales: { x: { time: true }, y: { range: maxOf } },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-      legend: { live: true },
-      series: [{ label: hourly ? 'Hour' : 'Day',
-        value: function (u, v) { return v === null || v === undefined ? '–' : longFmt.format(new Date(v * 1000)); } }]
-        .concat(series.map(function (s) {
-          return {
-            label: s[1], stroke: cssVar(s[2]), width: s[4] ? 1.5 : 2,
-            fill: s[3] ? cssVar(s[3]) : undefined, dash: s[4] ? [5, 5] : undefined,
-            points: { show: xs.length <= 45 && !s[4], size: 5 },
-            value: function (u, v) { return v === null || v === undefined ? '–' : nf.format(v); }
-          };
-        })),
+      legend: { show: false },
+      series: [{}].concat(series),
       axes: [
         { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, space: small ? 56 : 72,
           // Whole hours, days or calendar months (uPlot aligns multiples of 30 days to
           // months): a daily chart has no "12pm" ticks.
-          incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY]
-            : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY],
+          incrs: iv === 'hour' ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY]
+            : iv === 'month' ? [30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY]
+              : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY],
           values: function (u, splits, axis, space, incr) {
             return splits.map(function (v) {
               var d = new Date(v * 1000);
@@ -729,17 +805,33 @@
               return incr >= 30 * DAY ? monthFmt.format(d) : dayFmt.format(d);
             });
           } },
-        { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 52,
-          values: function (u, vals) { return vals.map(function (v) { return fmtNum(v); }); } }
-      ]
+        { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: kind === 'dur' ? 64 : 52,
+          values: function (u, vals) { return vals.map(function (v) { return kind === 'num' ? fmtNum(v) : fmt(kind, v); }); } }
+      ],
+      hooks: { setCursor: [function (u) { showLegend(u.cursor.idx); }] }
     };
-    var data = [xs].concat(series.map(function (s) { return rows.map(function (r) { return isNum(r[s[0]]) ? r[s[0]] : null; }); }));
+    var data = [xs, cur].concat(compare ? [prev] : []);
+    var legend = $('chart-legend');
+    // The legend shows the point under the cursor, else the latest that has begun.
+    function showLegend(idx) {
+      if (idx === null || idx === undefined || cur[idx] === null && (!compare || prev[idx] === null)) idx = lastIndex(cur);
+      clear(legend);
+      if (idx < 0) return;
+      legend.appendChild(h('span', { class: 'legend-when' }, when(xs[idx])));
+      legend.appendChild(h('span', { class: 'legend-item' }, h('span', { class: 'swatch' }), meta[0] + ' ',
+        h('strong', { id: 'legend-value' }, fmt(kind, cur[idx]))));
+      if (compare) {
+        var pd = prevDates[idx] ? fmtDay(prevDates[idx]) : '';
+        legend.appendChild(h('span', { class: 'legend-item muted' }, h('span', { class: 'swatch dashed' }),
+          (state.compare === 'year' ? 'A year before' : 'Before') + (pd ? ' (' + (iv === 'month' ? monthFmt.format(new Date(Date.parse(prevDates[idx] + 'T00:00:00Z'))) : pd) + ')' : '') + ' ',
+          h('strong', { id: 'legend-previous' }, fmt(kind, prev[idx]))));
+      }
+    }
     plot = new uPlot(opts, data, box);
-    var total = series.filter(function (s) { return !s[4]; }).map(function (s) {
-      var i = series.indexOf(s);
-      return s[1] + ' ' + nf.format(data[i + 1].reduce(function (a, b) { return a + (b || 0); }, 0));
-    }).join(', ');
-    box.setAttribute('aria-label', (hourly ? 'Hourly ' : 'Daily ') + 'chart over the period: ' + total);
+    showLegend(null);
+    var last = lastIndex(cur);
+    box.setAttribute('aria-label', meta[0] + ' by ' + iv + (last >= 0 ? '; latest, ' + when(xs[last]) + ': ' + fmt(kind, cur[last]) : ''));
+    $('chart-hint').textContent = meta[2];
   }
 
   if (window.ResizeObserver) {
