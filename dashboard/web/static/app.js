@@ -43,6 +43,24 @@
     percentage: ['Share', 'pct']
   };
 
+  // What a column measures, shown as its header's tooltip (and in the glossary of
+  // "Where visitors leave").
+  var EXPLAIN = {
+    exit_rate: 'Exit rate: of this page’s views, the share that were the last of their visit.',
+    exits: 'Exits: visits that ended on this page.',
+    scroll_depth: 'Scroll: how far down the page its viewers scrolled, on average (100 % = the bottom).',
+    avg_scroll_depth: 'Scroll: how far down the page its viewers scrolled, on average (100 % = the bottom).',
+    time_on_page: 'Time on page: how long the page was visible, on average.',
+    avg_time_on_page: 'Time on page: how long the page was visible, on average.',
+    bounce_rate: 'Bounce rate: the share of visits that saw a single page and left.',
+    visit_duration: 'Duration: average time from a visit’s first to its last event.',
+    visitors: 'Visitors: people counted once in the period.',
+    entries: 'Entries: visits that began on this page.'
+  };
+  // Columns a phone shows: the label, visitors and the figure a table is about (the
+  // rest are hidden below 520 px rather than scrolled to).
+  var KEY_COLUMNS = { visitors: true, exit_rate: true, events: true, conversion_rate: true, share: true, count: true };
+
   // Overview metrics in display order; lower is better for the bounce rate.
   var METRICS = [
     ['visitors', 'Unique visitors', 'num'], ['visits', 'Visits', 'num'], ['pageviews', 'Page views', 'num'],
@@ -71,8 +89,11 @@
   var CARDS = {
     pages: [
       { id: 'top', label: 'Top pages', report: 'top-pages', key: 'page', empty: 'No page views in this period.' },
-      { id: 'entry', label: 'Entry pages', report: 'entry-pages', key: 'page', filter: 'entry_page' },
-      { id: 'exit', label: 'Exit pages', report: 'exit-pages', key: 'page', filter: 'exit_page' }
+      { id: 'entry', label: 'Entry pages', report: 'entry-pages', key: 'page', filter: 'entry_page' }
+    ],
+    // Part of "Where visitors leave", beside scroll drop-off and funnels.
+    exits: [
+      { id: 'exit', label: 'Exit pages', report: 'exit-pages', key: 'page', filter: 'exit_page', empty: 'No visits ended in this period.' }
     ],
     sources: [
       { id: 'source', label: 'Sources', report: 'sources', key: 'source', none: 'Direct / none' },
@@ -447,11 +468,13 @@
       cell.appendChild(bar);
       cell.appendChild(opts.filter && raw.indexOf(';') < 0 ? rowFilterLink(opts.filter, raw, shown) : h('span', { class: 'row-link', title: shown }, shown));
       var tr = h('tr', i >= ROWS_SHOWN ? { hidden: true, 'data-extra': '1' } : null, cell);
-      cols.forEach(function (c) { tr.appendChild(h('td', null, fmt(c.kind, r[c.key]))); });
+      cols.forEach(function (c) { tr.appendChild(h('td', { class: KEY_COLUMNS[c.key] ? null : 'col-minor' }, fmt(c.kind, r[c.key]))); });
       tbody.appendChild(tr);
     });
     var head = h('tr', null, h('th', { scope: 'col' }, opts.labelTitle || FILTER_NAMES[label] || column(label).title));
-    cols.forEach(function (c) { head.appendChild(h('th', { scope: 'col' }, c.title)); });
+    cols.forEach(function (c) {
+      head.appendChild(h('th', { scope: 'col', class: (KEY_COLUMNS[c.key] ? '' : 'col-minor') + (EXPLAIN[c.key] ? ' explained' : ''), title: EXPLAIN[c.key] || null }, c.title));
+    });
     var wrap = h('div', { class: 'table-wrap' },
       h('table', null, h('caption', { class: 'sr-only' }, opts.caption || ''), h('thead', null, head), tbody));
     var out = [wrap];
@@ -493,7 +516,7 @@
 
   function setupCard(name) {
     var card = $('card-' + name);
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     var tabs = CARDS[name];
     activeTab[name] = tabs[0].id;
     var actions = h('div', { class: 'card-actions' });
@@ -505,6 +528,7 @@
       tablist.appendChild(b);
     });
     var panel = h('div', { id: 'panel-' + name, role: 'tabpanel', class: 'panel' });
+    tablist.hidden = tabs.length < 2;
     clear(card);
     append(card, [head, tablist, panel]);
     tablist.addEventListener('click', function (e) {
@@ -862,7 +886,7 @@
     scrollSelect = h('select', { id: 'scroll-page' });
     scrollPanel = h('div', { class: 'panel', 'aria-live': 'polite' });
     scrollActions = h('div', { class: 'card-actions' });
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     clear(card);
     append(card, [
       h('div', { class: 'card-head' }, heading, scrollActions),
@@ -944,7 +968,7 @@
 
   function setupFunnels() {
     var card = $('card-funnels');
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     funnelSelect = h('select', { id: 'funnel-select' });
     funnelPanel = h('div', { class: 'panel', id: 'funnel-report', 'aria-live': 'polite' });
     funnelActions = h('div', { class: 'card-actions' });
