@@ -33,7 +33,7 @@ func (s scope) views() string {
 	var conds []string
 	for _, f := range s.Filters {
 		if f.Key == FilterPage {
-			conds = append(conds, matchPath("p", f.Value))
+			conds = append(conds, f.cond("p"))
 		}
 	}
 	if len(conds) == 0 {
