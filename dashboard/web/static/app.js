@@ -182,19 +182,30 @@
 
   // ---- state and URL -------------------------------------------------------------
 
+  // Filter operators as the URL writes them, and as a chip says them.
+  var OPS = { is: ['==', 'is'], is_not: ['!=', 'is not'], contains: ['~=', 'contains'] };
+  // What an empty value is called in each dimension's rows (and so in its chip).
+  var NONE_LABELS = { source: 'Direct / none', referrer: 'Direct / none', utm_source: 'None', utm_medium: 'None',
+    utm_campaign: 'None', country: 'Unknown', region: 'Unknown', city: 'Unknown', device: 'Unknown', browser: 'Unknown', os: 'Unknown' };
+
   function parseFilters(s) {
     var out = [];
     (s || '').split(';').forEach(function (part) {
-      var i = part.indexOf('==');
-      if (i <= 0) return;
-      var key = part.slice(0, i).trim();
+      var at = -1;
+      var op = '';
+      Object.keys(OPS).forEach(function (k) {
+        var i = part.indexOf(OPS[k][0]);
+        if (i > 0 && (at < 0 || i < at)) { at = i; op = k; }
+      });
+      if (at <= 0) return;
+      var key = part.slice(0, at).trim();
       if (!FILTER_NAMES[key]) return;
-      out.push({ key: key, value: part.slice(i + 2) });
+      out.push({ key: key, op: op, value: part.slice(at + 2) });
     });
     return out;
   }
   function formatFilters(filters) {
-    return filters.map(function (f) { return f.key + '==' + f.value; }).join(';');
+    return filters.map(function (f) { return f.key + OPS[f.op || 'is'][0] + f.value; }).join(';');
   }
 
   function readState() {
@@ -247,9 +258,9 @@
     return API + report + '?' + apiQuery(state, extra) + '&format=csv';
   }
 
-  function withFilter(s, key, value) {
+  function withFilter(s, key, value, op) {
     var filters = s.filters.filter(function (f) { return f.key !== key; });
-    filters.push({ key: key, value: value });
+    filters.push({ key: key, op: op || 'is', value: value });
     return Object.assign({}, s, { filters: filters });
   }
 
@@ -363,7 +374,11 @@
     navigate(Object.assign({}, state, { period: 'custom', from: from, to: to, interval: '' }));
   });
 
-  function filterText(f) { return (FILTER_NAMES[f.key] || f.key) + ' is ' + (f.value === '' ? '(none)' : f.value); }
+  // A chip says what the rows say: "Direct / none", "Estonia (EE)".
+  function filterText(f) {
+    var v = f.value === '' ? (NONE_LABELS[f.key] || '(none)') : f.key === 'country' && (f.op || 'is') !== 'contains' ? countryName(f.value) : f.value;
+    return (FILTER_NAMES[f.key] || f.key) + ' ' + OPS[f.op || 'is'][1] + ' ' + v;
+  }
 
   function renderChips() {
     var ul = clear($('filters'));
@@ -376,6 +391,44 @@
     if (state.filters.length > 1) {
       ul.appendChild(h('li', null, h('button', { type: 'button', class: 'clear', 'data-clear': 'all', text: 'Clear all filters' })));
     }
+  }
+
+  // The filter picker: any dimension, is / is not / contains, typed by hand.
+  function setupPicker() {
+    var toggle = $('filter-add');
+    var form = $('filter-form');
+    var key = $('filter-key');
+    var op = $('filter-op');
+    var value = $('filter-value');
+    var hint = $('filter-hint');
+    Object.keys(FILTER_NAMES).forEach(function (k) { key.appendChild(h('option', { value: k }, FILTER_NAMES[k])); });
+    Object.keys(OPS).forEach(function (k) { op.appendChild(h('option', { value: k }, OPS[k][1])); });
+    function explain() {
+      var page = /page$/.test(key.value);
+      hint.textContent = op.value === 'contains' ? 'Any part of the value, ignoring case.'
+        : page ? 'A path; * stands for any part, e.g. /blog/*. Leave empty for none.'
+          : key.value === 'country' ? 'A two-letter country code, e.g. EE. Leave empty for unknown.'
+            : 'The value exactly as the rows show it. Leave empty for ' + (NONE_LABELS[key.value] || 'none') + '.';
+    }
+    key.addEventListener('change', explain);
+    op.addEventListener('change', explain);
+    toggle.addEventListener('click', function () {
+      form.hidden = !form.hidden;
+      toggle.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) { explain(); key.focus(); }
+    });
+    $('filter-cancel').addEventListener('click', function () { form.hidden = true; toggle.setAttribute('aria-expanded', 'false'); toggle.focus(); });
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var v = value.value.trim();
+      if (op.value === 'contains' && (!v || v.indexOf('*') >= 0)) { hint.textContent = 'Contains needs some plain text (no *).'; return; }
+      if (/page$/.test(key.value) && op.value !== 'contains' && v && v.charAt(0) !== '/' && v.charAt(0) !== '*') { hint.textContent = 'A page is a path starting with /.'; return; }
+      if (key.value === 'country' && op.value !== 'contains') v = v.toUpperCase();
+      form.hidden = true;
+      toggle.setAttribute('aria-expanded', 'false');
+      value.value = '';
+      navigate(withFilter(state, key.value, v, op.value));
+    });
   }
 
   $('filters').addEventListener('click', function (e) {
@@ -903,7 +956,7 @@
   // The page to show: the one chosen, else a page filter without wildcards, else the top page.
   function scrollPage(pages) {
     if (state.scroll) return state.scroll;
-    var f = state.filters.filter(function (x) { return x.key === 'page' && x.value.indexOf('*') < 0; })[0];
+    var f = state.filters.filter(function (x) { return x.key === 'page' && (x.op || 'is') === 'is' && x.value.indexOf('*') < 0; })[0];
     if (f) return f.value;
     return pages.length ? pages[0] : '';
   }
@@ -1199,7 +1252,7 @@
   // loadEvents shows the custom events; under an event filter the API answers with that
   // event's properties instead (a row per property and value).
   async function loadEvents(signal) {
-    var f = state.filters.filter(function (x) { return x.key === 'event'; })[0];
+    var f = state.filters.filter(function (x) { return x.key === 'event' && (x.op || 'is') === 'is'; })[0];
     clear(eventsActions).appendChild(csvLink('events', null, f ? 'the properties of ' + f.value : 'custom events'));
     clear(propsPanel);
     try {
@@ -1332,6 +1385,7 @@
   });
 
   Object.keys(CARDS).forEach(setupCard);
+  setupPicker();
   setupScroll();
   setupFunnels();
   setupEvents();
