@@ -45,6 +45,9 @@ type Options struct {
 	// PublicURL is the address sites reach this server at (https://stats.example.com):
 	// the tracker snippets show it. Empty: the address the page was requested at.
 	PublicURL string
+	// GeoIP says whether the collector looks up locations (--geoip): without it the
+	// Locations card says how to add a database.
+	GeoIP bool
 }
 
 // Dashboard serves the staff pages and API.
@@ -55,6 +58,7 @@ type Dashboard struct {
 	front   *web.Frontend
 	metrics *metrics
 	reports *reports.Service // set by Register
+	flashes flashes          // what a page says once after a form redirected to it
 }
 
 // New checks opts and prepares the dashboard; Register then adds its routes.
@@ -108,7 +112,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Use("/api/v1", web.APIHeaders)
 	app.Use(d.auth.Middleware())
 	app.Post("/logout", d.logout)
-	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
+	d.mountAdminPages(app.Group("/admin", auth.RequireUser, d.requireAdminPage))
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	api := app.Group("/api/v1", auth.RequireUser)
 	d.mountAPI(api)
@@ -119,10 +123,19 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	}
 	rep.Register(api)
 	d.reports = rep
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, PublicURL: d.opts.PublicURL}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, PublicURL: d.opts.PublicURL, GeoIP: d.opts.GeoIP}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil
+}
+
+// requireAdminPage shows anyone but an admin the styled "No access" page (403).
+func (d *Dashboard) requireAdminPage(c *fiber.Ctx) error {
+	if u := auth.CurrentUser(c); u != nil && !u.IsAdmin() {
+		v := d.newView(c, "No access")
+		return d.front.Forbidden(c, v.Header, "This page is for admins only. Ask an admin of your agency if you need a change here.")
+	}
+	return auth.RequireAdmin(c)
 }
 
 func (d *Dashboard) mountAdminPages(r fiber.Router) {

@@ -158,10 +158,12 @@ func (d *Dashboard) addSitePage(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		v.Error = d.message(err)
+		v.Typed = map[string]string{"domain": c.FormValue("domain"), "timezone": c.FormValue("timezone"),
+			"retention_months": c.FormValue("retention_months"), "honour_dnt": c.FormValue("honour_dnt")}
 		return d.renderSites(c, statusOf(err), v)
 	}
 	v.Notice = "Added " + s.Domain + ". Put the tracker on its pages to start counting."
-	return d.renderSites(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/sites", v)
 }
 
 func (d *Dashboard) editSitePage(c *fiber.Ctx) error {
@@ -176,7 +178,7 @@ func (d *Dashboard) editSitePage(c *fiber.Ctx) error {
 		return d.renderSites(c, statusOf(err), v)
 	}
 	v.Notice = "Saved " + s.Domain + "."
-	return d.renderSites(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/sites", v)
 }
 
 func (d *Dashboard) apiSites(c *fiber.Ctx) error {

@@ -193,7 +193,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 		return nil, err
 	}
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
-		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, PublicURL: cfg.PublicURL,
+		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, PublicURL: cfg.PublicURL, GeoIP: d.geo != nil,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))

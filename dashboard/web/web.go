@@ -32,6 +32,9 @@ type Deps struct {
 	// PublicURL is the address sites reach this server at (https://stats.example.com),
 	// used in the tracker snippet; empty: the address the page was requested at.
 	PublicURL string
+	// GeoIP says whether a GeoIP database is configured: without one the Locations card
+	// says how to add it.
+	GeoIP bool
 }
 
 const loginPath = "/login"
@@ -64,6 +67,7 @@ type pageData struct {
 	Message  string
 	Snippet  string // the tracker snippet of Site
 	Origin   string // this server's public address
+	GeoIP    bool   // a GeoIP database is configured
 }
 
 // home shows every site the caller may read; a manager with a single site goes
@@ -92,6 +96,11 @@ func (h *handlers) allSites(c *fiber.Ctx) error {
 		return h.deps.Front.Render(c, fiber.StatusOK, "nosites", h.base(c, "No sites"))
 	}
 	return h.deps.Front.Render(c, fiber.StatusOK, "allsites", d)
+}
+
+// Forbidden answers 403 with the styled "No access" page saying msg.
+func (f *Frontend) Forbidden(c *fiber.Ctx, h Header, msg string) error {
+	return f.Render(c, fiber.StatusForbidden, "forbidden", pageData{Header: h, Message: msg})
 }
 
 // origin is this server's public address, without a trailing slash.
@@ -129,6 +138,7 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	d.Site = site.Domain
 	d.Timezone = cmp.Or(site.Timezone, sites.DefaultTimezone)
 	d.Origin = h.origin(c)
+	d.GeoIP = h.deps.GeoIP
 	d.Snippet = Snippet(d.Origin, site.Domain)
 	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }

@@ -16,6 +16,7 @@
   var CSRF = main.dataset.csrf || '';
   var TZ = main.dataset.timezone || 'UTC';
   var CHART_ASSETS = main.dataset.chart === 'true';
+  var GEOIP = main.dataset.geoip === 'true';
   var API = '/api/v1/stats/';
   var ROWS_SHOWN = 10;
   var REALTIME_EVERY_MS = 15000;
@@ -631,6 +632,11 @@
         // The API names the filter key its rows' label answers to.
         var dim = data && data.dimension ? data.dimension : tab.filter || tab.key;
         append(panel, table(rows, { key: FILTER_NAMES[dim] && dim in rows[0] ? dim : tab.key, filter: dim, none: tab.none, caption: tab.label }));
+      }
+      if (name === 'locations' && !GEOIP) {
+        panel.insertBefore(h('p', { class: 'notice', id: 'geoip-notice' }, 'No GeoIP database is configured, so locations stay unknown. ' +
+          'Start loendur with --geoip PATH (or LOENDUR_GEOIP) naming a MaxMind-format City or Country database, ' +
+          'e.g. GeoLite2 City (free with a MaxMind account) or DB-IP Lite City (mmdb); events counted from then on get a location.'), panel.firstChild);
       }
       if (name === 'pages' && tab.id === 'top') fillScrollPages(rows);
     } catch (err) {
