@@ -348,6 +348,20 @@ func TestReportPageInChromium(t *testing.T) {
 	}
 	tb.screenshotElement("funnel", `#card-funnels`)
 
+	// The admin edits it: the form opens with its name and steps; saving replaces it.
+	funnelURL := tb.location()
+	tb.run(chromedp.Click(`#funnel-edit`, chromedp.ByQuery))
+	tb.waitFor("the filled form", `!document.querySelector('#funnel-form').hidden && document.querySelector('#funnel-name').value === "Pricing to signup" &&
+		document.querySelectorAll('#funnel-step-list .step-row').length === 3`)
+	tb.run(chromedp.Click(`#funnel-step-list .step-row:nth-child(3) button`, chromedp.ByQuery))
+	tb.eval(`document.querySelector('#funnel-name').value = "Home to pricing"`, nil)
+	tb.run(chromedp.Click(`#funnel-save`, chromedp.ByQuery))
+	tb.waitFor("the edited funnel", `document.querySelectorAll('#funnel-steps li').length === 2 &&
+		[...document.querySelectorAll('#funnel-select option')].map(o => o.textContent).join() === "Home to pricing"`)
+	if after := tb.location(); after != funnelURL {
+		t.Errorf("editing made another funnel: %s, was %s", after, funnelURL)
+	}
+
 	// On a phone: nothing wider than the screen, the chart fits.
 	tb.size(375, 812)
 	time.Sleep(300 * time.Millisecond)

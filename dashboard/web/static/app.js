@@ -1090,9 +1090,12 @@
     if (cur) funnelActions.appendChild(csvLink('funnel', { funnel: cur.id }, 'the funnel'));
     if (ADMIN) {
       var add = h('button', { type: 'button', class: 'button small', id: 'funnel-new', 'aria-expanded': 'false' }, 'New funnel');
-      add.addEventListener('click', function () { toggleFunnelForm(true); });
+      add.addEventListener('click', function () { editing = null; toggleFunnelForm(true); });
       funnelActions.appendChild(add);
       if (cur) {
+        var edit = h('button', { type: 'button', class: 'button small', id: 'funnel-edit', 'aria-expanded': 'false' }, 'Edit');
+        edit.addEventListener('click', function () { editFunnel(cur); });
+        funnelActions.appendChild(edit);
         var del = h('button', { type: 'button', class: 'button small danger', id: 'funnel-delete' }, 'Delete');
         del.addEventListener('click', function () { deleteFunnel(cur); });
         funnelActions.appendChild(del);
@@ -1173,7 +1176,7 @@
     var msg = h('p', { class: 'hint', role: 'status', id: 'funnel-form-msg' });
     var cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
     var form = h('form', { class: 'funnel-form', id: 'funnel-form', novalidate: true },
-      h('h3', null, 'New funnel'),
+      h('h3', { id: 'funnel-form-title' }, 'New funnel'),
       h('div', { class: 'field' }, h('label', { for: 'funnel-name' }, 'Name'),
         h('input', { type: 'text', id: 'funnel-name', name: 'name', required: true, maxlength: 100 })),
       h('fieldset', null, h('legend', null, 'Steps, in order'),
@@ -1194,7 +1197,22 @@
     return form;
   }
 
+  var editing = null; // the funnel the form edits, or null for a new one
+
+  // editFunnel opens the form filled with f's name and steps; saving replaces it.
+  function editFunnel(f) {
+    editing = f;
+    $('funnel-form-title').textContent = 'Edit funnel “' + f.name + '”';
+    $('funnel-name').value = f.name;
+    var list = clear($('funnel-step-list'));
+    (f.steps || []).forEach(function (st) { list.appendChild(stepRow(st.type, st.value)); });
+    while (list.children.length < 2) list.appendChild(stepRow('page', ''));
+    toggleFunnelForm(true);
+  }
+
   function toggleFunnelForm(open) {
+    if (open && !editing) $('funnel-form-title').textContent = 'New funnel';
+    if (!open) editing = null;
     funnelForm.hidden = !open;
     var b = $('funnel-new');
     if (b) b.setAttribute('aria-expanded', String(open));
@@ -1215,7 +1233,9 @@
     }
     msg.textContent = 'Saving…';
     try {
-      var created = await request('POST', '/api/v1/funnels', { site: SITE, name: name, steps: steps });
+      var created = editing
+        ? await request('PUT', '/api/v1/funnels/' + encodeURIComponent(editing.id) + '?' + query([['site', SITE]]), { site: SITE, name: name, steps: steps })
+        : await request('POST', '/api/v1/funnels', { site: SITE, name: name, steps: steps });
       msg.textContent = '';
       form.reset();
       var list = form.querySelector('#funnel-step-list');
