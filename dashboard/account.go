@@ -48,7 +48,7 @@ func (d *Dashboard) accountResult(c *fiber.Ctx, v *view, err error, notice strin
 		return d.renderAccount(c, statusOf(err), v)
 	}
 	v.Notice = notice
-	return d.renderAccount(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/account", v)
 }
 
 func (d *Dashboard) passwordPage(c *fiber.Ctx) error {

@@ -56,6 +56,12 @@ type Options struct {
 	// Salt gives the visitor-hash salt of a day while it is kept (salt.Keeper.For), for
 	// imported history (internal/imports). nil: imports hash under keys of their own.
 	Salt func(day time.Time) []byte
+	// PublicURL is the address sites reach this server at (https://stats.example.com):
+	// the tracker snippets show it. Empty: the address the page was requested at.
+	PublicURL string
+	// GeoIP says whether the collector looks up locations (--geoip): without it the
+	// Locations card says how to add a database.
+	GeoIP bool
 }
 
 // Dashboard serves the staff pages and API.
@@ -67,6 +73,7 @@ type Dashboard struct {
 	metrics *metrics
 	reports *reports.Service // set by Register
 	uploads *uploads         // imports sent from the browser (imports.go)
+	flashes flashes          // what a page says once after a form redirected to it
 }
 
 // New checks opts and prepares the dashboard; Register then adds its routes.
@@ -139,7 +146,7 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	app.Use("/api/v1", web.APIHeaders)
 	app.Use(d.auth.Middleware())
 	app.Post("/logout", d.logout)
-	d.mountAdminPages(app.Group("/admin", auth.RequireUser, auth.RequireAdmin))
+	d.mountAdminPages(app.Group("/admin", auth.RequireUser, d.requireAdminPage))
 	d.mountAccountPages(app.Group("/account", auth.RequireUser, d.sessionOnly))
 	d.mountSharePages(app.Group("/shares", auth.RequireUser, d.sessionOnly))
 	app.Get("/sites/:domain/privacy", auth.RequireUser, d.privacyPage)
@@ -148,10 +155,19 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	d.mountAPI(api)
 	d.mountImports(api)
 	rep.Register(api)
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare, PublicURL: d.opts.PublicURL, GeoIP: d.opts.GeoIP}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil
+}
+
+// requireAdminPage shows anyone but an admin the styled "No access" page (403).
+func (d *Dashboard) requireAdminPage(c *fiber.Ctx) error {
+	if u := auth.CurrentUser(c); u != nil && !u.IsAdmin() {
+		v := d.newView(c, "No access")
+		return d.front.Forbidden(c, v.Header, "This page is for admins only. Ask an admin of your agency if you need a change here.")
+	}
+	return auth.RequireAdmin(c)
 }
 
 func (d *Dashboard) mountAdminPages(r fiber.Router) {

@@ -132,8 +132,13 @@ func (b *browser) post(path string, form url.Values) response {
 	if _, ok := form["csrf"]; !ok && b.csrf != "" {
 		form.Set("csrf", b.csrf)
 	}
-	return b.do(http.MethodPost, path, strings.NewReader(form.Encode()),
+	r := b.do(http.MethodPost, path, strings.NewReader(form.Encode()),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	// A form that worked redirects to its page (POST-redirect-GET): follow it, as a browser does.
+	if loc := r.Header.Get("Location"); r.StatusCode == http.StatusSeeOther && path != "/login" && (strings.HasPrefix(loc, "/admin/") || loc == "/account") {
+		return b.get(loc)
+	}
+	return r
 }
 
 // api sends JSON with the session's CSRF header.

@@ -140,7 +140,7 @@ func TestPrivacyCheckSeesSharing(t *testing.T) {
 			ownUse := func() notice.Condition {
 				t.Helper()
 				var rep notice.Report
-				admin.get("/api/v1/sites/" + site + "/privacy").json(t, &rep)
+				admin.get("/api/v1/sites/"+site+"/privacy").json(t, &rep)
 				for _, c := range rep.Check.Conditions {
 					if c.ID == notice.CondOwnUse {
 						return c

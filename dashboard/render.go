@@ -35,6 +35,8 @@ type view struct {
 	Requests *requestsView
 	Shares   *sharesView
 	Notify   *notifyView
+	// Typed is what a failed form sent, shown again in its fields (by field name).
+	Typed map[string]string
 }
 
 func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {
@@ -43,7 +45,9 @@ func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {
 	if u != nil {
 		menu = web.ReadableSites(d.opts.Sites, u)
 	}
-	return &view{Header: web.NewHeader(c, title, menu)}
+	v := &view{Header: web.NewHeader(c, title, menu)}
+	d.takeFlash(c, v)
+	return v
 }
 
 func (d *Dashboard) render(c *fiber.Ctx, status int, page string, v *view) error {

@@ -35,6 +35,7 @@ type siteView struct {
 	// Tracker is the script tag to embed, as the site's settings want it (its privacy
 	// page explains it); only the Sites page shows it.
 	Tracker string `json:"-"`
+	Snippet string `json:"snippet,omitempty"` // the tracker tag, with this server's public address
 }
 
 func viewOf(s sites.Site) siteView {
@@ -163,9 +164,10 @@ func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 	if err != nil {
 		v.Error = d.message(err)
 	}
-	base := cmp.Or(d.opts.Notice.PublicURL, c.BaseURL())
+	base := cmp.Or(d.opts.Notice.PublicURL, d.origin(c))
 	for i, s := range v.Sites {
 		v.Sites[i].Tracker = notice.TrackerSnippet(notice.Facts{Site: s.Domain, HonourDNT: s.HonourDNT, Settings: settings[s.Domain], BaseURL: base})
+		v.Sites[i].Snippet = v.Sites[i].Tracker
 	}
 	return d.render(c, status, "sites", v)
 }
@@ -179,10 +181,12 @@ func (d *Dashboard) addSitePage(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		v.Error = d.message(err)
+		v.Typed = map[string]string{"domain": c.FormValue("domain"), "timezone": c.FormValue("timezone"),
+			"retention_months": c.FormValue("retention_months"), "honour_dnt": c.FormValue("honour_dnt")}
 		return d.renderSites(c, statusOf(err), v)
 	}
 	v.Notice = "Added " + s.Domain + ". Put the tracker on its pages to start counting."
-	return d.renderSites(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/sites", v)
 }
 
 func (d *Dashboard) editSitePage(c *fiber.Ctx) error {
@@ -197,7 +201,7 @@ func (d *Dashboard) editSitePage(c *fiber.Ctx) error {
 		return d.renderSites(c, statusOf(err), v)
 	}
 	v.Notice = "Saved " + s.Domain + "."
-	return d.renderSites(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/sites", v)
 }
 
 func (d *Dashboard) apiSites(c *fiber.Ctx) error {
@@ -230,4 +234,13 @@ func (d *Dashboard) apiEditSite(c *fiber.Ctx) error {
 		return d.apiError(c, err)
 	}
 	return c.JSON(s)
+}
+
+// origin is this server's public address (Options.PublicURL), else the address the
+// page was requested at.
+func (d *Dashboard) origin(c *fiber.Ctx) string {
+	if d.opts.PublicURL != "" {
+		return strings.TrimRight(d.opts.PublicURL, "/")
+	}
+	return c.BaseURL()
 }

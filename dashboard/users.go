@@ -43,6 +43,8 @@ func (d *Dashboard) addUserPage(c *fiber.Ctx) error {
 	u, generated, err := d.auth.CreateUser(c.UserContext(), v.User, in)
 	if err != nil {
 		v.Error = d.message(err)
+		// The password is not shown again: it would sit in the page's source.
+		v.Typed = map[string]string{"email": in.Email, "role": string(in.Role), "totp_required": c.FormValue("totp_required")}
 		return d.renderUsers(c, statusOf(err), v)
 	}
 	v.Notice = "Added " + u.Email + "."
@@ -50,7 +52,7 @@ func (d *Dashboard) addUserPage(c *fiber.Ctx) error {
 		v.Notice += " Their password is below; it is shown only this once."
 		v.Secret = generated
 	}
-	return d.renderUsers(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/users", v)
 }
 
 // editUserPage saves the edit form of one account. The form always sends the whole
@@ -82,7 +84,7 @@ func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
 		}
 		v.Secret = password
 	}
-	return d.renderUsers(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/users", v)
 }
 
 func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
@@ -96,7 +98,7 @@ func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
 		return d.renderUsers(c, statusOf(err), v)
 	}
 	v.Notice = "Account removed."
-	return d.renderUsers(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/users", v)
 }
 
 func (d *Dashboard) revokeUserKeyPage(c *fiber.Ctx) error {
@@ -106,7 +108,7 @@ func (d *Dashboard) revokeUserKeyPage(c *fiber.Ctx) error {
 		return d.renderUsers(c, statusOf(err), v)
 	}
 	v.Notice = "Key revoked: it no longer works."
-	return d.renderUsers(c, fiber.StatusOK, v)
+	return d.seeOther(c, "/admin/users", v)
 }
 
 func (d *Dashboard) apiUserKeys(c *fiber.Ctx) error {

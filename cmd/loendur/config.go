@@ -217,6 +217,7 @@ func (c serveConfig) validate() error {
 	if c.SpoolMax < spool.MinSegmentBytes {
 		errs = append(errs, fmt.Errorf("--spool-max must be at least %d bytes", spool.MinSegmentBytes))
 	}
+
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
 	}

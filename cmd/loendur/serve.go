@@ -251,7 +251,8 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,
 		Notify: d.notify, Notice: noticeOpts,
-		Salt: d.salts.For,
+		Salt:      d.salts.For,
+		PublicURL: cfg.Mail.PublicURL, GeoIP: d.geo != nil,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
 			remote, _ := netip.ParseAddr(c.IP())
 			return d.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))

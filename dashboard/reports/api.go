@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,12 +32,14 @@ var errNoSite = httperr.New(fiber.StatusForbidden, "", "no such site, or no acce
 // authentication middleware (auth.RequireUser):
 //
 //	GET    /stats/:report       a report (JSON, or CSV with format=csv)
+//	GET    /summary[?site=]     a line per readable site: the all-sites page
 //	GET    /funnels?site=       the site's funnels
 //	POST   /funnels?site=       a new funnel (admins)
 //	PUT    /funnels/:id?site=   replace a funnel (admins)
 //	DELETE /funnels/:id?site=   remove a funnel (admins)
 func (rep *Service) Register(r fiber.Router) {
 	r.Get("/stats/:report", rep.handleStats)
+	r.Get("/summary", rep.handleSummary)
 	r.Get("/funnels", rep.handleListFunnels)
 	r.Post("/funnels", auth.RequireAdmin, rep.handleSaveFunnel)
 	r.Put("/funnels/:id", auth.RequireAdmin, rep.handleSaveFunnel)
@@ -61,9 +64,11 @@ type answer struct {
 	PeriodName string           `json:"period_name"`
 	Period     periodJSON       `json:"period"`
 	Comparison periodJSON       `json:"comparison"`
+	Compare    string           `json:"compare"` // previous, year or off (then no comparison range)
 	Filters    Filters          `json:"filters"`
 	Dimension  string           `json:"dimension,omitempty"` // the filter key the rows' first field answers to
-	Interval   string           `json:"interval,omitempty"`  // timeseries: hour or day
+	Interval   string           `json:"interval,omitempty"`  // timeseries: hour, day, week or month
+	Intervals  []string         `json:"intervals,omitempty"` // timeseries: the intervals this period may be shown in
 	Metrics    *OverviewMetrics `json:"metrics,omitempty"`
 	Rows       []Row            `json:"rows"`
 	Totals     map[string]any   `json:"totals,omitempty"`
@@ -137,9 +142,20 @@ func (rep *Service) parse(c *fiber.Ctx) (request, error) {
 			return request{}, badRequest("limit must be a number from 1 to %d", MaxLimit)
 		}
 	}
-	return request{site: site, period: p,
-		query: Query{Site: site.Domain, Location: loc, Range: p.Current, Filters: filters, Limit: limit,
-			HideImported: hidesImported(c.Query(ImportedParam))}}, nil
+	q := Query{Site: site.Domain, Location: loc, Range: p.Current, Filters: filters, Limit: limit,
+		HideImported: hidesImported(c.Query(ImportedParam))}
+	switch q.Compare = c.Query("compare", ComparePrevious); q.Compare {
+	case ComparePrevious, CompareYear, CompareOff:
+	default:
+		return request{}, badRequest("compare must be previous, year or off")
+	}
+	if q.Interval = c.Query("interval"); q.Interval != "" && !slices.Contains(p.Current.Intervals(), q.Interval) {
+		return request{}, badRequest("interval %q does not fit this period: use %s", q.Interval, strings.Join(p.Current.Intervals(), ", "))
+	}
+	if q.Interval == "" {
+		q.Interval = p.Current.DefaultInterval()
+	}
+	return request{site: site, period: p, query: q}, nil
 }
 
 // readableSite resolves ?site= to a registered site the caller may read.
@@ -170,8 +186,10 @@ var errUnauthenticated = httperr.New(fiber.StatusUnauthorized, "", "sign in or s
 func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req request) (answer, error) {
 	q := req.query
 	a := answer{Site: q.Site, Report: report, Timezone: q.Location.String(), PeriodName: req.period.Name,
-		Period: rangeJSON(req.period.Current), Comparison: rangeJSON(req.period.Previous),
-		Filters: q.Filters, Rows: []Row{}}
+		Period: rangeJSON(req.period.Current), Compare: q.Compare, Filters: q.Filters, Rows: []Row{}}
+	if before, ok := q.previous(); ok {
+		a.Comparison = rangeJSON(before)
+	}
 	if a.Filters == nil {
 		a.Filters = Filters{}
 	}
@@ -182,10 +200,7 @@ func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req re
 		m, err = rep.Overview(ctx, q)
 		a.Metrics, a.Rows = &m, m.rows()
 	case "timeseries":
-		a.Interval = "day"
-		if q.Range.Hourly() {
-			a.Interval = "hour"
-		}
+		a.Interval, a.Intervals = q.interval(), q.Range.Intervals()
 		a.Rows, err = rep.Timeseries(ctx, q)
 	case "top-pages":
 		a.Dimension = FilterPage

@@ -123,9 +123,42 @@ func TestAPI(t *testing.T) {
 
 			t.Run("filters as typed, unencoded", func(t *testing.T) {
 				code, _, body := e.do(t, "GET", e.mgrKey, "/api/v1/stats/sources?site="+e.site+period+"&filters=source==Google;country==EE", "")
-				if code != 200 || !strings.Contains(body, `"filters":[{"key":"source","value":"Google"},{"key":"country","value":"EE"}]`) ||
+				if code != 200 || !strings.Contains(body, `"filters":[{"key":"source","op":"is","value":"Google"},{"key":"country","op":"is","value":"EE"}]`) ||
 					!strings.Contains(body, `"rows":[{"source":"Google","visitors":1,"visits":2,"bounce_rate":50,"visit_duration":180}]`) {
 					t.Errorf("%d %s", code, body)
+				}
+			})
+
+			t.Run("is not and contains", func(t *testing.T) {
+				// contains ignores case: "goO" finds Google, as source==Google does.
+				code, _, body := e.do(t, "GET", e.mgrKey, "/api/v1/stats/sources?site="+e.site+period+"&filters=source~=goO;country==EE", "")
+				if code != 200 || !strings.Contains(body, `"rows":[{"source":"Google","visitors":1,"visits":2,"bounce_rate":50,"visit_duration":180}]`) {
+					t.Errorf("contains: %d %s", code, body)
+				}
+				code, _, body = e.do(t, "GET", e.mgrKey, "/api/v1/stats/sources?site="+e.site+period+"&filters=source!=Google", "")
+				if code != 200 || strings.Contains(body, `"source":"Google"`) || !strings.Contains(body, `"op":"is_not"`) || !strings.Contains(body, `"rows":[{`) {
+					t.Errorf("is not: %d %s", code, body)
+				}
+				// A page that is not /pricing: visits that never viewed it.
+				_, _, all := e.do(t, "GET", e.mgrKey, "/api/v1/stats/overview?site="+e.site+period, "")
+				_, _, with := e.do(t, "GET", e.mgrKey, "/api/v1/stats/overview?site="+e.site+period+"&filters=page==/pricing", "")
+				_, _, without := e.do(t, "GET", e.mgrKey, "/api/v1/stats/overview?site="+e.site+period+"&filters=page!=/pricing", "")
+				visits := func(body string) float64 {
+					var a struct {
+						Metrics struct {
+							Visits struct{ Value float64 } `json:"visits"`
+						} `json:"metrics"`
+					}
+					if err := json.Unmarshal([]byte(body), &a); err != nil {
+						t.Fatalf("%v: %s", err, body)
+					}
+					return a.Metrics.Visits.Value
+				}
+				if a, w, wo := visits(all), visits(with), visits(without); w == 0 || wo == 0 || w+wo != a {
+					t.Errorf("visits: all %v, with /pricing %v, without %v: want with + without = all", a, w, wo)
+				}
+				if code, _, body := e.do(t, "GET", e.mgrKey, "/api/v1/stats/sources?site="+e.site+period+"&filters=source~=", ""); code != 400 {
+					t.Errorf("empty contains: %d %s", code, body)
 				}
 			})
 

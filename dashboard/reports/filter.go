@@ -7,7 +7,7 @@ import (
 	"github.com/websystems/loendur/internal/store/literal"
 )
 
-// Filter keys accepted in ?filters=key==value;key==value.
+// Filter keys accepted in ?filters=key==value;key!=value;key~=value.
 const (
 	FilterPage        = "page"
 	FilterEntryPage   = "entry_page"
@@ -66,11 +66,67 @@ func pathFilter(key string) bool {
 	return key == FilterPage || key == FilterEntryPage || key == FilterExitPage
 }
 
-// Filter is one key==value condition. An empty value matches an empty field (e.g.
-// source== selects direct visits).
+// Filter operators: how a filter compares its value. In the URL: key==value,
+// key!=value, key~=value.
+const (
+	OpIs       = "is"       // equal (pages: `*` matches any part)
+	OpIsNot    = "is_not"   // not equal; for page and event: visits that have none
+	OpContains = "contains" // the value appears in the field, ignoring case
+)
+
+// opTokens are the operators as written in ?filters=.
+var opTokens = []struct{ token, op string }{{"==", OpIs}, {"!=", OpIsNot}, {"~=", OpContains}}
+
+// Filter is one condition. An empty value matches an empty field (e.g. source==
+// selects direct visits).
 type Filter struct {
 	Key   string `json:"key"`
+	Op    string `json:"op"`
 	Value string `json:"value"`
+}
+
+// token is the operator as written in the URL.
+func (f Filter) token() string {
+	for _, t := range opTokens {
+		if t.op == f.Op {
+			return t.token
+		}
+	}
+	return "=="
+}
+
+// cond is the condition on column col (a value of the filter's kind): equality, a
+// `*` pattern for pages, its negation, or a case-insensitive substring.
+func (f Filter) cond(col string) string {
+	switch f.Op {
+	case OpContains:
+		return "position(lowerUTF8(" + col + "), " + literal.Quote(strings.ToLower(f.Value)) + ") > 0"
+	case OpIsNot:
+		return "NOT (" + f.is(col) + ")"
+	default:
+		return f.is(col)
+	}
+}
+
+func (f Filter) is(col string) string {
+	if pathFilter(f.Key) {
+		return matchPath(col, f.Value)
+	}
+	return col + " = " + literal.Quote(f.Value)
+}
+
+// cutOp splits "key<op>value" at its first operator.
+func cutOp(part string) (key, op, value string, ok bool) {
+	at := -1
+	for _, t := range opTokens {
+		if i := strings.Index(part, t.token); i >= 0 && (at < 0 || i < at) {
+			at, op = i, t.op
+		}
+	}
+	if at < 0 {
+		return "", "", "", false
+	}
+	return part[:at], op, part[at+2:], true
 }
 
 // Filters are ANDed together.
@@ -86,10 +142,10 @@ func ParseFilters(s string) (Filters, error) {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
-		key, value, ok := strings.Cut(part, "==")
+		key, op, value, ok := cutOp(part)
 		key = strings.TrimSpace(key)
 		if !ok {
-			return nil, badRequest("filter %q: write key==value, several separated by ;", part)
+			return nil, badRequest("filter %q: write key==value (is), key!=value (is not) or key~=value (contains), several separated by ;", part)
 		}
 		if _, known := sessionColumn[key]; !known {
 			return nil, badRequest("unknown filter %q: use one of %s", key, strings.Join(filterKeys(), ", "))
@@ -97,13 +153,16 @@ func ParseFilters(s string) (Filters, error) {
 		if len(value) > maxFilterValue {
 			return nil, badRequest("filter %s: value longer than %d bytes", key, maxFilterValue)
 		}
+		if op == OpContains && (value == "" || strings.Contains(value, "*")) {
+			return nil, badRequest("filter %s: contains takes some plain text (no *)", key)
+		}
 		if strings.Contains(value, "*") && !pathFilter(key) {
 			return nil, badRequest("filter %s: * wildcards work for page, entry_page and exit_page only", key)
 		}
-		if pathFilter(key) && value != "" && !strings.HasPrefix(value, "/") && !strings.HasPrefix(value, "*") {
+		if pathFilter(key) && op != OpContains && value != "" && !strings.HasPrefix(value, "/") && !strings.HasPrefix(value, "*") {
 			return nil, badRequest("filter %s: a page is a path starting with /", key)
 		}
-		out = append(out, Filter{Key: key, Value: value})
+		out = append(out, Filter{Key: key, Op: op, Value: value})
 	}
 	if len(out) > maxFilters {
 		return nil, badRequest("at most %d filters", maxFilters)
@@ -124,15 +183,15 @@ func filterKeys() []string {
 func (fs Filters) String() string {
 	parts := make([]string, len(fs))
 	for i, f := range fs {
-		parts[i] = f.Key + "==" + f.Value
+		parts[i] = f.Key + f.token() + f.Value
 	}
 	return strings.Join(parts, ";")
 }
 
-// Get returns the value of the first filter with key.
+// Get returns the value of the first "is" filter with key.
 func (fs Filters) Get(key string) (string, bool) {
 	for _, f := range fs {
-		if f.Key == key {
+		if f.Key == key && f.Op == OpIs {
 			return f.Value, true
 		}
 	}
@@ -168,13 +227,24 @@ func (fs Filters) sessionWhere() string {
 		b.WriteString(" AND ")
 		switch f.Key {
 		case FilterPage:
-			b.WriteString("arrayExists((n, p) -> n = 'pageview' AND " + matchPath("p", f.Value) + ", seq_names, seq_paths)")
+			// is not: visits that viewed no such page.
+			pos := f
+			if f.Op == OpIsNot {
+				pos.Op = OpIs
+				b.WriteString("NOT ")
+			}
+			b.WriteString("arrayExists((n, p) -> n = 'pageview' AND " + pos.cond("p") + ", seq_names, seq_paths)")
 		case FilterEvent:
-			b.WriteString("has(seq_names, " + literal.Quote(f.Value) + ")")
-		case FilterEntryPage, FilterExitPage:
-			b.WriteString(matchPath(sessionColumn[f.Key], f.Value))
+			switch f.Op {
+			case OpContains:
+				b.WriteString("arrayExists(n -> n NOT IN ('pageview', 'engagement') AND " + f.cond("n") + ", seq_names)")
+			case OpIsNot:
+				b.WriteString("NOT has(seq_names, " + literal.Quote(f.Value) + ")")
+			default:
+				b.WriteString("has(seq_names, " + literal.Quote(f.Value) + ")")
+			}
 		default:
-			b.WriteString(sessionColumn[f.Key] + " = " + literal.Quote(f.Value))
+			b.WriteString(f.cond(sessionColumn[f.Key]))
 		}
 	}
 	return b.String()
@@ -188,11 +258,11 @@ func (fs Filters) split(eventsMatchEvent bool) (direct string, visit Filters) {
 	for _, f := range fs {
 		switch {
 		case f.Key == FilterPage:
-			b.WriteString(" AND " + matchPath("pathname", f.Value))
+			b.WriteString(" AND " + f.cond("pathname"))
 		case f.Key == FilterEvent && eventsMatchEvent:
-			b.WriteString(" AND name = " + literal.Quote(f.Value))
+			b.WriteString(" AND " + f.cond("name"))
 		case eventColumn[f.Key] != "":
-			b.WriteString(" AND " + eventColumn[f.Key] + " = " + literal.Quote(f.Value))
+			b.WriteString(" AND " + f.cond(eventColumn[f.Key]))
 		default:
 			visit = append(visit, f)
 		}
@@ -205,7 +275,7 @@ func (fs Filters) pageWhere(col string) string {
 	var b strings.Builder
 	for _, f := range fs {
 		if f.Key == FilterPage {
-			b.WriteString(" AND " + matchPath(col, f.Value))
+			b.WriteString(" AND " + f.cond(col))
 		}
 	}
 	return b.String()

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/websystems/loendur/internal/store/literal"
@@ -207,7 +208,11 @@ func (rep *Service) Realtime(ctx context.Context, q Query) (visitors uint64, row
 	}
 	now := rep.now().UTC()
 	window := Range{Start: now.Add(-RealtimeWindow), End: now.Add(time.Second)}
-	where, err := s.eventFilter(window, false)
+	// A page filter asks who is on that page now: it applies to each visitor's latest
+	// page, not to the events before it (which would count someone who has moved on).
+	pages := s
+	pages.Filters = s.Filters.Without(FilterPage)
+	where, err := pages.eventFilter(window, false)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -215,19 +220,20 @@ func (rep *Service) Realtime(ctx context.Context, q Query) (visitors uint64, row
 		Site     string
 		From, To time.Time
 		Where    string
-	}{s.Site, window.Start, window.End, where})
+		Having   string
+	}{s.Site, window.Start, window.End, where, strings.TrimPrefix(s.Filters.pageWhere("page"), " AND ")})
 	if err != nil {
 		return 0, nil, err
 	}
-	var pages []struct {
+	var current []struct {
 		Page     string `ch:"page"`
 		Visitors uint64 `ch:"n_visitors"`
 	}
-	if err := rep.query(ctx, "realtime", &pages, sql); err != nil {
+	if err := rep.query(ctx, "realtime", &current, sql); err != nil {
 		return 0, nil, err
 	}
-	rows = make([]Row, 0, len(pages))
-	for i, p := range pages {
+	rows = make([]Row, 0, len(current))
+	for i, p := range current {
 		visitors += p.Visitors
 		if i < s.limit() {
 			rows = append(rows, Row{{"page", p.Page}, {"visitors", p.Visitors}})

@@ -61,6 +61,59 @@ func (r Range) Previous() Range {
 	return newRange(from, to, loc)
 }
 
+// YearBefore is the same dates a year earlier (29 February becomes 1 March).
+func (r Range) YearBefore() Range {
+	return newRange(r.From.AddDate(-1, 0, 0), r.To.AddDate(-1, 0, 0), r.From.Location())
+}
+
+// Comparisons of ?compare=: what the period is compared with.
+const (
+	ComparePrevious = "previous" // the same number of days just before (the default)
+	CompareYear     = "year"     // the same dates a year earlier
+	CompareOff      = "off"      // nothing: no previous figures, no change
+)
+
+// Intervals of a time series (?interval=): the length of its buckets.
+const (
+	IntervalHour  = "hour"
+	IntervalDay   = "day"
+	IntervalWeek  = "week" // weeks start on Monday
+	IntervalMonth = "month"
+)
+
+// DefaultInterval is the bucket a range is shown in unless asked otherwise: hours
+// for one day, months beyond about two months, days in between.
+func (r Range) DefaultInterval() string {
+	switch n := r.Days(); {
+	case n == 1:
+		return IntervalHour
+	case n > 62:
+		return IntervalMonth
+	default:
+		return IntervalDay
+	}
+}
+
+// Intervals lists the buckets that make sense for r: hours for one day only, weeks
+// from two weeks, months from two months, days up to about 13 months.
+func (r Range) Intervals() []string {
+	n := r.Days()
+	if n == 1 {
+		return []string{IntervalHour}
+	}
+	var out []string
+	if n <= 400 {
+		out = append(out, IntervalDay)
+	}
+	if n >= 14 {
+		out = append(out, IntervalWeek)
+	}
+	if n >= 60 {
+		out = append(out, IntervalMonth)
+	}
+	return out
+}
+
 // Period is a parsed ?period= with its current and comparison ranges.
 type Period struct {
 	Name     string

@@ -87,6 +87,29 @@ type Query struct {
 	Limit    int
 	// HideImported leaves imported aggregates out (?imported=0; see imported.go).
 	HideImported bool
+	// Compare is ComparePrevious (also ""), CompareYear or CompareOff.
+	Compare string
+	// Interval is the time series' bucket (Range.Intervals); "": Range.DefaultInterval.
+	Interval string
+}
+
+// previous is the range q's figures are compared with; false when comparison is off.
+func (q Query) previous() (Range, bool) {
+	switch q.Compare {
+	case CompareOff:
+		return Range{}, false
+	case CompareYear:
+		return q.Range.YearBefore(), true
+	default:
+		return q.Range.Previous(), true
+	}
+}
+
+func (q Query) interval() string {
+	if q.Interval == "" {
+		return q.Range.DefaultInterval()
+	}
+	return q.Interval
 }
 
 func (q Query) limit() int {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // visitsData feeds the queries over visits (overview, timeseries, dimension, funnel).
@@ -17,6 +19,7 @@ type visitsData struct {
 	Order    string   // dimension.sql: ORDER BY (trusted)
 	Limit    int
 	Steps    []string // funnel.sql: a condition on (n, p), the event name and path, per step
+	Bucket   string   // timeseries.sql: the bucket key of start_time (bucketExpr, trusted)
 }
 
 func (s scope) visitsData(rg Range) visitsData {
@@ -30,7 +33,7 @@ func (s scope) views() string {
 	var conds []string
 	for _, f := range s.Filters {
 		if f.Key == FilterPage {
-			conds = append(conds, matchPath("p", f.Value))
+			conds = append(conds, f.cond("p"))
 		}
 	}
 	if len(conds) == 0 {
@@ -116,18 +119,27 @@ func (rep *Service) Overview(ctx context.Context, q Query) (OverviewMetrics, err
 	if err != nil {
 		return OverviewMetrics{}, err
 	}
-	prev, err := rep.visitTotals(ctx, s, q.Range.Previous())
-	if err != nil {
-		return OverviewMetrics{}, err
+	var prev visitTotals
+	before, compare := q.previous()
+	if compare {
+		if prev, err = rep.visitTotals(ctx, s, before); err != nil {
+			return OverviewMetrics{}, err
+		}
+	}
+	m := func(c, p float64, points bool) Metric {
+		if !compare {
+			return Metric{Value: c}
+		}
+		return metric(c, p, points)
 	}
 	return OverviewMetrics{
-		Visitors:      metric(float64(cur.Visitors), float64(prev.Visitors), false),
-		Visits:        metric(float64(cur.Visits), float64(prev.Visits), false),
-		Pageviews:     metric(float64(cur.Pageviews), float64(prev.Pageviews), false),
-		ViewsPerVisit: metric(cur.viewsPerVisit(), prev.viewsPerVisit(), false),
-		BounceRate:    metric(cur.bounceRate(), prev.bounceRate(), true),
-		VisitDuration: metric(cur.visitDuration(), prev.visitDuration(), false),
-		EngagedTime:   metric(cur.engagedTime(), prev.engagedTime(), false),
+		Visitors:      m(float64(cur.Visitors), float64(prev.Visitors), false),
+		Visits:        m(float64(cur.Visits), float64(prev.Visits), false),
+		Pageviews:     m(float64(cur.Pageviews), float64(prev.Pageviews), false),
+		ViewsPerVisit: m(cur.viewsPerVisit(), prev.viewsPerVisit(), false),
+		BounceRate:    m(cur.bounceRate(), prev.bounceRate(), true),
+		VisitDuration: m(cur.visitDuration(), prev.visitDuration(), false),
+		EngagedTime:   m(cur.engagedTime(), prev.engagedTime(), false),
 	}, nil
 }
 
@@ -140,6 +152,7 @@ type visitStatsData struct {
 	Live     string // derived.VisitSpan.Query of the visits not yet written, or ""
 	TZ       string
 	Hourly   bool
+	Bucket   string // timeseries_stats.sql: the bucket key of toDateTime(t) (bucketExpr, trusted)
 }
 
 // visitStats describes rg's visits for the mergeable visit states; false when the
@@ -194,48 +207,97 @@ func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTo
 	return rep.addImportedTotals(ctx, s, rg, rows[0])
 }
 
-// Timeseries answers the visits of q's range by hour (a single day) or by day, every
-// bucket present (zero when empty), each beside the bucket at the same offset in the
-// previous range.
+// Timeseries answers the visits of q's range by q's interval (hour, day, week or
+// month), every bucket present: zero when it had no visit, null when it has not begun
+// yet (the rest of today), each beside the bucket at the same position in the range
+// compared with (unless comparison is off).
 func (rep *Service) Timeseries(ctx context.Context, q Query) ([]Row, error) {
 	s, err := rep.scope(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := rep.series(ctx, s, q.Range)
+	iv := q.interval()
+	cur, err := rep.series(ctx, s, q.Range, iv)
 	if err != nil {
 		return nil, err
 	}
-	prev, err := rep.series(ctx, s, q.Range.Previous())
-	if err != nil {
-		return nil, err
+	before, compare := q.previous()
+	var prev []bucket
+	if compare {
+		if prev, err = rep.series(ctx, s, before, iv); err != nil {
+			return nil, err
+		}
 	}
+	now := rep.now()
 	out := make([]Row, len(cur))
 	for i, c := range cur {
-		var p bucket
-		if i < len(prev) {
-			p = prev[i]
+		row := Row{{"date", c.label}}
+		row = append(row, c.fields("", c.start.After(now))...)
+		if compare {
+			var p bucket
+			if i < len(prev) {
+				p = prev[i]
+			}
+			row = append(row, Field{"previous_date", p.label})
+			row = append(row, p.fields("previous_", p.label == "")...)
 		}
-		out[i] = Row{{"date", c.label}, {"visitors", c.Visitors}, {"visits", c.Visits}, {"pageviews", c.Pageviews},
-			{"bounce_rate", c.bounceRate()}, {"visit_duration", c.visitDuration()},
-			{"previous_date", p.label}, {"previous_visitors", p.Visitors}, {"previous_pageviews", p.Pageviews}}
+		out[i] = row
 	}
 	return out, nil
 }
 
 type bucket struct {
 	label string
+	start time.Time
 	visitTotals
 }
 
+// fields are the figures of a bucket, each name after prefix; null when future.
+func (b bucket) fields(prefix string, future bool) []Field {
+	f := []Field{{"visitors", b.Visitors}, {"visits", b.Visits}, {"pageviews", b.Pageviews},
+		{"views_per_visit", b.viewsPerVisit()}, {"bounce_rate", b.bounceRate()}, {"visit_duration", b.visitDuration()}}
+	for i := range f {
+		f[i].Name = prefix + f[i].Name
+		if future {
+			f[i].Value = nil
+		}
+	}
+	return f
+}
+
+// bucketExpr is the SQL of a bucket's key for a time column: Unix seconds of the local
+// hour or day, or the day number (days since 1970-01-01) of the local Monday or first
+// of the month. Built from constants and a quoted zone only.
+func bucketExpr(interval, col, tz string) string {
+	zone := literal.Quote(tz)
+	switch interval {
+	case IntervalHour:
+		return "toUInt32(toUnixTimestamp(toStartOfHour(" + col + ", " + zone + ")))"
+	case IntervalWeek:
+		return "toUInt32(toMonday(" + col + ", " + zone + "))"
+	case IntervalMonth:
+		return "toUInt32(toStartOfMonth(" + col + ", " + zone + "))"
+	default:
+		return "toUInt32(toUnixTimestamp(toStartOfDay(" + col + ", " + zone + ")))"
+	}
+}
+
+// dayNumber is the day number of a local date, as bucketExpr gives for weeks and months.
+func dayNumber(d time.Time) int64 {
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
 // series runs timeseries.sql and fills the buckets of rg that had no visit.
-func (rep *Service) series(ctx context.Context, s scope, rg Range) ([]bucket, error) {
+func (rep *Service) series(ctx context.Context, s scope, rg Range, interval string) ([]bucket, error) {
 	var sql string
 	var err error
 	if data, ok := s.visitStats(rg, true); ok && wholeHours(rg) {
+		data.Bucket = bucketExpr(interval, "toDateTime(t)", data.TZ)
 		sql, err = render("timeseries_stats", data)
 	} else {
-		sql, err = render("timeseries", s.visitsData(rg))
+		data := s.visitsData(rg)
+		data.Bucket = bucketExpr(interval, "start_time", data.TZ)
+		sql, err = render("timeseries", data)
 	}
 	if err != nil {
 		return nil, err
@@ -252,14 +314,25 @@ func (rep *Service) series(ctx context.Context, s scope, rg Range) ([]bucket, er
 		return nil, err
 	}
 	var out []bucket
-	if rg.Hourly() {
+	switch interval {
+	case IntervalHour:
 		for t := rg.Start; t.Before(rg.End); t = t.Add(time.Hour) {
-			out = append(out, bucket{t.In(s.Location).Format(time.RFC3339), got[t.Unix()]})
+			out = append(out, bucket{t.In(s.Location).Format(time.RFC3339), t, got[t.Unix()]})
 		}
-		return out, nil
-	}
-	for d := rg.From; !d.After(rg.To); d = d.AddDate(0, 0, 1) {
-		out = append(out, bucket{d.Format(dateLayout), got[d.Unix()]})
+	case IntervalWeek, IntervalMonth:
+		first := rg.From.AddDate(0, 0, -((int(rg.From.Weekday()) + 6) % 7))
+		step := func(d time.Time) time.Time { return d.AddDate(0, 0, 7) }
+		if interval == IntervalMonth {
+			first = time.Date(rg.From.Year(), rg.From.Month(), 1, 0, 0, 0, 0, rg.From.Location())
+			step = func(d time.Time) time.Time { return d.AddDate(0, 1, 0) }
+		}
+		for d := first; !d.After(rg.To); d = step(d) {
+			out = append(out, bucket{d.Format(dateLayout), d, got[dayNumber(d)]})
+		}
+	default:
+		for d := rg.From; !d.After(rg.To); d = d.AddDate(0, 0, 1) {
+			out = append(out, bucket{d.Format(dateLayout), d, got[d.Unix()]})
+		}
 	}
 	return out, nil
 }

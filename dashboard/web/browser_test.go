@@ -40,13 +40,15 @@ type server struct {
 	db     store.Store
 }
 
-func startServer(t *testing.T) *server {
+// startServer runs the dashboard over the fixture; more sites (without events) may be
+// registered beside shop.test and client.test.
+func startServer(t *testing.T, more ...string) *server {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Server(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := sites.NewRegistry(db, log)
-	if _, err := reg.Ensure(ctx, []string{shopSite, clientSite}); err != nil {
+	if _, err := reg.Ensure(ctx, append([]string{shopSite, clientSite}, more...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.InsertEvents(ctx, db, fixture(time.Now().UTC())); err != nil {
@@ -243,11 +245,13 @@ func TestReportPageInChromium(t *testing.T) {
 	if inked < 2000 {
 		t.Errorf("the chart canvas has only %d painted pixels", inked)
 	}
-	label := tb.text(`#chart`)
+	// One metric is charted (visitors, until another card is chosen); before any hover
+	// the legend shows the latest point: today, with the 2 visitors of right now.
+	label := tb.text(`#chart-legend`)
 	var aria string
 	tb.eval(`document.querySelector('#chart').getAttribute('aria-label')`, &aria)
-	if !strings.Contains(aria, "Visitors") || strings.Contains(aria, "Visitors 0,") {
-		t.Errorf("chart label %q (legend %q): want visitor counts from the time series", aria, label)
+	if !strings.HasPrefix(aria, "Unique visitors by day; latest") || !strings.HasSuffix(aria, ": 2") || tb.text(`#legend-value`) != "2" {
+		t.Errorf("chart label %q (legend %q): want today's 2 visitors from the time series", aria, label)
 	}
 	visitorsAll := tb.metric("visitors")
 	if visitorsAll == "" || visitorsAll == "0" || visitorsAll == "–" {
@@ -344,6 +348,20 @@ func TestReportPageInChromium(t *testing.T) {
 	}
 	tb.screenshotElement("funnel", `#card-funnels`)
 
+	// The admin edits it: the form opens with its name and steps; saving replaces it.
+	funnelURL := tb.location()
+	tb.run(chromedp.Click(`#funnel-edit`, chromedp.ByQuery))
+	tb.waitFor("the filled form", `!document.querySelector('#funnel-form').hidden && document.querySelector('#funnel-name').value === "Pricing to signup" &&
+		document.querySelectorAll('#funnel-step-list .step-row').length === 3`)
+	tb.run(chromedp.Click(`#funnel-step-list .step-row:nth-child(3) button`, chromedp.ByQuery))
+	tb.eval(`document.querySelector('#funnel-name').value = "Home to pricing"`, nil)
+	tb.run(chromedp.Click(`#funnel-save`, chromedp.ByQuery))
+	tb.waitFor("the edited funnel", `document.querySelectorAll('#funnel-steps li').length === 2 &&
+		[...document.querySelectorAll('#funnel-select option')].map(o => o.textContent).join() === "Home to pricing"`)
+	if after := tb.location(); after != funnelURL {
+		t.Errorf("editing made another funnel: %s, was %s", after, funnelURL)
+	}
+
 	// On a phone: nothing wider than the screen, the chart fits.
 	tb.size(375, 812)
 	time.Sleep(300 * time.Millisecond)
@@ -370,7 +388,7 @@ func TestReportPageInChromium(t *testing.T) {
 	tb.waitFor("the 30-day period in the URL", `location.search.includes('period=30d')`)
 	// Today is drawn by the hour.
 	choose("today")
-	tb.waitFor("an hourly chart", `(document.querySelector('#chart').getAttribute('aria-label') || '').startsWith('Hourly')`)
+	tb.waitFor("an hourly chart", `(document.querySelector('#chart').getAttribute('aria-label') || '').includes(' by hour')`)
 	// A custom range: the dates go into the URL and the period line.
 	from, to := time.Now().UTC().AddDate(0, 0, -3).Format("2006-01-02"), time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02")
 	choose("custom")
@@ -386,14 +404,19 @@ func TestReportPageInChromium(t *testing.T) {
 	// The admin pages have the report page's header and style sheet: from the account
 	// menu to Users, and from its site menu back to the report.
 	tb.run(chromedp.Click(`#account-menu summary`, chromedp.ByQuery), chromedp.Click(`#account-menu a[href="/admin/users"]`, chromedp.ByQuery))
-	tb.waitFor("the Users page", `location.pathname === "/admin/users"`)
+	tb.waitFor("the Users page", `location.pathname === "/admin/users" && document.readyState === "complete"`)
 	var shared bool
 	tb.eval(`!!document.querySelector('header.bar .brand img') && !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]') &&
 		!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]') &&
 		!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]') &&
 		getComputedStyle(document.querySelector('header.bar')).display === 'flex'`, &shared)
 	if !shared {
-		t.Error("the Users page lacks the report page's header or style sheet")
+		var parts []bool
+		tb.eval(`[!!document.querySelector('header.bar .brand img'), !!document.querySelector('#site-menu a.site-link[data-site="`+shopSite+`"]'),
+			!!document.querySelector('#account-menu a[href="/admin/users"][aria-current="page"]'),
+			!!document.querySelector('link[rel=stylesheet][href^="/assets/app.css?v="]'),
+			getComputedStyle(document.querySelector('header.bar')).display === 'flex']`, &parts)
+		t.Errorf("the Users page lacks the report page's header or style sheet: %v", parts)
 	}
 	if h := tb.text("main h1"); h != "Users" {
 		t.Errorf("Users page heading %q", h)

@@ -51,7 +51,7 @@ func NewHeader(c *fiber.Ctx, title string, siteMenu []string) Header {
 }
 
 // reportPages are this package's own page templates.
-var reportPages = []string{"report", "forbidden", "nosites", "sharelock"}
+var reportPages = []string{"report", "forbidden", "nosites", "sharelock", "allsites"}
 
 // New loads the assets and parses every page.
 func New(opts Options) (*Frontend, error) {

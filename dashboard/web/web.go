@@ -33,20 +33,29 @@ type Deps struct {
 	// CanShare reports whether u may create shared links of site: the report page then
 	// links to its Share page. nil: no link.
 	CanShare func(ctx context.Context, u *auth.User, site string) bool
+	// PublicURL is the address sites reach this server at (https://stats.example.com),
+	// used in the tracker snippet; empty: the address the page was requested at.
+	PublicURL string
+	// GeoIP says whether a GeoIP database is configured: without one the Locations card
+	// says how to add it.
+	GeoIP bool
 }
 
 const loginPath = "/login"
 
 // Register adds the report pages to r:
 //
-//	GET /              → the first site the caller may read
-//	GET /sites/:domain → the report page (period and filters live in the query string)
+//	GET /              → every site the caller may read (a manager with one site: its report)
+//	GET /sites         → every site the caller may read
+//	GET /sites/:domain → the report page (period and filters live in the query string);
+//	                     a site that never received an event shows its tracker snippet
 func Register(r fiber.Router, deps Deps) error {
 	if deps.Sites == nil || deps.Front == nil {
 		return errors.New("dashboard web: Deps.Sites and Deps.Front are required")
 	}
 	h := &handlers{deps: deps}
 	r.Get("/", h.home)
+	r.Get("/sites", h.allSites)
 	r.Get("/sites/:domain", h.report)
 	return nil
 }
@@ -62,19 +71,55 @@ type pageData struct {
 	Message  string
 	Shared   *Shared // set: the page of a shared link
 	CanShare bool    // the caller may share the site (a link to its Share page)
+	Snippet  string  // the tracker snippet of Site
+	Origin   string  // this server's public address
+	GeoIP    bool    // a GeoIP database is configured
 }
 
-// home sends the caller to the first site they may read.
+// home shows every site the caller may read; a manager with a single site goes
+// straight to its report.
 func (h *handlers) home(c *fiber.Ctx) error {
 	u := auth.CurrentUser(c)
 	if u == nil {
 		return c.Redirect(loginPath, fiber.StatusSeeOther)
 	}
 	readable := ReadableSites(h.deps.Sites, u)
-	if len(readable) == 0 {
+	if len(readable) == 1 && !u.IsAdmin() {
+		return c.Redirect("/sites/"+url.PathEscape(readable[0]), fiber.StatusSeeOther)
+	}
+	return h.allSites(c)
+}
+
+// allSites renders the all-sites page: a row per site, whose figures the script fills
+// from GET /api/v1/summary.
+func (h *handlers) allSites(c *fiber.Ctx) error {
+	u := auth.CurrentUser(c)
+	if u == nil {
+		return c.Redirect(loginPath+"?next=/sites", fiber.StatusSeeOther)
+	}
+	d := h.base(c, "All sites")
+	if len(d.SiteMenu) == 0 {
 		return h.deps.Front.Render(c, fiber.StatusOK, "nosites", h.base(c, "No sites"))
 	}
-	return c.Redirect("/sites/"+url.PathEscape(readable[0]), fiber.StatusSeeOther)
+	return h.deps.Front.Render(c, fiber.StatusOK, "allsites", d)
+}
+
+// Forbidden answers 403 with the styled "No access" page saying msg.
+func (f *Frontend) Forbidden(c *fiber.Ctx, h Header, msg string) error {
+	return f.Render(c, fiber.StatusForbidden, "forbidden", pageData{Header: h, Message: msg})
+}
+
+// origin is this server's public address, without a trailing slash.
+func (h *handlers) origin(c *fiber.Ctx) string {
+	if h.deps.PublicURL != "" {
+		return strings.TrimRight(h.deps.PublicURL, "/")
+	}
+	return c.BaseURL()
+}
+
+// Snippet is the tracker tag a site puts in its pages, loading the script from origin.
+func Snippet(origin, domain string) string {
+	return `<script defer src="` + strings.TrimRight(origin, "/") + `/js/script.js" data-site="` + domain + `"></script>`
 }
 
 // report renders the report page of one site. An unknown site and a site the caller may
@@ -99,6 +144,9 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	d.Site = site.Domain
 	d.Timezone = cmp.Or(site.Timezone, sites.DefaultTimezone)
 	d.CanShare = h.deps.CanShare != nil && h.deps.CanShare(c.UserContext(), u, site.Domain)
+	d.Origin = h.origin(c)
+	d.GeoIP = h.deps.GeoIP
+	d.Snippet = Snippet(d.Origin, site.Domain)
 	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }
 

@@ -4,7 +4,8 @@ FROM (
     SELECT visitor_id, argMax(pathname, tuple(time_us, event_id)) AS page
     FROM events
     WHERE site = {{str .Site}} AND timestamp >= {{ts .From}} AND timestamp < {{ts .To}}{{.Where}}
-    GROUP BY visitor_id
+    GROUP BY visitor_id{{if .Having}}
+    HAVING {{.Having}}{{end}}
 )
 GROUP BY page
 ORDER BY n_visitors DESC, page

@@ -22,6 +22,7 @@
   var API = main.dataset.api || '/api/v1/stats/';
   var FUNNELS_API = main.dataset.funnels || '/api/v1/funnels';
   var CSV = main.dataset.csv !== 'false';
+  var GEOIP = main.dataset.geoip === 'true';
   var ROWS_SHOWN = 10;
   var REALTIME_EVERY_MS = 15000;
 
@@ -48,6 +49,24 @@
     percentage: ['Share', 'pct']
   };
 
+  // What a column measures, shown as its header's tooltip (and in the glossary of
+  // "Where visitors leave").
+  var EXPLAIN = {
+    exit_rate: 'Exit rate: of this page’s views, the share that were the last of their visit.',
+    exits: 'Exits: visits that ended on this page.',
+    scroll_depth: 'Scroll: how far down the page its viewers scrolled, on average (100 % = the bottom).',
+    avg_scroll_depth: 'Scroll: how far down the page its viewers scrolled, on average (100 % = the bottom).',
+    time_on_page: 'Time on page: how long the page was visible, on average.',
+    avg_time_on_page: 'Time on page: how long the page was visible, on average.',
+    bounce_rate: 'Bounce rate: the share of visits that saw a single page and left.',
+    visit_duration: 'Duration: average time from a visit’s first to its last event.',
+    visitors: 'Visitors: people counted once in the period.',
+    entries: 'Entries: visits that began on this page.'
+  };
+  // Columns a phone shows: the label, visitors and the figure a table is about (the
+  // rest are hidden below 520 px rather than scrolled to).
+  var KEY_COLUMNS = { visitors: true, exit_rate: true, events: true, conversion_rate: true, share: true, count: true };
+
   // Overview metrics in display order; lower is better for the bounce rate.
   var METRICS = [
     ['visitors', 'Unique visitors', 'num'], ['visits', 'Visits', 'num'], ['pageviews', 'Page views', 'num'],
@@ -56,13 +75,31 @@
   ];
   var LOWER_IS_BETTER = { bounce_rate: true };
 
+  // The chart shows one metric at a time, the one whose card was clicked; each is a
+  // field of the time series, with its kind (for the axis) and a line saying what it is.
+  var CHART_METRICS = {
+    visitors: ['Unique visitors', 'num', 'People counted once per period (a new daily salt makes the same person a new visitor each day).'],
+    visits: ['Visits', 'num', 'Sessions with at least one page view; a visit ends after 30 minutes without activity.'],
+    pageviews: ['Page views', 'num', 'Pages loaded, including reloads.'],
+    views_per_visit: ['Views per visit', 'dec', 'Page views divided by visits.'],
+    bounce_rate: ['Bounce rate', 'pct', 'Share of visits that saw a single page and left.'],
+    visit_duration: ['Visit duration', 'dur', 'Average time from a visit’s first to its last event.']
+  };
+  var DEFAULT_METRIC = 'visitors';
+  var COMPARES = ['previous', 'year', 'off'];
+  var DEFAULT_COMPARE = 'previous';
+  var INTERVALS = ['hour', 'day', 'week', 'month'];
+
   // Tabbed table cards. report: the API report; params: extra query; key: the row field
   // holding the label; filter: the filter key a click adds (default: key).
   var CARDS = {
     pages: [
       { id: 'top', label: 'Top pages', report: 'top-pages', key: 'page', empty: 'No page views in this period.' },
-      { id: 'entry', label: 'Entry pages', report: 'entry-pages', key: 'page', filter: 'entry_page' },
-      { id: 'exit', label: 'Exit pages', report: 'exit-pages', key: 'page', filter: 'exit_page' }
+      { id: 'entry', label: 'Entry pages', report: 'entry-pages', key: 'page', filter: 'entry_page' }
+    ],
+    // Part of "Where visitors leave", beside scroll drop-off and funnels.
+    exits: [
+      { id: 'exit', label: 'Exit pages', report: 'exit-pages', key: 'page', filter: 'exit_page', empty: 'No visits ended in this period.' }
     ],
     sources: [
       { id: 'source', label: 'Sources', report: 'sources', key: 'source', none: 'Direct / none' },
@@ -151,19 +188,30 @@
 
   // ---- state and URL -------------------------------------------------------------
 
+  // Filter operators as the URL writes them, and as a chip says them.
+  var OPS = { is: ['==', 'is'], is_not: ['!=', 'is not'], contains: ['~=', 'contains'] };
+  // What an empty value is called in each dimension's rows (and so in its chip).
+  var NONE_LABELS = { source: 'Direct / none', referrer: 'Direct / none', utm_source: 'None', utm_medium: 'None',
+    utm_campaign: 'None', country: 'Unknown', region: 'Unknown', city: 'Unknown', device: 'Unknown', browser: 'Unknown', os: 'Unknown' };
+
   function parseFilters(s) {
     var out = [];
     (s || '').split(';').forEach(function (part) {
-      var i = part.indexOf('==');
-      if (i <= 0) return;
-      var key = part.slice(0, i).trim();
+      var at = -1;
+      var op = '';
+      Object.keys(OPS).forEach(function (k) {
+        var i = part.indexOf(OPS[k][0]);
+        if (i > 0 && (at < 0 || i < at)) { at = i; op = k; }
+      });
+      if (at <= 0) return;
+      var key = part.slice(0, at).trim();
       if (!FILTER_NAMES[key]) return;
-      out.push({ key: key, value: part.slice(i + 2) });
+      out.push({ key: key, op: op, value: part.slice(at + 2) });
     });
     return out;
   }
   function formatFilters(filters) {
-    return filters.map(function (f) { return f.key + '==' + f.value; }).join(';');
+    return filters.map(function (f) { return f.key + OPS[f.op || 'is'][0] + f.value; }).join(';');
   }
 
   function readState() {
@@ -174,8 +222,13 @@
       period: period, from: q.get('from') || '', to: q.get('to') || '',
       filters: parseFilters(q.get('filters')),
       scroll: q.get('scroll') || '', funnel: q.get('funnel') || '',
-      imported: q.get('imported') === '0' ? '0' : ''
+      imported: q.get('imported') === '0' ? '0' : '',
+      metric: q.get('metric') || DEFAULT_METRIC, compare: q.get('compare') || DEFAULT_COMPARE,
+      interval: q.get('interval') || ''
     };
+    if (!CHART_METRICS[s.metric]) s.metric = DEFAULT_METRIC;
+    if (COMPARES.indexOf(s.compare) < 0) s.compare = DEFAULT_COMPARE;
+    if (INTERVALS.indexOf(s.interval) < 0) s.interval = '';
     if (s.period === 'custom' && !(isDate(s.from) && isDate(s.to))) s.period = DEFAULT_PERIOD;
     return s;
   }
@@ -197,11 +250,14 @@
   }
   // The page's own query string for a state.
   function pageQuery(s) {
-    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel], ['imported', s.imported]]));
+    return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel],
+      ['metric', s.metric === DEFAULT_METRIC ? '' : s.metric], ['compare', s.compare === DEFAULT_COMPARE ? '' : s.compare],
+      ['interval', s.interval], ['imported', s.imported]]));
   }
   // The API query of a report for a state, plus extra parameters.
   function apiQuery(s, extra) {
-    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)], ['imported', s.imported]]);
+    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)], ['imported', s.imported]],
+      s.compare === DEFAULT_COMPARE ? [] : [['compare', s.compare]]);
     if (extra) Object.keys(extra).forEach(function (k) { pairs.push([k, extra[k]]); });
     return query(pairs);
   }
@@ -209,9 +265,9 @@
     return API + report + '?' + apiQuery(state, extra) + '&format=csv';
   }
 
-  function withFilter(s, key, value) {
+  function withFilter(s, key, value, op) {
     var filters = s.filters.filter(function (f) { return f.key !== key; });
-    filters.push({ key: key, value: value });
+    filters.push({ key: key, op: op || 'is', value: value });
     return Object.assign({}, s, { filters: filters });
   }
 
@@ -310,14 +366,14 @@
       fromInput.focus();
       return;
     }
-    navigate(Object.assign({}, state, { period: p, from: '', to: '' }));
+    navigate(Object.assign({}, state, { period: p, from: '', to: '', interval: '' }));
   });
 
   $('period-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var p = periodSelect.value;
     if (p !== 'custom') {
-      navigate(Object.assign({}, state, { period: p, from: '', to: '' }));
+      navigate(Object.assign({}, state, { period: p, from: '', to: '', interval: '' }));
       return;
     }
     var from = fromInput.value;
@@ -326,10 +382,14 @@
       showError('Choose a start date on or before the end date.');
       return;
     }
-    navigate(Object.assign({}, state, { period: 'custom', from: from, to: to }));
+    navigate(Object.assign({}, state, { period: 'custom', from: from, to: to, interval: '' }));
   });
 
-  function filterText(f) { return (FILTER_NAMES[f.key] || f.key) + ' is ' + (f.value === '' ? '(none)' : f.value); }
+  // A chip says what the rows say: "Direct / none", "Estonia (EE)".
+  function filterText(f) {
+    var v = f.value === '' ? (NONE_LABELS[f.key] || '(none)') : f.key === 'country' && (f.op || 'is') !== 'contains' ? countryName(f.value) : f.value;
+    return (FILTER_NAMES[f.key] || f.key) + ' ' + OPS[f.op || 'is'][1] + ' ' + v;
+  }
 
   function renderChips() {
     var ul = clear($('filters'));
@@ -342,6 +402,44 @@
     if (state.filters.length > 1) {
       ul.appendChild(h('li', null, h('button', { type: 'button', class: 'clear', 'data-clear': 'all', text: 'Clear all filters' })));
     }
+  }
+
+  // The filter picker: any dimension, is / is not / contains, typed by hand.
+  function setupPicker() {
+    var toggle = $('filter-add');
+    var form = $('filter-form');
+    var key = $('filter-key');
+    var op = $('filter-op');
+    var value = $('filter-value');
+    var hint = $('filter-hint');
+    Object.keys(FILTER_NAMES).forEach(function (k) { key.appendChild(h('option', { value: k }, FILTER_NAMES[k])); });
+    Object.keys(OPS).forEach(function (k) { op.appendChild(h('option', { value: k }, OPS[k][1])); });
+    function explain() {
+      var page = /page$/.test(key.value);
+      hint.textContent = op.value === 'contains' ? 'Any part of the value, ignoring case.'
+        : page ? 'A path; * stands for any part, e.g. /blog/*. Leave empty for none.'
+          : key.value === 'country' ? 'A two-letter country code, e.g. EE. Leave empty for unknown.'
+            : 'The value exactly as the rows show it. Leave empty for ' + (NONE_LABELS[key.value] || 'none') + '.';
+    }
+    key.addEventListener('change', explain);
+    op.addEventListener('change', explain);
+    toggle.addEventListener('click', function () {
+      form.hidden = !form.hidden;
+      toggle.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) { explain(); key.focus(); }
+    });
+    $('filter-cancel').addEventListener('click', function () { form.hidden = true; toggle.setAttribute('aria-expanded', 'false'); toggle.focus(); });
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var v = value.value.trim();
+      if (op.value === 'contains' && (!v || v.indexOf('*') >= 0)) { hint.textContent = 'Contains needs some plain text (no *).'; return; }
+      if (/page$/.test(key.value) && op.value !== 'contains' && v && v.charAt(0) !== '/' && v.charAt(0) !== '*') { hint.textContent = 'A page is a path starting with /.'; return; }
+      if (key.value === 'country' && op.value !== 'contains') v = v.toUpperCase();
+      form.hidden = true;
+      toggle.setAttribute('aria-expanded', 'false');
+      value.value = '';
+      navigate(withFilter(state, key.value, v, op.value));
+    });
   }
 
   $('filters').addEventListener('click', function (e) {
@@ -365,20 +463,6 @@
     if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     navigate(withFilter(state, a.dataset.filterKey, a.dataset.filterValue));
-  });
-
-  // Menus (<details>) close on Escape and on a click elsewhere.
-  document.addEventListener('click', function (e) {
-    document.querySelectorAll('details.menu[open]').forEach(function (d) {
-      if (!d.contains(e.target)) d.open = false;
-    });
-  });
-  document.addEventListener('keydown', function (e) {
-    if (e.key !== 'Escape') return;
-    document.querySelectorAll('details.menu[open]').forEach(function (d) {
-      d.open = false;
-      d.querySelector('summary').focus();
-    });
   });
 
   window.addEventListener('popstate', function () {
@@ -448,11 +532,13 @@
       cell.appendChild(bar);
       cell.appendChild(opts.filter && raw.indexOf(';') < 0 ? rowFilterLink(opts.filter, raw, shown) : h('span', { class: 'row-link', title: shown }, shown));
       var tr = h('tr', i >= ROWS_SHOWN ? { hidden: true, 'data-extra': '1' } : null, cell);
-      cols.forEach(function (c) { tr.appendChild(h('td', null, fmt(c.kind, r[c.key]))); });
+      cols.forEach(function (c) { tr.appendChild(h('td', { class: KEY_COLUMNS[c.key] ? null : 'col-minor' }, fmt(c.kind, r[c.key]))); });
       tbody.appendChild(tr);
     });
     var head = h('tr', null, h('th', { scope: 'col' }, opts.labelTitle || FILTER_NAMES[label] || column(label).title));
-    cols.forEach(function (c) { head.appendChild(h('th', { scope: 'col' }, c.title)); });
+    cols.forEach(function (c) {
+      head.appendChild(h('th', { scope: 'col', class: (KEY_COLUMNS[c.key] ? '' : 'col-minor') + (EXPLAIN[c.key] ? ' explained' : ''), title: EXPLAIN[c.key] || null }, c.title));
+    });
     var wrap = h('div', { class: 'table-wrap' },
       h('table', null, h('caption', { class: 'sr-only' }, opts.caption || ''), h('thead', null, head), tbody));
     var out = [wrap];
@@ -495,7 +581,7 @@
 
   function setupCard(name) {
     var card = $('card-' + name);
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     var tabs = CARDS[name];
     activeTab[name] = tabs[0].id;
     var actions = h('div', { class: 'card-actions' });
@@ -507,6 +593,7 @@
       tablist.appendChild(b);
     });
     var panel = h('div', { id: 'panel-' + name, role: 'tabpanel', class: 'panel' });
+    tablist.hidden = tabs.length < 2;
     clear(card);
     append(card, [head, tablist, panel]);
     tablist.addEventListener('click', function (e) {
@@ -556,6 +643,11 @@
         // The API names the filter key its rows' label answers to.
         var dim = data && data.dimension ? data.dimension : tab.filter || tab.key;
         append(panel, table(rows, { key: FILTER_NAMES[dim] && dim in rows[0] ? dim : tab.key, filter: dim, none: tab.none, caption: tab.label }));
+      }
+      if (name === 'locations' && !GEOIP) {
+        panel.insertBefore(h('p', { class: 'notice', id: 'geoip-notice' }, 'No GeoIP database is configured, so locations stay unknown. ' +
+          'Start loendur with --geoip PATH (or LOENDUR_GEOIP) naming a MaxMind-format City or Country database, ' +
+          'e.g. GeoLite2 City (free with a MaxMind account) or DB-IP Lite City (mmdb); events counted from then on get a location.'), panel.firstChild);
       }
       if (name === 'pages' && tab.id === 'top') fillScrollPages(rows);
     } catch (err) {
@@ -631,11 +723,17 @@
         text = '–';
       }
       var prev = isNum(e.previous) ? 'Previous period: ' + fmt(m[2], e.previous) : '';
-      box.appendChild(h('div', { class: 'metric', 'data-metric': m[0] },
-        h('div', { class: 'metric-name' }, m[1]),
-        h('div', { class: 'metric-value' }, fmt(m[2], e.value)),
-        h('div', { class: 'metric-change ' + cls, title: prev }, text,
-          prev ? h('span', { class: 'sr-only' }, ' (' + prev + ')') : null)));
+      if (state.compare === 'off') text = '';
+      var chartable = CHART_METRICS[m[0]];
+      box.appendChild(h(chartable ? 'button' : 'div', {
+        class: 'metric' + (chartable ? ' chartable' : ''), 'data-metric': m[0], type: chartable ? 'button' : null,
+        'aria-pressed': chartable ? String(state.metric === m[0]) : null,
+        title: chartable ? chartable[2] + ' Click to chart it.' : null
+      },
+        h('span', { class: 'metric-name' }, m[1]),
+        h('span', { class: 'metric-value' }, fmt(m[2], e.value)),
+        h('span', { class: 'metric-change ' + cls, title: prev }, text || ' ',
+          prev && text ? h('span', { class: 'sr-only' }, ' (' + prev + ')') : null)));
     });
   }
 
@@ -653,7 +751,7 @@
   }
   function renderPeriodLabel(data) {
     var text = fmtRange(data.period);
-    var cmp = fmtRange(data.comparison);
+    var cmp = state.compare === 'off' ? '' : fmtRange(data.comparison);
     if (cmp) text += ', compared with ' + cmp;
     $('period-label').textContent = text ? text + ' (' + TZ + ')' : '';
   }
@@ -680,11 +778,17 @@
     return null;
   }
 
+  var chartInterval = 'day';
+  var chartIntervals = [];
+
   async function loadChart(signal) {
     var box = $('chart');
     try {
-      var data = await report('timeseries', null, signal);
+      var data = await report('timeseries', state.interval ? { interval: state.interval } : null, signal);
       lastSeries = rowsOf(data);
+      chartInterval = (data && data.interval) || 'day';
+      chartIntervals = (data && data.intervals) || [chartInterval];
+      renderChartControls();
       drawChart();
     } catch (err) {
       if (err.name === 'AbortError') return;
@@ -697,18 +801,52 @@
     if (plot) { plot.destroy(); plot = null; }
   }
 
-  // Series of the chart: [row field, legend, colour variable, fill variable, dashed].
-  var CHART_SERIES = [
-    ['visitors', 'Visitors', '--series-1', '--series-1-fill', false],
-    ['pageviews', 'Page views', '--series-2', null, false],
-    ['previous_visitors', 'Visitors, previous period', '--muted', null, true]
-  ];
+  var INTERVAL_NAMES = { hour: 'Hours', day: 'Days', week: 'Weeks', month: 'Months' };
+
+  // renderChartControls shows the comparison choice and, where the period allows more
+  // than one, the bucket choice (days, weeks, months).
+  function renderChartControls() {
+    var box = clear($('chart-controls'));
+    var cmp = h('select', { id: 'compare', 'aria-label': 'Compare with' },
+      h('option', { value: 'previous', selected: state.compare === 'previous' }, 'Previous period'),
+      h('option', { value: 'year', selected: state.compare === 'year' }, 'Same period last year'),
+      h('option', { value: 'off', selected: state.compare === 'off' }, 'No comparison'));
+    cmp.addEventListener('change', function () { navigate(Object.assign({}, state, { compare: cmp.value })); });
+    box.appendChild(h('label', { class: 'inline-field' }, 'Compare ', cmp));
+    if (chartIntervals.length > 1) {
+      var iv = h('select', { id: 'interval', 'aria-label': 'Show by' });
+      chartIntervals.forEach(function (v) { iv.appendChild(h('option', { value: v, selected: v === chartInterval }, INTERVAL_NAMES[v] || v)); });
+      iv.addEventListener('change', function () {
+        remember(Object.assign({}, state, { interval: iv.value }));
+        loadChart(inflight ? inflight.signal : undefined);
+      });
+      box.appendChild(h('label', { class: 'inline-field' }, 'By ', iv));
+    }
+  }
+
+  // Choosing a card charts its metric (the figures stay; only the chart changes).
+  $('metrics').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-metric]');
+    if (!b || !CHART_METRICS[b.dataset.metric]) return;
+    remember(Object.assign({}, state, { metric: b.dataset.metric }));
+    document.querySelectorAll('#metrics button[data-metric]').forEach(function (x) {
+      x.setAttribute('aria-pressed', String(x === b));
+    });
+    drawChart();
+  });
+
+  // lastIndex is the latest bucket that has begun (the rest of today is null).
+  function lastIndex(values) {
+    for (var i = values.length - 1; i >= 0; i--) if (values[i] !== null) return i;
+    return -1;
+  }
 
   function drawChart() {
     var box = $('chart');
     var rows = lastSeries || [];
     destroyPlot();
     clear(box);
+    clear($('chart-legend'));
     if (!window.uPlot) {
       if (CHART_ASSETS) box.appendChild(h('p', { class: 'notice' }, 'The chart library did not load; reload the page.'));
       else box.hidden = true;
@@ -718,50 +856,57 @@
       box.appendChild(h('p', { class: 'chart-empty' }, 'No visits in this period.'));
       return;
     }
+    var key = state.metric;
+    var meta = CHART_METRICS[key];
+    var kind = meta[1];
+    var compare = state.compare !== 'off' && ('previous_' + key) in rows[0];
     var tk = timeKey(rows[0]);
     var naive = true;
     var xs = rows.map(function (r) { var p = parseTime(r[tk]); naive = naive && p.naive; return p.t; });
-    var series = CHART_SERIES.filter(function (s) { return s[0] in rows[0]; });
-    if (!series.length) {
-      series = Object.keys(rows[0]).filter(function (k) { return k !== tk && isNum(rows[0][k]); }).slice(0, 2)
-        .map(function (k, i) { return [k, column(k).title, i ? '--series-2' : '--series-1', i ? null : '--series-1-fill', false]; });
-    }
     var DAY = 86400;
-    var hourly = xs.length > 1 && xs[1] - xs[0] < DAY;
+    var iv = chartInterval;
     var zone = naive ? 'UTC' : TZ;
     var dayFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: zone });
     var monthFmt = new Intl.DateTimeFormat('en-GB', { month: 'short', year: 'numeric', timeZone: zone });
     var hourFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone });
-    var longFmt = new Intl.DateTimeFormat('en-GB', hourly
+    var longFmt = new Intl.DateTimeFormat('en-GB', iv === 'hour'
       ? { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone }
-      : { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
+      : iv === 'month' ? { month: 'long', year: 'numeric', timeZone: zone }
+        : { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
+    function when(t) {
+      var s = longFmt.format(new Date(t * 1000));
+      return iv === 'week' ? 'Week of ' + s : s;
+    }
     var text = cssVar('--muted');
     var grid = cssVar('--grid');
     var width = Math.max(280, box.clientWidth);
     var small = width < 500;
+    var cur = rows.map(function (r) { return isNum(r[key]) ? r[key] : null; });
+    var prev = compare ? rows.map(function (r, i) { return cur[i] === null && !isNum(r['previous_' + key]) ? null : (isNum(r['previous_' + key]) ? r['previous_' + key] : null); }) : null;
+    var prevDates = compare ? rows.map(function (r) { return r.previous_date; }) : null;
+    var series = [{ label: meta[0], stroke: cssVar('--series-1'), width: 2, fill: cssVar('--series-1-fill'),
+      points: { show: xs.length <= 45, size: 5 } }];
+    if (compare) series.push({ label: meta[0] + ', ' + (state.compare === 'year' ? 'a year before' : 'period before'),
+      stroke: cssVar('--muted'), width: 1.5, dash: [5, 5], points: { show: false } });
+    var maxOf = function (u, min, max) {
+      if (kind === 'pct') return [0, 100];
+      return [0, max > 0 ? max * 1.1 : 1];
+    };
     var opts = {
       width: width,
       height: small ? 220 : 280,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), naive ? 'Etc/UTC' : TZ); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      scales: { x: { time: true }, y: { range: maxOf } },
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-      legend: { live: true },
-      series: [{ label: hourly ? 'Hour' : 'Day',
-        value: function (u, v) { return v === null || v === undefined ? '–' : longFmt.format(new Date(v * 1000)); } }]
-        .concat(series.map(function (s) {
-          return {
-            label: s[1], stroke: cssVar(s[2]), width: s[4] ? 1.5 : 2,
-            fill: s[3] ? cssVar(s[3]) : undefined, dash: s[4] ? [5, 5] : undefined,
-            points: { show: xs.length <= 45 && !s[4], size: 5 },
-            value: function (u, v) { return v === null || v === undefined ? '–' : nf.format(v); }
-          };
-        })),
+      legend: { show: false },
+      series: [{}].concat(series),
       axes: [
         { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, space: small ? 56 : 72,
           // Whole hours, days or calendar months (uPlot aligns multiples of 30 days to
           // months): a daily chart has no "12pm" ticks.
-          incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY]
-            : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY],
+          incrs: iv === 'hour' ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY]
+            : iv === 'month' ? [30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY]
+              : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY],
           values: function (u, splits, axis, space, incr) {
             return splits.map(function (v) {
               var d = new Date(v * 1000);
@@ -769,17 +914,33 @@
               return incr >= 30 * DAY ? monthFmt.format(d) : dayFmt.format(d);
             });
           } },
-        { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 52,
-          values: function (u, vals) { return vals.map(function (v) { return fmtNum(v); }); } }
-      ]
+        { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: kind === 'dur' ? 64 : 52,
+          values: function (u, vals) { return vals.map(function (v) { return kind === 'num' ? fmtNum(v) : fmt(kind, v); }); } }
+      ],
+      hooks: { setCursor: [function (u) { showLegend(u.cursor.idx); }] }
     };
-    var data = [xs].concat(series.map(function (s) { return rows.map(function (r) { return isNum(r[s[0]]) ? r[s[0]] : null; }); }));
+    var data = [xs, cur].concat(compare ? [prev] : []);
+    var legend = $('chart-legend');
+    // The legend shows the point under the cursor, else the latest that has begun.
+    function showLegend(idx) {
+      if (idx === null || idx === undefined || cur[idx] === null && (!compare || prev[idx] === null)) idx = lastIndex(cur);
+      clear(legend);
+      if (idx < 0) return;
+      legend.appendChild(h('span', { class: 'legend-when' }, when(xs[idx])));
+      legend.appendChild(h('span', { class: 'legend-item' }, h('span', { class: 'swatch' }), meta[0] + ' ',
+        h('strong', { id: 'legend-value' }, fmt(kind, cur[idx]))));
+      if (compare) {
+        var pd = prevDates[idx] ? fmtDay(prevDates[idx]) : '';
+        legend.appendChild(h('span', { class: 'legend-item muted' }, h('span', { class: 'swatch dashed' }),
+          (state.compare === 'year' ? 'A year before' : 'Before') + (pd ? ' (' + (iv === 'month' ? monthFmt.format(new Date(Date.parse(prevDates[idx] + 'T00:00:00Z'))) : pd) + ')' : '') + ' ',
+          h('strong', { id: 'legend-previous' }, fmt(kind, prev[idx]))));
+      }
+    }
     plot = new uPlot(opts, data, box);
-    var total = series.filter(function (s) { return !s[4]; }).map(function (s) {
-      var i = series.indexOf(s);
-      return s[1] + ' ' + nf.format(data[i + 1].reduce(function (a, b) { return a + (b || 0); }, 0));
-    }).join(', ');
-    box.setAttribute('aria-label', (hourly ? 'Hourly ' : 'Daily ') + 'chart over the period: ' + total);
+    showLegend(null);
+    var last = lastIndex(cur);
+    box.setAttribute('aria-label', meta[0] + ' by ' + iv + (last >= 0 ? '; latest, ' + when(xs[last]) + ': ' + fmt(kind, cur[last]) : ''));
+    $('chart-hint').textContent = meta[2];
   }
 
   if (window.ResizeObserver) {
@@ -810,7 +971,7 @@
     scrollSelect = h('select', { id: 'scroll-page' });
     scrollPanel = h('div', { class: 'panel', 'aria-live': 'polite' });
     scrollActions = h('div', { class: 'card-actions' });
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     clear(card);
     append(card, [
       h('div', { class: 'card-head' }, heading, scrollActions),
@@ -827,7 +988,7 @@
   // The page to show: the one chosen, else a page filter without wildcards, else the top page.
   function scrollPage(pages) {
     if (state.scroll) return state.scroll;
-    var f = state.filters.filter(function (x) { return x.key === 'page' && x.value.indexOf('*') < 0; })[0];
+    var f = state.filters.filter(function (x) { return x.key === 'page' && (x.op || 'is') === 'is' && x.value.indexOf('*') < 0; })[0];
     if (f) return f.value;
     return pages.length ? pages[0] : '';
   }
@@ -892,7 +1053,7 @@
 
   function setupFunnels() {
     var card = $('card-funnels');
-    var heading = card.querySelector('h2');
+    var heading = card.querySelector('h2, h3');
     funnelSelect = h('select', { id: 'funnel-select' });
     funnelPanel = h('div', { class: 'panel', id: 'funnel-report', 'aria-live': 'polite' });
     funnelActions = h('div', { class: 'card-actions' });
@@ -955,9 +1116,12 @@
     if (cur) funnelActions.appendChild(csvLink('funnel', { funnel: cur.id }, 'the funnel'));
     if (ADMIN) {
       var add = h('button', { type: 'button', class: 'button small', id: 'funnel-new', 'aria-expanded': 'false' }, 'New funnel');
-      add.addEventListener('click', function () { toggleFunnelForm(true); });
+      add.addEventListener('click', function () { editing = null; toggleFunnelForm(true); });
       funnelActions.appendChild(add);
       if (cur) {
+        var edit = h('button', { type: 'button', class: 'button small', id: 'funnel-edit', 'aria-expanded': 'false' }, 'Edit');
+        edit.addEventListener('click', function () { editFunnel(cur); });
+        funnelActions.appendChild(edit);
         var del = h('button', { type: 'button', class: 'button small danger', id: 'funnel-delete' }, 'Delete');
         del.addEventListener('click', function () { deleteFunnel(cur); });
         funnelActions.appendChild(del);
@@ -1038,7 +1202,7 @@
     var msg = h('p', { class: 'hint', role: 'status', id: 'funnel-form-msg' });
     var cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
     var form = h('form', { class: 'funnel-form', id: 'funnel-form', novalidate: true },
-      h('h3', null, 'New funnel'),
+      h('h3', { id: 'funnel-form-title' }, 'New funnel'),
       h('div', { class: 'field' }, h('label', { for: 'funnel-name' }, 'Name'),
         h('input', { type: 'text', id: 'funnel-name', name: 'name', required: true, maxlength: 100 })),
       h('fieldset', null, h('legend', null, 'Steps, in order'),
@@ -1059,7 +1223,22 @@
     return form;
   }
 
+  var editing = null; // the funnel the form edits, or null for a new one
+
+  // editFunnel opens the form filled with f's name and steps; saving replaces it.
+  function editFunnel(f) {
+    editing = f;
+    $('funnel-form-title').textContent = 'Edit funnel “' + f.name + '”';
+    $('funnel-name').value = f.name;
+    var list = clear($('funnel-step-list'));
+    (f.steps || []).forEach(function (st) { list.appendChild(stepRow(st.type, st.value)); });
+    while (list.children.length < 2) list.appendChild(stepRow('page', ''));
+    toggleFunnelForm(true);
+  }
+
   function toggleFunnelForm(open) {
+    if (open && !editing) $('funnel-form-title').textContent = 'New funnel';
+    if (!open) editing = null;
     funnelForm.hidden = !open;
     var b = $('funnel-new');
     if (b) b.setAttribute('aria-expanded', String(open));
@@ -1080,7 +1259,9 @@
     }
     msg.textContent = 'Saving…';
     try {
-      var created = await request('POST', '/api/v1/funnels', { site: SITE, name: name, steps: steps });
+      var created = editing
+        ? await request('PUT', '/api/v1/funnels/' + encodeURIComponent(editing.id) + '?' + query([['site', SITE]]), { site: SITE, name: name, steps: steps })
+        : await request('POST', '/api/v1/funnels', { site: SITE, name: name, steps: steps });
       msg.textContent = '';
       form.reset();
       var list = form.querySelector('#funnel-step-list');
@@ -1123,7 +1304,7 @@
   // loadEvents shows the custom events; under an event filter the API answers with that
   // event's properties instead (a row per property and value).
   async function loadEvents(signal) {
-    var f = state.filters.filter(function (x) { return x.key === 'event'; })[0];
+    var f = state.filters.filter(function (x) { return x.key === 'event' && (x.op || 'is') === 'is'; })[0];
     clear(eventsActions).appendChild(csvLink('events', null, f ? 'the properties of ' + f.value : 'custom events'));
     clear(propsPanel);
     try {
@@ -1239,10 +1420,54 @@
     loadDropped(signal);
   }
 
+  // ---- a site that never received an event ----------------------------------------
+
+  var SETUP_EVERY_MS = 4000;
+
+  // checkSetup asks whether the site has ever received an event. Until it has, the
+  // page shows the tracker snippet instead of a report of zeros, and asks again every
+  // few seconds; the first event turns it into the report.
+  async function checkSetup() {
+    var first = true;
+    for (;;) {
+      var line;
+      try {
+        var data = await request('GET', '/api/v1/summary?' + query([['site', SITE]]));
+        line = data && data.sites && data.sites[0];
+      } catch (err) {
+        $('setup-status').textContent = 'Could not check for page views: ' + err.message;
+      }
+      if (line && line.has_events) {
+        if (!first) {
+          main.classList.remove('setup-mode');
+          $('setup').hidden = true;
+          refresh();
+        }
+        return;
+      }
+      if (line && first) {
+        main.classList.add('setup-mode');
+        $('setup').hidden = false;
+      }
+      first = false;
+      await new Promise(function (done) { setTimeout(done, SETUP_EVERY_MS); });
+    }
+  }
+
+  $('copy-snippet').addEventListener('click', function () {
+    var text = $('snippet').textContent;
+    var status = $('copy-status');
+    if (!navigator.clipboard) { status.textContent = 'Select the text and copy it.'; return; }
+    navigator.clipboard.writeText(text).then(function () { status.textContent = 'Copied.'; },
+      function () { status.textContent = 'Select the text and copy it.'; });
+  });
+
   Object.keys(CARDS).forEach(setupCard);
+  setupPicker();
   setupScroll();
   setupFunnels();
   setupEvents();
   refresh();
   scheduleRealtime();
+  checkSetup();
 })();
