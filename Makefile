@@ -83,8 +83,10 @@ clickhouse-stop:
 run: $(CHDB_LIB) build
 	$(BIN) serve --db chdb://./data --site demo.localhost --demo
 
+# Browser tests keep their screenshots in testdata-out/screenshots/ (git-ignored) for a
+# person to look at; run alone, they use the system's temporary folder.
 test: deps clickhouse-start assets
-	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
+	LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
 
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
 BENCH_ARGS ?=
