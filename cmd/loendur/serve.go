@@ -65,7 +65,7 @@ func runServe(args []string) error {
 	}
 	truncator, _ := privacy.NewTruncator(cfg.IPv4Prefix, cfg.IPv6Prefix)
 
-	db, err := openStore(ctx, cfg.DB, log)
+	db, err := openStore(ctx, dbTarget{DSN: cfg.DB, Cluster: cfg.Cluster}, log)
 	if err != nil {
 		return err
 	}
@@ -232,10 +232,10 @@ func openGeo(path string, log *slog.Logger) (*geo.Reader, error) {
 	return r, nil
 }
 
-func openStore(ctx context.Context, dsn string, log *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, t dbTarget, log *slog.Logger) (store.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	db, err := store.Open(octx, dsn, store.Options{})
+	db, err := store.Open(octx, t.DSN, store.Options{Cluster: t.Cluster})
 	if err != nil {
 		return nil, err
 	}

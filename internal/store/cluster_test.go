@@ -50,7 +50,7 @@ func TestClusterMigrationsAndInserts(t *testing.T) {
 		"sessions": "Distributed", "sessions_local": "ReplicatedReplacingMergeTree",
 		"page_stats_daily": "Distributed", "page_stats_daily_local": "ReplicatedSummingMergeTree",
 		"page_stats_daily_mv": "MaterializedView",
-		"sites": "ReplicatedReplacingMergeTree", "salts": "ReplicatedMergeTree",
+		"sites":               "ReplicatedReplacingMergeTree", "salts": "ReplicatedMergeTree",
 		"erasure_ledger": "ReplicatedMergeTree", "schema_migrations": "ReplicatedMergeTree",
 		"sessions_progress": "ReplicatedReplacingMergeTree", "users": "ReplicatedReplacingMergeTree",
 	} {
