@@ -67,7 +67,7 @@ func Local(name string) string { return name + LocalSuffix }
 var (
 	createTable = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)\s*ENGINE\s*=\s*(\w+)(?:\s*\(([^)]*)\))?(.*)$`)
 	createView  = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+TO\s+(\w+)\s+AS\s+(.*)$`)
-	alterTable  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\s+(.*)$`)
+	alterTable  = regexp.MustCompile("(?is)^ALTER\\s+TABLE\\s+`?(\\w+)`?\\s+(.*)$")
 	dropTable   = regexp.MustCompile(`(?is)^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)$`)
 	insertInto  = regexp.MustCompile(`(?is)^INSERT\s+INTO\s`)
 	columnAlter = regexp.MustCompile(`(?is)^(ADD|DROP|MODIFY)\s+COLUMN\s`)

@@ -54,7 +54,7 @@ func TestRenderViewsAltersDropsInserts(t *testing.T) {
 			[]string{"ALTER TABLE db.events_local ON CLUSTER ck ADD COLUMN time_us UInt64 DEFAULT 0",
 				"DROP TABLE IF EXISTS db.events ON CLUSTER ck",
 				"CREATE TABLE IF NOT EXISTS db.events ON CLUSTER ck AS db.events_local ENGINE = Distributed(ck, db, events_local, visitor_id)"}},
-		{"ALTER TABLE events DELETE WHERE visitor_id = ?",
+		{"ALTER TABLE `events` DELETE WHERE visitor_id = ?",
 			[]string{"ALTER TABLE db.events_local ON CLUSTER ck DELETE WHERE visitor_id = ?"}},
 		{"ALTER TABLE salts DROP PARTITION '2025-01-01'",
 			[]string{"ALTER TABLE db.salts ON CLUSTER ck DROP PARTITION '2025-01-01'"}},
