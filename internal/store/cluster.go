@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store/clusterddl"
@@ -42,9 +45,13 @@ type clusterStore struct {
 	s      *server
 	ddl    clusterddl.Cluster
 	layout clusterddl.Layout
+	opts   *clickhouse.Options // the store's, for connections to single servers
+
+	mu    sync.Mutex
+	conns map[string]driver.Conn
 }
 
-func newClusterStore(ctx context.Context, s *server, cluster, database string) (*clusterStore, error) {
+func newClusterStore(ctx context.Context, s *server, opts *clickhouse.Options, cluster, database string) (*clusterStore, error) {
 	var n []struct {
 		N uint64 `ch:"n"`
 	}
@@ -68,7 +75,8 @@ func newClusterStore(ctx context.Context, s *server, cluster, database string) (
 	if err != nil {
 		return nil, err
 	}
-	return &clusterStore{s: s, ddl: clusterddl.Cluster{Name: cluster, Database: database}, layout: layout}, nil
+	return &clusterStore{s: s, ddl: clusterddl.Cluster{Name: cluster, Database: database}, layout: layout,
+		opts: opts, conns: map[string]driver.Conn{}}, nil
 }
 
 // clusterLayout is which tables are sharded: those of the derived definitions, and
@@ -96,47 +104,122 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 }
 
 // exec runs a statement on the cluster. An ALTER TABLE of a table (a delete, a
-// dropped partition) runs ON CLUSTER on its local tables; a delete or update then
-// waits until every replica of every shard has done it, so the callers' own wait
-// (mutation.Wait, which looks at one server) and their counts see it done everywhere.
+// dropped partition) runs on one replica of each shard's local table (or on one server,
+// for a table every server holds), and replication carries it to the other replicas; a
+// delete or update then waits until every replica of every shard has done it, so the
+// callers' own wait (mutation.Wait, which looks at one server) and their counts see it
+// done everywhere.
 func (c *clusterStore) exec(ctx context.Context, query string, args ...any) error {
 	table, isAlter := clusterddl.Alter(query)
 	if !isAlter {
 		return c.s.conn.Exec(ctx, query, args...)
 	}
-	stmts, err := c.ddl.Render(query, c.layout)
+	stmt, sharded, err := c.ddl.OnServer(query, c.layout)
 	if err != nil {
 		return err
 	}
-	for _, stmt := range stmts {
+	if !sharded {
 		if err := c.s.conn.Exec(ctx, stmt, args...); err != nil {
 			return err
 		}
+	} else if err := c.onEachShard(ctx, stmt, args...); err != nil {
+		return err
 	}
 	if _, isMutation := clusterddl.Mutation(query); !isMutation {
 		return nil
 	}
 	target := table
-	if _, sharded := c.layout[table]; sharded {
+	if sharded {
 		target = clusterddl.Local(table)
 	}
 	return c.waitMutations(ctx, target)
+}
+
+// replica is one server of the cluster, as system.clusters lists it.
+type replica struct {
+	Shard uint32 `ch:"shard_num"`
+	Host  string `ch:"host_address"`
+	Port  uint16 `ch:"port"`
+}
+
+func (r replica) addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(int(r.Port))) }
+
+func (c *clusterStore) replicas(ctx context.Context) ([]replica, error) {
+	var rs []replica
+	if err := c.s.conn.Select(ctx, &rs, "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", c.ddl.Name); err != nil {
+		return nil, fmt.Errorf("cluster %s: list servers: %w", c.ddl.Name, err)
+	}
+	return rs, nil
+}
+
+// onEachShard runs stmt on one replica of every shard: the first that takes it.
+func (c *clusterStore) onEachShard(ctx context.Context, stmt string, args ...any) error {
+	rs, err := c.replicas(ctx)
+	if err != nil {
+		return err
+	}
+	done := map[uint32]bool{}
+	failed := map[uint32]error{}
+	for _, r := range rs {
+		if done[r.Shard] {
+			continue
+		}
+		conn, err := c.conn(r.addr())
+		if err == nil {
+			err = conn.Exec(ctx, stmt, args...)
+		}
+		if err != nil {
+			failed[r.Shard] = fmt.Errorf("%s: %w", r.addr(), err)
+			continue
+		}
+		done[r.Shard] = true
+	}
+	for shard, err := range failed {
+		if !done[shard] {
+			return fmt.Errorf("cluster %s: shard %d: no replica took it: %w", c.ddl.Name, shard, err)
+		}
+	}
+	return nil
+}
+
+// conn is a connection pool to one server of the cluster, opened once.
+func (c *clusterStore) conn(addr string) (driver.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn, ok := c.conns[addr]; ok {
+		return conn, nil
+	}
+	opts := *c.opts
+	opts.Addr = []string{addr}
+	opts.MaxOpenConns, opts.MaxIdleConns = 2, 1
+	conn, err := clickhouse.Open(&opts)
+	if err != nil {
+		return nil, err
+	}
+	c.conns[addr] = conn
+	return conn, nil
+}
+
+func (c *clusterStore) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
 }
 
 // waitMutations polls system.mutations of every server of the cluster until none of
 // table's is pending there. A server that does not answer is asked again: the delete
 // is not done until it has done it too.
 func (c *clusterStore) waitMutations(ctx context.Context, table string) error {
-	var hosts []struct {
-		Host string `ch:"host_address"`
-		Port uint16 `ch:"port"`
-	}
-	if err := c.s.conn.Select(ctx, &hosts, "SELECT host_address, port FROM system.clusters WHERE cluster = ?", c.ddl.Name); err != nil {
-		return fmt.Errorf("cluster %s: list servers: %w", c.ddl.Name, err)
+	hosts, err := c.replicas(ctx)
+	if err != nil {
+		return err
 	}
 	delay := 20 * time.Millisecond
 	for _, h := range hosts {
-		addr := h.Host + ":" + strconv.Itoa(int(h.Port))
+		addr := h.addr()
 		for {
 			var rows []struct {
 				N uint64 `ch:"n"`

@@ -49,7 +49,7 @@ func openServer(ctx context.Context, dsn, cluster string) (Store, error) {
 	s.info = Info{Engine: "server", Version: fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch),
 		Major: int(v.Version.Major), Minor: int(v.Version.Minor), Cluster: cluster, Database: database}
 	if cluster != "" {
-		if s.cluster, err = newClusterStore(ctx, s, cluster, database); err != nil {
+		if s.cluster, err = newClusterStore(ctx, s, opts, cluster, database); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -191,4 +191,9 @@ func (s *server) prepareInsert(ctx context.Context, table string, columns []stri
 
 func (s *server) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
-func (s *server) Close() error { return s.conn.Close() }
+func (s *server) Close() error {
+	if s.cluster != nil {
+		s.cluster.close()
+	}
+	return s.conn.Close()
+}

@@ -47,11 +47,16 @@ type Features struct {
 	// ModernSettings is true when the engine knows settings added after 2019
 	// (async_insert, insert_deduplication_token, ...).
 	ModernSettings bool
+	// ReplicatedDedup is true on a cluster: the event tables are replicated, and a
+	// retried insert of an identical batch is dropped, shard by shard (an insert that
+	// failed on one shard may have landed on another, so a replay inserts the whole
+	// batch again rather than looking up whether it landed).
+	ReplicatedDedup bool
 }
 
 // Features derives what the engine supports from its version.
 func (i Info) Features() Features {
-	return Features{ModernSettings: i.Major >= 22}
+	return Features{ModernSettings: i.Major >= 22, ReplicatedDedup: i.Cluster != ""}
 }
 
 // Options configure Open.

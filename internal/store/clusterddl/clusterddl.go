@@ -17,8 +17,8 @@
 //   - A materialized view is created on every server over the local tables, writing
 //     into the local table of its target; ALTER of a sharded table goes to the local
 //     tables (after a column change the Distributed table is made again over them);
-//     ALTER … DELETE is a mutation of the local tables. INSERT … SELECT runs once, through the Distributed
-//     tables.
+//     ALTER … DELETE is a mutation of the local tables (at run time, OnServer: on one
+//     replica of each shard). INSERT … SELECT runs once, through the Distributed tables.
 //
 // Statements it does not recognise are refused with the statement named, so a
 // migration the rule does not cover fails its test rather than half a cluster.
@@ -27,6 +27,7 @@ package clusterddl
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -115,10 +116,29 @@ func (c Cluster) createTable(name, cols, engine, args, rest string, l Layout) []
 	local := Local(name)
 	return []string{
 		"CREATE TABLE IF NOT EXISTS " + c.qualify(local) + c.onCluster() + " (" + cols + ") ENGINE = " +
-			c.replicated(engine, args, "{shard}", local, "{replica}") + rest,
+			c.replicated(engine, args, "{shard}", local, "{replica}") + withDedupWindow(rest),
 		c.distributed(name, key),
 	}
 }
+
+// DedupWindow is how many recent inserted blocks a sharded table remembers to drop a
+// repeat (ClickHouse's default is 100). A batch that failed on one shard is inserted
+// again, whole, when it is replayed from a collector's spool, after an outage of
+// minutes in which every collector went on inserting about one batch a second: the
+// part the healthy shard took must still be remembered then.
+const DedupWindow = 10000
+
+// withDedupWindow adds the dedup window to a CREATE TABLE's tail (its SETTINGS clause,
+// or a new one).
+func withDedupWindow(rest string) string {
+	setting := "replicated_deduplication_window = " + strconv.Itoa(DedupWindow)
+	if settingsClause.MatchString(rest) {
+		return settingsClause.ReplaceAllString(rest, "${0}"+setting+", ")
+	}
+	return strings.TrimRight(rest, " \n") + "\nSETTINGS " + setting
+}
+
+var settingsClause = regexp.MustCompile(`(?i)\bSETTINGS\s+`)
 
 // replicated is the Replicated variant of a MergeTree-family engine, its ZooKeeper path
 // under group (a shard, or "all" for a table every server holds whole). Other engines
@@ -210,4 +230,21 @@ func Alter(stmt string) (table string, ok bool) {
 		return "", false
 	}
 	return m[1], true
+}
+
+// OnServer renders an ALTER TABLE (a delete, a dropped partition) for one server,
+// without ON CLUSTER: on the local table of a sharded table (run it on one replica of
+// each shard) or on a shared table (run it on any one server). Replication carries it
+// to the other replicas, which is sturdier than the distributed DDL queue: ClickHouse
+// 18.16's queue can stall after two replicas race on an ALTER of a replicated table.
+func (c Cluster) OnServer(stmt string, l Layout) (sql string, sharded bool, err error) {
+	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
+	if m == nil {
+		return "", false, fmt.Errorf("cluster: not an ALTER TABLE: %.120s", stmt)
+	}
+	table := m[1]
+	if _, sharded = l[table]; sharded {
+		table = Local(table)
+	}
+	return "ALTER TABLE " + c.qualify(table) + " " + m[2], sharded, nil
 }

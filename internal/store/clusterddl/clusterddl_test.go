@@ -10,6 +10,9 @@ var c = Cluster{Name: "ck", Database: "db"}
 
 func TestRenderShardsTablesWithVisitors(t *testing.T) {
 	l := Layout{}
+	if got := withDedupWindow("\nORDER BY x\nSETTINGS index_granularity = 8192"); got != "\nORDER BY x\nSETTINGS replicated_deduplication_window = 10000, index_granularity = 8192" {
+		t.Errorf("dedup window into a SETTINGS clause: %q", got)
+	}
 	create := "CREATE TABLE IF NOT EXISTS hits (\n    site String,\n    visitor_id UInt64,\n    t DateTime('UTC')\n) ENGINE = MergeTree\nPARTITION BY toYYYYMM(t)\nORDER BY (site, t)"
 	l.Learn(create)
 	if l["hits"] != VisitorKey {
@@ -20,7 +23,7 @@ func TestRenderShardsTablesWithVisitors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"CREATE TABLE IF NOT EXISTS db.hits_local ON CLUSTER ck (\n    site String,\n    visitor_id UInt64,\n    t DateTime('UTC')\n) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/hits_local', '{replica}')\nPARTITION BY toYYYYMM(t)\nORDER BY (site, t)",
+		"CREATE TABLE IF NOT EXISTS db.hits_local ON CLUSTER ck (\n    site String,\n    visitor_id UInt64,\n    t DateTime('UTC')\n) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/hits_local', '{replica}')\nPARTITION BY toYYYYMM(t)\nORDER BY (site, t)\nSETTINGS replicated_deduplication_window = 10000",
 		"CREATE TABLE IF NOT EXISTS db.hits ON CLUSTER ck AS db.hits_local ENGINE = Distributed(ck, db, hits_local, visitor_id)",
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -10,6 +10,7 @@ package chcluster
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -196,7 +197,7 @@ autopurge.purgeInterval=1
 	}
 	defer out.Close()
 	// The class path holds our folder first, so our log4j.properties wins over Debian's.
-	cmd := exec.Command("java", "-Xmx96m", "-Xss512k", "-XX:+UseSerialGC",
+	cmd := exec.Command("java", "-Xmx192m", "-Xss512k", "-XX:+UseSerialGC",
 		"-Dzookeeper.log.dir="+c.zkDir(), "-Dlog4j.configuration=file:"+c.zkLog4j(),
 		"-cp", c.zkConfigDir()+":/usr/share/java/*:/etc/zookeeper/conf",
 		"org.apache.zookeeper.server.quorum.QuorumPeerMain", c.zkConfig())
@@ -238,7 +239,8 @@ func (c Cluster) StopZooKeeper() {
 }
 
 // zkAnswers reports whether ZooKeeper serves: a session handshake needs a client, so
-// this asks the four-letter word "ruok" (on by default for it) on the client port.
+// this asks the four-letter word "srvr" on the client port, which names the server's
+// mode once it serves ("ruok" answers while it is still loading its data).
 func zkAnswers() bool {
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(ZooKeeperPort), time.Second)
 	if err != nil {
@@ -246,12 +248,11 @@ func zkAnswers() bool {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write([]byte("ruok")); err != nil {
+	if _, err := conn.Write([]byte("srvr")); err != nil {
 		return false
 	}
-	buf := make([]byte, 4)
-	n, _ := conn.Read(buf)
-	return string(buf[:n]) == "imok"
+	b, _ := io.ReadAll(conn)
+	return strings.Contains(string(b), "Mode: ")
 }
 
 func pidOf(file string) int {
