@@ -4,7 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/spool"
+	"github.com/websystems/loendur/internal/store"
 
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/erasure/erasuretest"
@@ -63,5 +69,66 @@ func TestEraseOnCluster(t *testing.T) {
 		if strings.TrimSpace(out) != want {
 			t.Errorf("server %d: %s ledger entries, want %s", n.Index+1, strings.TrimSpace(out), want)
 		}
+	}
+}
+
+// An erasure served by one collector reaches what another collector held meanwhile:
+// B follows the ledger (Service.Follow); its queue, when waited for, stores a late
+// event of the visitor (as a batch delivered after the erasure would), and its spool
+// holds more. Both are gone from every shard and replica and from B's spool.
+func TestFollowLedgerOnCluster(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, c := storetest.Cluster(t)
+	name := db.Info().Database
+	site := "follow.example"
+	evs := erasuretest.Events(site)
+	erasuretest.Store(t, db, evs)
+
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	spooled := evs[0]
+	spooled.EventID = uuid.New()
+	if err := sp.Append(spool.Batch{ID: uuid.New(), Events: []store.Event{spooled}}); err != nil {
+		t.Fatal(err)
+	}
+	late := evs[1]
+	late.EventID = uuid.New()
+	var flushed atomic.Bool
+	b := erasure.NewService(erasure.ServiceOptions{DB: db, Spool: sp, Queue: erasure.QueueFunc(func(ctx context.Context) error {
+		if flushed.CompareAndSwap(false, true) {
+			return store.InsertEvents(ctx, db, []store.Event{late})
+		}
+		return nil
+	})})
+	go b.Follow(ctx, 200*time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // B has read the ledger as it was
+
+	a := erasure.NewService(erasure.ServiceOptions{DB: db})
+	if _, err := a.Erase(ctx, erasure.Request{Selector: erasure.Selector{Site: site, Kind: erasure.KindVisitor, Visitors: []uint64{1}}, RequestedBy: "test"}); err != nil {
+		t.Fatalf("erase at A: %v", err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		left := 0
+		for _, n := range c.Nodes() {
+			out, err := n.Query(name, "SELECT count() FROM events_local WHERE visitor_id = 1")
+			if err != nil || strings.TrimSpace(out) != "0" {
+				left++
+			}
+		}
+		oldest, ok, err := sp.Oldest()
+		inSpool := err != nil || ok && len(oldest.Events) > 0
+		if left == 0 && flushed.Load() && !inSpool {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("90 s after the erasure: %d servers hold events of the visitor; B's queue flushed: %v; B's spool still holds them: %v",
+				left, flushed.Load(), inSpool)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -220,3 +220,25 @@ func waitReplicasAgree(t *testing.T, nodes []chcluster.Node, shard int, db, q st
 	t.Fatalf("the replicas of shard %d do not agree on %q: %v", shard, q, last)
 	return 0
 }
+
+// BenchmarkInsertEventsCluster inserts batches of 10,000 realistic events (new ones each
+// time: replication would drop a repeat) through the local cluster's Distributed table,
+// and into one server for comparison, on this machine: the figures behind the README's
+// capacity on paper.
+func BenchmarkInsertEventsCluster(b *testing.B) {
+	cluster, _ := storetest.Cluster(b)
+	targets := map[string]store.Store{"cluster": cluster, "server": storetest.Server(b)}
+	for name, s := range targets {
+		b.Run(name, func(b *testing.B) {
+			for i := range b.N {
+				b.StopTimer()
+				batch := eventtest.Realistic(10_000, uint64(i)+1000)
+				b.StartTimer()
+				if err := store.InsertEvents(context.Background(), s, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*10_000)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -47,6 +47,11 @@ func Server(t testing.TB) store.Store {
 func Cluster(t testing.TB) (store.Store, chcluster.Cluster) {
 	t.Helper()
 	c := chcluster.Cluster{Dir: testenv.ClusterDir(t)}
+	release, err := c.Use(false) // not while the fault drills stop members
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
 	db := fmt.Sprintf("loendur_ctest_%d", rand.Uint32())
 	s, err := store.Open(context.Background(), c.DSN(db), store.Options{Cluster: chcluster.Name})
 	if err != nil {

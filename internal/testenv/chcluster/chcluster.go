@@ -348,3 +348,23 @@ func (c Cluster) nodeXML(n Node) string {
 </yandex>
 `, n.Index+1, Name, shards.String(), Name, ZooKeeperPort, SessionTimeout.Milliseconds(), n.Shard, n.Shard, n.Replica)
 }
+
+// Use takes the cluster for a test until release is called: shared for tests that only
+// use it (several packages' tests at once), exclusive for the fault drills, which stop
+// and kill its members. `go test ./...` runs packages in parallel processes, so the
+// lock is a file lock (flock) in the cluster's folder.
+func (c Cluster) Use(exclusive bool) (release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(c.Dir, "use.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cluster lock: %w", err)
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cluster lock: %w", err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}

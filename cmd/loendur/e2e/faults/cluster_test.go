@@ -43,6 +43,11 @@ func newClusterDB(t *testing.T) clusterDB {
 	t.Helper()
 	needFaultTools(t)
 	c := chcluster.Cluster{Dir: testenv.ClusterDir(t)}
+	release, err := c.Use(true) // alone: the drills stop and kill members
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
 	if !c.Running() {
 		t.Fatalf("the local cluster in %s is not running (make cluster-start)", c.Dir)
 	}
