@@ -82,7 +82,7 @@ func TestClusterDrills(t *testing.T) {
 	spool2 := t.TempDir()
 	c1 := startCollector(t, d, t.TempDir())
 	c2 := startCollector(t, d, spool2)
-	load := startLoad(t, c1.URL(""), 300, 6, 0)
+	load := startLoad(t, c1.URL(""), 150, 4, 0)
 	load.setTarget(c1.URL(""), c2.URL(""))
 
 	check := func(drill string) {
