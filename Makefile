@@ -71,11 +71,13 @@ cluster-stop:
 run: $(CHDB_LIB) build
 	$(BIN) serve --db chdb://./data --site demo.localhost --demo
 
-# The local cluster runs for this one run and is stopped after it, passed or failed.
+# The local cluster runs for this one run and is stopped and removed after it, passed or
+# failed (the fault drills leave their database on it: see cmd/loendur/e2e/faults).
 test: deps clickhouse-start assets
 	@$(MAKE) --no-print-directory cluster-start
 	LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
-	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; $(MAKE) --no-print-directory cluster-stop; exit $$status
+	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; $(MAKE) --no-print-directory cluster-stop; \
+	  rm -rf $(CLUSTER_DIR); exit $$status
 
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
 BENCH_ARGS ?=
