@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/backup"
 	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/eventtest"
 	"github.com/websystems/loendur/internal/store"
@@ -37,7 +38,12 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	if err := store.InsertEvents(ctx, src, events); err != nil {
 		t.Fatal(err)
 	}
+	site := events[0].Site
+	done := events[len(events)-1].Timestamp.Add(derived.MaxVisitLength + time.Hour)
+	derivedtest.WriteVisits(t, src, site, done)
+	derivedtest.RequireRows(t, src, site)
 	perShard := []string{
+		"SELECT count(), sum(pageviews), sum(cityHash64(session_id)) FROM sessions_local",
 		"SELECT count(), sum(cityHash64(toString(event_id))) FROM events_local",
 		"SELECT count(), sum(pageviews) FROM page_stats_daily_local",
 		"SELECT count(), sum(events) FROM event_stats_hourly_local",
@@ -116,13 +122,20 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	if got := count(t, dst, "SELECT count() AS n FROM events"); got != uint64(len(events)-victimEvents) {
 		t.Errorf("%d events after the restore, want %d", got, len(events)-victimEvents)
 	}
+	for shard := 1; shard <= chcluster.Shards; shard++ {
+		for _, q := range perShard {
+			replicasAgree(t, nodes, shard, dst.Info().Database, q)
+		}
+	}
 	rollupsAgree(t, dst)
+	derivedtest.NoDrift(t, dst, site, "after the restore and the ledger")
 
 	// The figures equal a single server's with the same events and erasure.
 	single := storetest.Server(t)
 	if err := store.InsertEvents(ctx, single, events); err != nil {
 		t.Fatal(err)
 	}
+	derivedtest.WriteVisits(t, single, site, done)
 	if _, err := erasure.Erase(ctx, single, erasure.Selector{Site: events[0].Site, Kind: erasure.KindVisitor, Visitors: []uint64{victim}},
 		erasure.Options{RequestedBy: "test"}); err != nil {
 		t.Fatal(err)
@@ -131,6 +144,7 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 		EndFrom: events[0].Timestamp.Add(-time.Hour)}
 	for _, q := range []string{
 		"SELECT concat(toString(session_id), ' ', entry_page, ' ', exit_page, ' ', toString(pageviews)) AS s FROM (" + span.Query() + ") ORDER BY session_id",
+		"SELECT concat(toString(session_id), ' ', entry_page, ' ', exit_page, ' ', toString(pageviews)) AS s FROM sessions FINAL WHERE site = '" + site + "' ORDER BY session_id",
 		"SELECT concat(pathname, ' ', toString(sum(pageviews)), ' ', toString(uniqIfMerge(visitors))) AS s FROM page_stats_daily GROUP BY pathname ORDER BY pathname",
 	} {
 		if a, b := rows(t, dst, q), rows(t, single, q); a != b || a == "" {
@@ -143,6 +157,11 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	if err := store.InsertEvents(ctx, dst, []store.Event{{EventID: uuid.New(), Site: events[0].Site, Timestamp: events[0].Timestamp,
 		Name: "pageview", Pathname: "/after-restore", VisitorID: 4242}}); err != nil {
 		t.Fatal(err)
+	}
+	// A read through the Distributed table may ask the replica that has not fetched
+	// the new part yet: wait until the replicas agree.
+	for shard := 1; shard <= chcluster.Shards; shard++ {
+		replicasAgree(t, nodes, shard, dst.Info().Database, "SELECT count(), sum(pageviews) FROM page_stats_daily_local")
 	}
 	if got := count(t, dst, "SELECT sum(pageviews) AS n FROM page_stats_daily"); got != pv+1 {
 		t.Errorf("a new page view after the restore: %d page views in the rollup, want %d", got, pv+1)
