@@ -9,6 +9,10 @@
 // protocol gives typed rows only), and embedded chDB writes and reads the files itself
 // with the file() table function.
 //
+// On a cluster (store.Info.Cluster) a backup is taken per shard and a restore loads
+// into an empty database migrated for the cluster, every row back on its shard (see
+// cluster.go).
+//
 // The salts table is never backed up: a salt must be gone 48 hours after its day, and a
 // backup lives longer. Materialized views are recreated after their tables are loaded,
 // so loading events does not add to the rollups twice.
