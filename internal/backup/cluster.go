@@ -177,7 +177,7 @@ func restoreCluster(ctx context.Context, db store.Store, abs string, opts Option
 			err = load(ctx, db, opts, database, t.Name, filepath.Join(abs, t.File))
 		}
 		if err != nil {
-			return n, fmt.Errorf("restore %s: %w", t.Name, err)
+			return n, fmt.Errorf("restore %s: %w (the database %s is now partly loaded and without its views: drop it ON CLUSTER and restore into a new one)", t.Name, err, database)
 		}
 		n++
 	}
