@@ -8,6 +8,7 @@ CHDB_LIB     := $(CACHE)/chdb-$(CHDB_VERSION)/libchdb.so
 CH_DIR       ?= /tmp/loendur-clickhouse
 CH_TCP_PORT  ?= 19000
 CH_HTTP_PORT ?= 18123
+CLUSTER_DIR  ?= /tmp/loendur-cluster
 BIN          := bin/loendur
 GO           ?= go
 
@@ -15,8 +16,9 @@ export CHDB_LIB_PATH := $(CHDB_LIB)
 export LOENDUR_CH_DIR := $(CH_DIR)
 export LOENDUR_CH_TCP_PORT := $(CH_TCP_PORT)
 export LOENDUR_CH_HTTP_PORT := $(CH_HTTP_PORT)
+export LOENDUR_CLUSTER_DIR := $(CLUSTER_DIR)
 
-.PHONY: assets build run test bench bench-reports bench-import fuzz deps mailpit clickhouse-server chromium clickhouse-start clickhouse-stop generate vet lint clean
+.PHONY: assets build run test bench bench-reports bench-import fuzz deps mailpit clickhouse-server chromium zookeeper clickhouse-start clickhouse-stop cluster-start cluster-stop generate vet lint clean
 
 build: assets
 	$(GO) build -o $(BIN) ./cmd/loendur
@@ -46,7 +48,7 @@ bench-import: clickhouse-start
 	  $(GO) test -run '^$$' -bench ImportGA4 -benchtime 1x -timeout 4h ./internal/imports
 
 # --- set-up -----------------------------------------------------------------
-deps: $(CHDB_LIB) clickhouse-server chromium mailpit
+deps: $(CHDB_LIB) clickhouse-server chromium zookeeper mailpit
 
 # Mailpit, the SMTP server the mail tests deliver to (they start it on loopback ports
 # and read what arrived through its API), built from source at a pinned version.
@@ -73,20 +75,37 @@ clickhouse-server:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# ZooKeeper (Java) coordinates the local cluster's replicas.
+zookeeper:
+	@test -f /usr/share/java/zookeeper.jar || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zookeeper >/dev/null; }
+
 clickhouse-start: clickhouse-server
 	@.ci/clickhouse.sh start
 
 clickhouse-stop:
 	@.ci/clickhouse.sh stop
 
+# The local cluster: ZooKeeper and 2 shards × 2 replicas of ClickHouse 18.16 on
+# 127.0.0.1:19100–19199, data in $(CLUSTER_DIR) (internal/testenv/chcluster).
+cluster-start: clickhouse-server zookeeper
+	@.ci/clickhouse.sh cluster-start
+
+cluster-stop:
+	@.ci/clickhouse.sh cluster-stop
+
 # --- commands ---------------------------------------------------------------
 run: $(CHDB_LIB) build
 	$(BIN) serve --db chdb://./data --site demo.localhost --demo
 
-# Browser tests keep their screenshots in testdata-out/screenshots/ (git-ignored) for a
-# person to look at; run alone, they use the system's temporary folder.
+# The local cluster runs for this one run and is stopped and removed after it, passed or
+# failed (the fault drills leave their database on it: see cmd/loendur/e2e/faults). Browser
+# tests keep their screenshots in testdata-out/screenshots/ (git-ignored) for a person to
+# look at; run alone, they use the system's temporary folder.
 test: deps clickhouse-start assets
-	LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) $(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory cluster-start
+	LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
+	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; $(MAKE) --no-print-directory cluster-stop; \
+	  rm -rf $(CLUSTER_DIR); exit $$status
 
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
 BENCH_ARGS ?=

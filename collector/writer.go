@@ -198,8 +198,12 @@ func (w *writer) insert(b spool.Batch) error {
 // and still report an error (the server killed before it answered). One insert of a
 // batch is one block, so its first and last event ids tell; asking costs one query per
 // replayed batch, which only an outage or a crash causes.
+//
+// On a cluster it is never looked up: an insert that failed on one shard may have
+// landed on another, so the batch is always inserted again, whole, and each shard's
+// replicated tables drop the identical part they hold already (Features.ReplicatedDedup).
 func (w *writer) landed(b spool.Batch) bool {
-	if len(b.Events) == 0 {
+	if len(b.Events) == 0 || w.db.Info().Features().ReplicatedDedup {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)

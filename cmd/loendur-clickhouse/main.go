@@ -4,7 +4,9 @@
 //
 // Usage: loendur-clickhouse start|stop|status, with the folder and ports from
 // LOENDUR_CH_DIR (/tmp/loendur-clickhouse), LOENDUR_CH_TCP_PORT (19000) and
-// LOENDUR_CH_HTTP_PORT (18123).
+// LOENDUR_CH_HTTP_PORT (18123); and loendur-clickhouse cluster-start|cluster-stop|
+// cluster-status for the local cluster (`make cluster-start`, internal/testenv/chcluster)
+// in LOENDUR_CLUSTER_DIR (/tmp/loendur-cluster), on ports 19100–19199.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/websystems/loendur/internal/testenv/chcluster"
 	"github.com/websystems/loendur/internal/testenv/chserver"
 )
 
@@ -36,6 +39,9 @@ func run(args []string) error {
 	cmd := ""
 	if len(args) == 1 {
 		cmd = args[0]
+	}
+	if strings.HasPrefix(cmd, "cluster-") {
+		return runCluster(strings.TrimPrefix(cmd, "cluster-"))
 	}
 	switch cmd {
 	case "start":
@@ -61,8 +67,33 @@ func run(args []string) error {
 		}
 		fmt.Println("running")
 	default:
-		fmt.Fprintln(os.Stderr, "usage: loendur-clickhouse start|stop|status")
+		fmt.Fprintln(os.Stderr, "usage: loendur-clickhouse start|stop|status|cluster-start|cluster-stop|cluster-status")
 		os.Exit(2)
+	}
+	return nil
+}
+
+// runCluster starts, stops or reports the local cluster.
+func runCluster(cmd string) error {
+	c := chcluster.Cluster{Dir: envOr("LOENDUR_CLUSTER_DIR", "/tmp/loendur-cluster")}
+	switch cmd {
+	case "start":
+		if err := c.Start(); err != nil {
+			c.Stop()
+			return err
+		}
+		fmt.Printf("cluster %s: ZooKeeper on 127.0.0.1:%d, %d×%d ClickHouse servers: --db %s --cluster %s\n",
+			chcluster.Name, chcluster.ZooKeeperPort, chcluster.Shards, chcluster.Replicas, c.DSN("DB"), chcluster.Name)
+	case "stop":
+		c.Stop()
+	case "status":
+		if !c.Running() {
+			fmt.Println("stopped")
+			os.Exit(1)
+		}
+		fmt.Println("running")
+	default:
+		return fmt.Errorf("unknown command cluster-%s", cmd)
 	}
 	return nil
 }

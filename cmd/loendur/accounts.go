@@ -68,13 +68,20 @@ func runKey(args []string, stdout io.Writer) error {
 	})
 }
 
-// dbFlag is --db with its LOENDUR_DB fallback, for the commands besides serve.
-func dbFlag(fs *flag.FlagSet) *string {
-	def := defaultDB
+// dbTarget is the database a command opens: --db, and --cluster on a cluster.
+type dbTarget struct{ DSN, Cluster string }
+
+// dbFlag is --db and --cluster with their LOENDUR_DB and LOENDUR_CLUSTER fallbacks, for
+// the commands besides serve.
+func dbFlag(fs *flag.FlagSet) *dbTarget {
+	t := &dbTarget{DSN: defaultDB}
 	if v, ok := os.LookupEnv(envPrefix + "DB"); ok {
-		def = v
+		t.DSN = v
 	}
-	return fs.String("db", def, "database: chdb://PATH or clickhouse://HOST:PORT/DATABASE ($"+envPrefix+"DB)")
+	t.Cluster = os.Getenv(envPrefix + "CLUSTER")
+	fs.StringVar(&t.DSN, "db", t.DSN, "database: chdb://PATH or clickhouse://HOST:PORT[,HOST:PORT…]/DATABASE ($"+envPrefix+"DB)")
+	fs.StringVar(&t.Cluster, "cluster", t.Cluster, clusterUsage+" ($"+envPrefix+"CLUSTER)")
+	return t
 }
 
 // parseWithPositional parses flags that may come before or after one positional argument.
@@ -112,7 +119,7 @@ func readPassword(stdin io.Reader) (string, error) {
 }
 
 // withStore opens and migrates the database for a one-off command.
-func withStore(dsn string, fn func(ctx context.Context, db store.Store) error) error {
+func withStore(dsn dbTarget, fn func(ctx context.Context, db store.Store) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := openStore(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -24,11 +24,14 @@ const (
 	envPrefix   = "LOENDUR_"
 )
 
+const clusterUsage = "a cluster of the servers' remote_servers: migrations run ON CLUSTER, event tables sharded and replicated, shared tables replicated (README, \"Scaling out\")"
+
 // serveConfig is everything `loendur serve` reads from flags and LOENDUR_* variables.
 type serveConfig struct {
 	Addr          string
 	MetricsAddr   string
 	DB            string
+	Cluster       string
 	Sites         []string
 	GeoIP         string
 	ReferrerSpam  string
@@ -135,7 +138,8 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	}
 	str(&cfg.Addr, "addr", "ADDR", defaultAddr, "listen address")
 	str(&cfg.MetricsAddr, "metrics-addr", "METRICS_ADDR", "", "serve /metrics only on this address (e.g. 127.0.0.1:9090) instead of on --addr")
-	str(&cfg.DB, "db", "DB", defaultDB, "database: chdb://PATH (embedded) or clickhouse://[USER:PASSWORD@]HOST:PORT/DATABASE (server, native port)")
+	str(&cfg.DB, "db", "DB", defaultDB, "database: chdb://PATH (embedded) or clickhouse://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/DATABASE (servers, native port)")
+	str(&cfg.Cluster, "cluster", "CLUSTER", "", clusterUsage)
 	fs.Var(listFlag{&cfg.Sites}, "site", "site domain to register at start; repeatable or comma-separated ($"+envPrefix+"SITES)")
 	env["site"] = "SITES"
 	str(&cfg.GeoIP, "geoip", "GEOIP", "", "path of a MaxMind-format City or Country database (GeoLite2, DB-IP); empty: no geo")
@@ -204,6 +208,9 @@ func (c serveConfig) validate() error {
 	var errs []error
 	if !strings.HasPrefix(c.DB, "chdb://") && !strings.HasPrefix(c.DB, "clickhouse://") {
 		errs = append(errs, errors.New("--db must be chdb://PATH or clickhouse://HOST:PORT/DATABASE"))
+	}
+	if c.Cluster != "" && !strings.HasPrefix(c.DB, "clickhouse://") {
+		errs = append(errs, errors.New("--cluster needs --db clickhouse://HOST:PORT[,HOST:PORT…]/DATABASE (a cluster's servers)"))
 	}
 	if c.QueueSize < 1 || c.BatchSize < 1 {
 		errs = append(errs, errors.New("--queue-size and --batch-size must be positive"))

@@ -113,3 +113,28 @@ func TestNoticeConfig(t *testing.T) {
 		}
 	}
 }
+
+// --cluster and LOENDUR_CLUSTER: the flag wins; a cluster needs clickhouse:// servers;
+// the one-off commands read both too.
+func TestClusterConfig(t *testing.T) {
+	dsn := "clickhouse://127.0.0.1:19110,127.0.0.1:19112/loendur"
+	cfg, err := parseServeConfig([]string{"--db", dsn, "--cluster", "one"})
+	if err != nil || cfg.Cluster != "one" || cfg.DB != dsn {
+		t.Errorf("flags: %+v, %v", cfg, err)
+	}
+	t.Setenv("LOENDUR_CLUSTER", "two")
+	if cfg, err := parseServeConfig([]string{"--db", dsn}); err != nil || cfg.Cluster != "two" {
+		t.Errorf("environment: %q, %v; want two", cfg.Cluster, err)
+	}
+	if cfg, err := parseServeConfig([]string{"--db", dsn, "--cluster", "one"}); err != nil || cfg.Cluster != "one" {
+		t.Errorf("flag and environment: %q, %v; want the flag's one", cfg.Cluster, err)
+	}
+	if _, err := parseServeConfig([]string{"--db", "chdb://./x"}); err == nil || !strings.Contains(err.Error(), "--cluster needs") {
+		t.Errorf("embedded with a cluster: %v; want an error naming --cluster", err)
+	}
+	fs := flag.NewFlagSet("erase", flag.ContinueOnError)
+	target := dbFlag(fs)
+	if err := fs.Parse([]string{"--db", dsn}); err != nil || *target != (dbTarget{DSN: dsn, Cluster: "two"}) {
+		t.Errorf("one-off command: %+v, %v", *target, err)
+	}
+}

@@ -110,7 +110,7 @@ func runAlert(args []string, stdout io.Writer) error {
 	return saveNotify(*dsn, *site, notify.Input{StoppedHours: hours, Spike: spike, AlertRecipients: &rcpts, WebhookURL: hook}, stdout)
 }
 
-func saveNotify(dsn, site string, in notify.Input, stdout io.Writer) error {
+func saveNotify(dsn dbTarget, site string, in notify.Input, stdout io.Writer) error {
 	return withNotify(dsn, func(ctx context.Context, db store.Store, reg *sites.Registry) error {
 		svc, err := notify.New(notify.Options{DB: db, Sites: reg})
 		if err != nil {
@@ -130,7 +130,7 @@ func saveNotify(dsn, site string, in notify.Input, stdout io.Writer) error {
 	})
 }
 
-func withNotify(dsn string, fn func(ctx context.Context, db store.Store, reg *sites.Registry) error) error {
+func withNotify(dsn dbTarget, fn func(ctx context.Context, db store.Store, reg *sites.Registry) error) error {
 	return withStore(dsn, func(ctx context.Context, db store.Store) error {
 		reg := sites.NewRegistry(db, slog.New(slog.DiscardHandler))
 		if err := reg.Load(ctx); err != nil {

@@ -27,7 +27,7 @@ const selectorUsage = "--site DOMAIN (--visitor ID | --session ID | --ip ADDR --
 // they fill an erasure.SelectorInput, which erasure.ParseSelector reads as it reads
 // the dashboard's form and JSON.
 type selectorFlags struct {
-	dsn        *string
+	dsn        *dbTarget
 	in         erasure.SelectorInput
 	ipv4, ipv6 *int
 	env        map[string]string // flag -> environment variable, for applyEnv
@@ -201,7 +201,7 @@ func runBackup(args []string, stdout io.Writer) error {
 		return err
 	}
 	return withLongStore(*dsn, func(ctx context.Context, db store.Store) error {
-		m, err := backup.Backup(ctx, db, dir, backup.Options{DSN: *dsn, HTTPPort: *httpPort})
+		m, err := backup.Backup(ctx, db, dir, backup.Options{DSN: dsn.DSN, HTTPPort: *httpPort})
 		if err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ func runRestore(args []string, stdout io.Writer) error {
 		return err
 	}
 	return withLongStore(*dsn, func(ctx context.Context, db store.Store) error {
-		n, err := backup.Restore(ctx, db, dir, backup.Options{DSN: *dsn, HTTPPort: *httpPort})
+		n, err := backup.Restore(ctx, db, dir, backup.Options{DSN: dsn.DSN, HTTPPort: *httpPort})
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func confirm(stdin io.Reader, stdout io.Writer, prompt string) bool {
 
 // withLongStore is withStore without its one-minute limit: an erasure, a backup or a
 // restore of a large database takes as long as it takes; Ctrl-C stops it.
-func withLongStore(dsn string, fn func(ctx context.Context, db store.Store) error) error {
+func withLongStore(dsn dbTarget, fn func(ctx context.Context, db store.Store) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	db, err := openStore(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))

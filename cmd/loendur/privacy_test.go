@@ -21,7 +21,7 @@ func TestEraseAndExportCommands(t *testing.T) {
 	dsn := storetest.ServerDSN(t)
 	site := "cli.erase.test"
 	at := time.Date(2026, 4, 2, 9, 30, 0, 0, time.UTC)
-	err := withLongStore(dsn, func(ctx context.Context, db store.Store) error {
+	err := withLongStore(dbTarget{DSN: dsn}, func(ctx context.Context, db store.Store) error {
 		return store.InsertEvents(ctx, db, []store.Event{
 			{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", Pathname: "/a", VisitorID: 1, IP: "203.0.0.0"},
 			{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", Pathname: "/b", VisitorID: 2, IP: "198.51.0.0"},

@@ -74,7 +74,7 @@ func runServe(args []string) error {
 	}
 	truncator, _ := privacy.NewTruncator(cfg.IPv4Prefix, cfg.IPv6Prefix)
 
-	db, err := openStore(ctx, cfg.DB, log)
+	db, err := openStore(ctx, dbTarget{DSN: cfg.DB, Cluster: cfg.Cluster}, log)
 	if err != nil {
 		return err
 	}
@@ -123,6 +123,7 @@ func runServe(args []string) error {
 	go retention.New(db, log, reg, time.Now).Run(ctx)
 	go svc.dash.Run(ctx)
 	go notifier.Run(ctx)
+	go svc.erasures.Follow(ctx, ledgerFollowInterval)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- svc.app.Listener(ln) }()
@@ -220,10 +221,16 @@ func serveMetrics(ln net.Listener, reg *prometheus.Registry, errs chan<- error) 
 // services are what runServe serves: the app, and the collector and dashboard whose
 // routes are registered on it.
 type services struct {
-	app  *fiber.App
-	col  *collector.Collector
-	dash *dashboard.Dashboard
+	app      *fiber.App
+	col      *collector.Collector
+	dash     *dashboard.Dashboard
+	erasures *erasure.Service
 }
+
+// ledgerFollowInterval is how often a collector reads the erasure ledger for erasures
+// other processes recorded (erasure.Service.Follow): what an erasure elsewhere leaves
+// in this collector's queue or spool is gone within about this, plus a flush.
+const ledgerFollowInterval = 5 * time.Second
 
 // newServices builds the collector and the dashboard and registers their routes, the
 // tracker's and the operators' on one app. A route that cannot be registered is a
@@ -265,7 +272,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	if err := registerRoutes(app, col, dash, d.db, d.sites, metricsOnApp(d)); err != nil {
 		return nil, err
 	}
-	return &services{app: app, col: col, dash: dash}, nil
+	return &services{app: app, col: col, dash: dash, erasures: erasures}, nil
 }
 
 func newLogger(format string) *slog.Logger {
@@ -291,10 +298,10 @@ func openGeo(path string, log *slog.Logger) (*geo.Reader, error) {
 	return r, nil
 }
 
-func openStore(ctx context.Context, dsn string, log *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, t dbTarget, log *slog.Logger) (store.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	db, err := store.Open(octx, dsn, store.Options{})
+	db, err := store.Open(octx, t.DSN, store.Options{Cluster: t.Cluster})
 	if err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ func startServing(t *testing.T, ctx context.Context, site string, args ...string
 func testServeDeps(t *testing.T, ctx context.Context, cfg serveConfig, site string) serveDeps {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := openStore(ctx, cfg.DB, log)
+	db, err := openStore(ctx, dbTarget{DSN: cfg.DB}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func runShareRevoke(args []string, stdout io.Writer) error {
 }
 
 // withSite opens the database and resolves --site to a registered site.
-func withSite(dsn, raw string, fn func(ctx context.Context, db store.Store, domain string) error) error {
+func withSite(dsn dbTarget, raw string, fn func(ctx context.Context, db store.Store, domain string) error) error {
 	if raw == "" {
 		return errors.New("--site is required")
 	}

@@ -9,6 +9,10 @@
 // protocol gives typed rows only), and embedded chDB writes and reads the files itself
 // with the file() table function.
 //
+// On a cluster (store.Info.Cluster) a backup is taken per shard and a restore loads
+// into an empty database migrated for the cluster, every row back on its shard (see
+// cluster.go).
+//
 // The salts table is never backed up: a salt must be gone 48 hours after its day, and a
 // backup lives longer. Materialized views are recreated after their tables are loaded,
 // so loading events does not add to the rollups twice.
@@ -45,6 +49,9 @@ type Table struct {
 	Engine string `json:"engine"`
 	Create string `json:"create"`
 	File   string `json:"file,omitempty"` // Native data; empty for views
+	// Sharded: the table is one shard's part of a Distributed table, and File is in
+	// each shard's folder (Shard.Dir).
+	Sharded bool `json:"sharded,omitempty"`
 }
 
 // Manifest lists what a backup holds.
@@ -54,6 +61,9 @@ type Manifest struct {
 	Version  string    `json:"version"`
 	Time     time.Time `json:"time"`
 	Tables   []Table   `json:"tables"`
+	// Cluster and Shards are set for a backup of a cluster (see cluster.go).
+	Cluster string  `json:"cluster,omitempty"`
+	Shards  []Shard `json:"shards,omitempty"`
 }
 
 // Options of Backup and Restore.
@@ -81,26 +91,27 @@ func Backup(ctx context.Context, db store.Store, dir string, opts Options) (Mani
 	if err != nil {
 		return Manifest{}, err
 	}
-	var tables []struct {
-		Name   string `ch:"name"`
-		Engine string `ch:"engine"`
-	}
+	var tables []tableRow
 	if err := db.Select(ctx, &tables, `SELECT name, engine FROM system.tables
 		WHERE database = currentDatabase() AND NOT is_temporary ORDER BY name`); err != nil {
 		return Manifest{}, fmt.Errorf("backup: list tables: %w", err)
 	}
 	m := Manifest{Database: database, Engine: db.Info().Engine, Version: db.Info().Version, Time: time.Now().UTC()}
+	if db.Info().Cluster != "" {
+		if err := backupCluster(ctx, db, abs, opts, &m, tables); err != nil {
+			return m, err
+		}
+		return m, writeManifest(abs, m)
+	}
 	for _, t := range tables {
 		if _, skip := excluded[t.Name]; skip || strings.HasPrefix(t.Name, ".inner") {
 			continue
 		}
-		var ddl []struct {
-			Statement string `ch:"statement"`
+		create, err := showCreate(ctx, db, t.Name)
+		if err != nil {
+			return m, err
 		}
-		if err := db.Select(ctx, &ddl, "SHOW CREATE TABLE `"+t.Name+"`"); err != nil || len(ddl) == 0 {
-			return m, fmt.Errorf("backup: schema of %s: %v", t.Name, err)
-		}
-		entry := Table{Name: t.Name, Engine: t.Engine, Create: ddl[0].Statement}
+		entry := Table{Name: t.Name, Engine: t.Engine, Create: create}
 		if !isView(t.Engine) {
 			entry.File = t.Name + ".native"
 			if err := dump(ctx, db, opts, database, t.Name, filepath.Join(abs, entry.File)); err != nil {
@@ -109,11 +120,31 @@ func Backup(ctx context.Context, db store.Store, dir string, opts Options) (Mani
 		}
 		m.Tables = append(m.Tables, entry)
 	}
+	return m, writeManifest(abs, m)
+}
+
+type tableRow struct {
+	Name   string `ch:"name"`
+	Engine string `ch:"engine"`
+}
+
+func writeManifest(abs string, m Manifest) error {
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(abs, ManifestFile), b, 0o640); err != nil {
-		return m, fmt.Errorf("backup: write manifest: %w", err)
+		return fmt.Errorf("backup: write manifest: %w", err)
 	}
-	return m, nil
+	return nil
+}
+
+// showCreate is a table's CREATE statement as the server holds it.
+func showCreate(ctx context.Context, db store.Store, table string) (string, error) {
+	var ddl []struct {
+		Statement string `ch:"statement"`
+	}
+	if err := db.Select(ctx, &ddl, "SHOW CREATE TABLE `"+table+"`"); err != nil || len(ddl) == 0 {
+		return "", fmt.Errorf("backup: schema of %s: %v", table, err)
+	}
+	return ddl[0].Statement, nil
 }
 
 // Restore recreates and reloads every table of the backup in dir, replacing tables of
@@ -136,6 +167,9 @@ func Restore(ctx context.Context, db store.Store, dir string, opts Options) (int
 	database, err := currentDatabase(ctx, db)
 	if err != nil {
 		return 0, err
+	}
+	if db.Info().Cluster != "" || m.Cluster != "" {
+		return restoreCluster(ctx, db, abs, opts, m, database)
 	}
 	ledger, _ := erasure.Ledger(ctx, db) // none yet in a fresh database
 	// Views first, so no table is dropped under a view, and none fires while loading.
@@ -233,18 +267,26 @@ func dump(ctx context.Context, db store.Store, opts Options, database, table, pa
 		}
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
-	if err != nil {
+	if err := dumpHTTP(ctx, opts, database, "SELECT * FROM `"+table+"` FORMAT Native", path); err != nil {
 		return fmt.Errorf("backup %s: %w", table, err)
 	}
-	defer f.Close()
-	body, err := httpQuery(ctx, opts, database, "SELECT * FROM `"+table+"` FORMAT Native", nil)
+	return nil
+}
+
+// dumpHTTP writes the Native result of query on the server to a new file at path.
+func dumpHTTP(ctx context.Context, opts Options, database, query, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
-		return fmt.Errorf("backup %s: %w", table, err)
+		return err
+	}
+	defer f.Close()
+	body, err := httpQuery(ctx, opts, database, query, nil)
+	if err != nil {
+		return err
 	}
 	defer body.Close()
 	if _, err := io.Copy(f, body); err != nil {
-		return fmt.Errorf("backup %s: %w", table, err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		return err
@@ -266,14 +308,22 @@ func load(ctx context.Context, db store.Store, opts Options, database, table, pa
 		}
 		return nil
 	}
+	if err := loadHTTP(ctx, opts, database, "INSERT INTO `"+table+"` FORMAT Native", path, nil); err != nil {
+		return fmt.Errorf("restore %s: %w", table, err)
+	}
+	return nil
+}
+
+// loadHTTP posts the Native file at path to the server with an INSERT query.
+func loadHTTP(ctx context.Context, opts Options, database, query, path string, settings url.Values) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	body, err := httpQuery(ctx, opts, database, "INSERT INTO `"+table+"` FORMAT Native", f)
+	body, err := httpQuery(ctx, opts, database, query, f, settings)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", table, err)
+		return err
 	}
 	io.Copy(io.Discard, body)
 	return body.Close()
@@ -281,8 +331,13 @@ func load(ctx context.Context, db store.Store, opts Options, database, table, pa
 
 // httpQuery runs a query on the server's HTTP interface: a GET streaming the result, or
 // a POST with data to insert.
-func httpQuery(ctx context.Context, opts Options, database, query string, data io.Reader) (io.ReadCloser, error) {
+// On a cluster (a DSN of several hosts) it goes to the first host, the one the store
+// connects to first.
+func httpQuery(ctx context.Context, opts Options, database, query string, data io.Reader, settings ...url.Values) (io.ReadCloser, error) {
 	u, err := url.Parse(opts.DSN)
+	if err == nil && strings.Contains(u.Host, ",") {
+		u.Host, _, _ = strings.Cut(u.Host, ",")
+	}
 	if err != nil || u.Hostname() == "" {
 		return nil, fmt.Errorf("server DSN: want clickhouse://HOST:PORT/DATABASE")
 	}
@@ -293,8 +348,13 @@ func httpQuery(ctx context.Context, opts Options, database, query string, data i
 	if port == 0 {
 		port = 8123
 	}
-	endpoint := url.URL{Scheme: "http", Host: u.Hostname() + ":" + strconv.Itoa(port), Path: "/",
-		RawQuery: url.Values{"database": {database}, "query": {query}}.Encode()}
+	params := url.Values{"database": {database}, "query": {query}}
+	for _, set := range settings {
+		for k, v := range set {
+			params[k] = v
+		}
+	}
+	endpoint := url.URL{Scheme: "http", Host: u.Hostname() + ":" + strconv.Itoa(port), Path: "/", RawQuery: params.Encode()}
 	method := http.MethodGet
 	if data != nil {
 		method = http.MethodPost

@@ -17,6 +17,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/websystems/loendur/internal/store/clusterddl"
 )
 
 // DB is what rebuilding needs of the database (store.Store has it).
@@ -30,18 +32,47 @@ type DB interface {
 type Deployment struct {
 	// Modern engines (newer than ClickHouse 18.16) understand more settings.
 	Modern bool
-	// Cluster, when set, is where a clustered deployment runs (ON CLUSTER, Replicated
-	// engines). Not rendered yet: Migrations refuses it, so that the cluster work adds
-	// it here, in engine and onCluster, and nowhere else.
-	Cluster string
+	// Cluster, when set, is the cluster of the servers' remote_servers that a clustered
+	// deployment runs on, and Database its database there: the tables are rendered by
+	// clusterddl's rule (ON CLUSTER, Replicated local tables per shard behind
+	// Distributed ones, shared tables replicated to every server) with ShardKeys.
+	Cluster  string
+	Database string
 }
 
-// engine is a table's engine in this deployment. The seam for a cluster: Replicated
-// variants with {shard}/{replica} macros.
-func (d Deployment) engine(base string) string { return base }
+// RollupShardKey spreads a rollup's rows over the shards when a rebuild inserts them
+// through the Distributed table; the materialized views write each shard's own rows
+// into its local table. Readers merge every shard's rows of a key (sums and uniq
+// states add up), so where a row lands does not change a figure.
+const RollupShardKey = "rand()"
 
-// onCluster is the ON CLUSTER clause of a DDL statement ("" on a single node).
-func (d Deployment) onCluster() string { return "" }
+// ShardKeys are the sharded tables this package reads or writes and their sharding
+// keys: events and visits by visitor, so that one visit, and all of one visitor's, are
+// on one shard; the rollups anywhere (RollupShardKey). The progress table is shared.
+func ShardKeys() clusterddl.Layout {
+	l := clusterddl.Layout{EventsTable: clusterddl.VisitorKey, SessionsTable: clusterddl.VisitorKey}
+	for _, t := range All() {
+		l[t.Name()] = RollupShardKey
+	}
+	return l
+}
+
+// render is a definition's single-server statements as this deployment runs them.
+func (d Deployment) render(stmts []string) ([]string, error) {
+	if d.Cluster == "" {
+		return stmts, nil
+	}
+	c := clusterddl.Cluster{Name: d.Cluster, Database: d.Database}
+	var out []string
+	for _, s := range stmts {
+		r, err := c.Render(s, ShardKeys())
+		if err != nil {
+			return nil, fmt.Errorf("derived tables: %w", err)
+		}
+		out = append(out, r...)
+	}
+	return out, nil
+}
 
 // Column is a column of a derived table.
 type Column struct{ Name, Type string }
@@ -156,16 +187,17 @@ func (r Rollup) selectFrom(lead, groupBy []string, cond string) string {
 	return b.String()
 }
 
-// DDL renders the statements that create the table and its materialized view.
-func (t Table) DDL(d Deployment) []string {
+// DDL renders the statements that create the table and its materialized view on a
+// single server (Deployment.render makes them a cluster's).
+func (t Table) DDL() []string {
 	var cols []string
 	for _, c := range t.Columns() {
 		cols = append(cols, "    "+c.Name+" "+c.Type)
 	}
 	bucket := t.Bucket.Column.Name
-	table := "CREATE TABLE IF NOT EXISTS " + t.Name() + d.onCluster() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
-		d.engine("SummingMergeTree") + "\nPARTITION BY toYYYYMM(" + bucket + ")\nORDER BY (" + strings.Join(t.keyNames(), ", ") + ")"
-	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + d.onCluster() + " TO " + t.Name() + " AS\n" + t.Query("")
+	table := "CREATE TABLE IF NOT EXISTS " + t.Name() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
+		"SummingMergeTree\nPARTITION BY toYYYYMM(" + bucket + ")\nORDER BY (" + strings.Join(t.keyNames(), ", ") + ")"
+	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + " TO " + t.Name() + " AS\n" + t.Query("")
 	return []string{table, view}
 }
 
@@ -218,17 +250,20 @@ type Migration struct {
 // Migrations renders the migrations of every derived table for a deployment. They take
 // their place among schema/*.sql by version.
 func Migrations(d Deployment) ([]Migration, error) {
-	if d.Cluster != "" {
-		return nil, fmt.Errorf("derived tables: cluster deployments are not rendered yet")
-	}
-	out := []Migration{Visits.migration(d)}
+	out := []Migration{Visits.migration()}
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
 		for _, t := range r.Tables() {
-			m.Statements = append(m.Statements, t.DDL(d)...)
+			m.Statements = append(m.Statements, t.DDL()...)
 		}
 		m.Statements = append(m.Statements, r.backfill()...)
 		out = append(out, m)
+	}
+	for i := range out {
+		var err error
+		if out[i].Statements, err = d.render(out[i].Statements); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -101,24 +101,23 @@ func (v VisitTable) Computed() string {
 	return strings.Join(names[1:len(names)-1], ", ")
 }
 
-// DDL renders the statements that create the table and its progress table. Both have
-// existed since migration 21 (then a .sql file); IF NOT EXISTS keeps an upgraded
-// database's rows.
-func (v VisitTable) DDL(d Deployment) []string {
+// DDL renders the statements that create the table and its progress table on a single
+// server (Deployment.render makes them a cluster's). Both have existed since migration
+// 21 (then a .sql file); IF NOT EXISTS keeps an upgraded database's rows.
+func (v VisitTable) DDL() []string {
 	cols := []string{"    site String"}
 	for _, c := range v.Columns {
 		cols = append(cols, "    "+c.Name+" "+c.Type)
 	}
 	cols = append(cols, "    version UInt64")
-	table := "CREATE TABLE IF NOT EXISTS " + v.Name + d.onCluster() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
-		d.engine("ReplacingMergeTree(version)") + "\nPARTITION BY toYYYYMM(start_time)\nORDER BY (site, toDate(start_time), session_id)\nSETTINGS index_granularity = 8192"
-	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + d.onCluster() + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = " +
-		d.engine("ReplacingMergeTree(version)") + "\nORDER BY site"
+	table := "CREATE TABLE IF NOT EXISTS " + v.Name + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
+		"ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(start_time)\nORDER BY (site, toDate(start_time), session_id)\nSETTINGS index_granularity = 8192"
+	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = ReplacingMergeTree(version)\nORDER BY site"
 	return []string{table, progress}
 }
 
-func (v VisitTable) migration(d Deployment) Migration {
-	return Migration{Version: v.Version, Name: fmt.Sprintf("%04d_%s.derived", v.Version, v.Name), Statements: v.DDL(d)}
+func (v VisitTable) migration() Migration {
+	return Migration{Version: v.Version, Name: fmt.Sprintf("%04d_%s.derived", v.Version, v.Name), Statements: v.DDL()}
 }
 
 // VisitSpan selects the visits VisitSpan.Query computes from events.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/websystems/loendur/internal/store"
@@ -43,6 +44,7 @@ type ServiceOptions struct {
 type Service struct {
 	opts ServiceOptions
 	turn chan struct{} // holds a token while an erasure runs
+	own  sync.Map      // ledger ids of the erasures this service recorded: Follow skips them
 }
 
 // NewService returns the erasure service of a process.
@@ -94,6 +96,9 @@ func (s *Service) Erase(ctx context.Context, req Request) (Result, error) {
 	res, err := Erase(ctx, s.opts.DB, req.Selector, opts)
 	if err != nil {
 		return res, err
+	}
+	if res.ID != "" {
+		s.own.Store(res.ID, true)
 	}
 	sel := req.Selector
 	s.opts.Log.Info("erasure done", "site", sel.Site, "kind", string(sel.Kind), "events", res.Events,

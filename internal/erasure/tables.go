@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/websystems/loendur/internal/store/clusterddl"
+
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store"
 )
@@ -114,7 +116,19 @@ func Discover(ctx context.Context, db store.Store) (Catalog, error) {
 		byTable[c.Table][c.Name] = c.Type
 	}
 	cat := Catalog{Database: dbs[0].DB}
+	distributed := map[string]bool{}
 	for _, t := range tables {
+		if t.Engine == "Distributed" {
+			distributed[t.Name] = true
+		}
+	}
+	for _, t := range tables {
+		// On a cluster a table is a Distributed table over its local parts on each
+		// shard: erased, counted and rebuilt through the Distributed one (the store runs
+		// its deletes on the local parts of every replica).
+		if base, ok := strings.CutSuffix(t.Name, clusterddl.LocalSuffix); ok && distributed[base] {
+			continue
+		}
 		if t.Engine == "MaterializedView" || t.Engine == "View" {
 			cat.Views = append(cat.Views, t.Name)
 			continue

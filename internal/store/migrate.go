@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/store/clusterddl"
 	"github.com/websystems/loendur/schema"
 )
 
@@ -39,10 +40,16 @@ func Versions(info Info) ([]uint32, error) {
 
 // migrate applies the .sql files of files and, withDerived, the derived tables' migrations.
 func migrate(ctx context.Context, s Store, files fs.FS, withDerived bool) ([]string, error) {
-	if err := s.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	creates, err := forDeployment(s.Info(), clusterddl.Layout{}, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32, name String, applied_at DateTime('UTC')
-	) ENGINE = MergeTree ORDER BY version`); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	) ENGINE = MergeTree ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	for _, create := range creates {
+		if err := s.Exec(ctx, create); err != nil {
+			return nil, fmt.Errorf("create schema_migrations: %w", err)
+		}
 	}
 	done, err := appliedVersions(ctx, s)
 	if err != nil {
@@ -77,7 +84,15 @@ func migrations(files fs.FS, info Info, withDerived bool) ([]derived.Migration, 
 	var all []derived.Migration
 	if withDerived {
 		var err error
-		if all, err = derived.Migrations(derived.Deployment{Modern: info.Features().ModernSettings}); err != nil {
+		d := derived.Deployment{Modern: info.Features().ModernSettings, Cluster: info.Cluster, Database: info.Database}
+		if all, err = derived.Migrations(d); err != nil {
+			return nil, err
+		}
+	}
+	var layout clusterddl.Layout
+	if info.Cluster != "" {
+		var err error
+		if layout, err = clusterLayout(files, info); err != nil {
 			return nil, err
 		}
 	}
@@ -98,7 +113,11 @@ func migrations(files fs.FS, info Info, withDerived bool) ([]derived.Migration, 
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, derived.Migration{Version: version, Name: name, Statements: statements(sql)})
+		stmts, err := forDeployment(info, layout, statements(sql)...)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", name, err)
+		}
+		all = append(all, derived.Migration{Version: version, Name: name, Statements: stmts})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Version < all[j].Version })
 	for i := 1; i < len(all); i++ {
@@ -132,8 +151,27 @@ func migrationVersion(name string) (uint32, error) {
 	return uint32(v), nil
 }
 
-// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration.
-var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+// forDeployment renders statements for the cluster of info (clusterddl's rule, with the
+// sharded tables of layout), or returns them as they are on a single server.
+func forDeployment(info Info, layout clusterddl.Layout, stmts ...string) ([]string, error) {
+	if info.Cluster == "" {
+		return stmts, nil
+	}
+	c := clusterddl.Cluster{Name: info.Cluster, Database: info.Database}
+	var out []string
+	for _, stmt := range stmts {
+		r, err := c.Render(stmt, layout)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration (on a cluster
+// "ALTER TABLE db.t ON CLUSTER name ADD COLUMN c ...").
+var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(?:\w+\.)?(\w+)\s+(?:ON\s+CLUSTER\s+\w+\s+)?ADD\s+COLUMN\s+(\w+)\s`)
 
 // execStatement runs one statement of a migration. ClickHouse 18.16 knows no
 // ADD COLUMN IF NOT EXISTS, so an added column is looked up first, and a failed add is

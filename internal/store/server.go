@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -15,14 +16,22 @@ import (
 type server struct {
 	conn driver.Conn
 	info Info
+	// cluster renders DDL and mutations for the cluster (nil on a single server).
+	cluster *clusterStore
 }
 
-func openServer(ctx context.Context, dsn string) (Store, error) {
+func openServer(ctx context.Context, dsn, cluster string) (Store, error) {
 	opts, database, err := serverOptions(dsn)
 	if err != nil {
 		return nil, err
 	}
-	if err := createDatabase(ctx, opts, database); err != nil {
+	if cluster != "" {
+		if !validIdentifier(cluster) {
+			return nil, fmt.Errorf("cluster name %q: use letters, digits and _ only", cluster)
+		}
+		opts.Settings = clusterSettings()
+	}
+	if err := createDatabase(ctx, opts, database, cluster); err != nil {
 		return nil, err
 	}
 	opts.Auth.Database = database
@@ -38,15 +47,32 @@ func openServer(ctx context.Context, dsn string) (Store, error) {
 			strings.Join(opts.Addr, ","), err)
 	}
 	s.info = Info{Engine: "server", Version: fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch),
-		Major: int(v.Version.Major), Minor: int(v.Version.Minor)}
+		Major: int(v.Version.Major), Minor: int(v.Version.Minor), Cluster: cluster, Database: database}
+	if cluster != "" {
+		if s.cluster, err = newClusterStore(ctx, s, opts, cluster, database); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
-// serverOptions turns clickhouse://[user[:password]@]HOST:PORT/DATABASE into driver options.
+// serverOptions turns clickhouse://[user[:password]@]HOST:PORT[,HOST:PORT…]/DATABASE
+// into driver options.
 func serverOptions(dsn string) (*clickhouse.Options, string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Host == "" {
 		return nil, "", fmt.Errorf("database %q: want clickhouse://HOST:PORT/DATABASE", redactDSN(dsn))
+	}
+	var hosts []string
+	for _, h := range strings.Split(u.Host, ",") {
+		if h == "" {
+			return nil, "", fmt.Errorf("database %q: an empty host in the list", redactDSN(dsn))
+		}
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), "9000")
+		}
+		hosts = append(hosts, h)
 	}
 	database := strings.Trim(u.Path, "/")
 	if database == "" {
@@ -55,12 +81,8 @@ func serverOptions(dsn string) (*clickhouse.Options, string, error) {
 	if !validIdentifier(database) {
 		return nil, "", fmt.Errorf("database name %q: use letters, digits and _ only", database)
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host += ":9000"
-	}
 	opts := &clickhouse.Options{
-		Addr:             []string{host},
+		Addr:             hosts,
 		DialTimeout:      5 * time.Second,
 		ReadTimeout:      5 * time.Minute,
 		MaxOpenConns:     16,
@@ -85,7 +107,7 @@ func validIdentifier(s string) bool {
 	return s != ""
 }
 
-func createDatabase(ctx context.Context, opts *clickhouse.Options, database string) error {
+func createDatabase(ctx context.Context, opts *clickhouse.Options, database, cluster string) error {
 	bootstrap := *opts
 	bootstrap.Auth.Database = "default"
 	conn, err := clickhouse.Open(&bootstrap)
@@ -93,7 +115,11 @@ func createDatabase(ctx context.Context, opts *clickhouse.Options, database stri
 		return fmt.Errorf("connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
 	}
 	defer conn.Close()
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
+	create := "CREATE DATABASE IF NOT EXISTS " + database
+	if cluster != "" {
+		create += " ON CLUSTER " + cluster
+	}
+	if err := conn.Exec(ctx, create); err != nil {
 		return fmt.Errorf("ClickHouse at %s: create database %s (is the server running and is %s its native port?): %w",
 			strings.Join(opts.Addr, ","), database, strings.Join(opts.Addr, ","), err)
 	}
@@ -103,6 +129,9 @@ func createDatabase(ctx context.Context, opts *clickhouse.Options, database stri
 func (s *server) Info() Info { return s.info }
 
 func (s *server) Exec(ctx context.Context, query string, args ...any) error {
+	if s.cluster != nil {
+		return s.cluster.exec(ctx, query, args...)
+	}
 	return s.conn.Exec(ctx, query, args...)
 }
 
@@ -162,4 +191,9 @@ func (s *server) prepareInsert(ctx context.Context, table string, columns []stri
 
 func (s *server) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
-func (s *server) Close() error { return s.conn.Close() }
+func (s *server) Close() error {
+	if s.cluster != nil {
+		s.cluster.close()
+	}
+	return s.conn.Close()
+}

@@ -36,6 +36,10 @@ type Info struct {
 	Version string // e.g. "18.16.1"
 	Major   int
 	Minor   int
+	// Cluster is the ClickHouse cluster (Options.Cluster) a server store runs on, and
+	// Database its database: migrations are then rendered for the cluster.
+	Cluster  string
+	Database string
 }
 
 // Features are the engine differences loendur cares about, decided once from the version.
@@ -43,29 +47,42 @@ type Features struct {
 	// ModernSettings is true when the engine knows settings added after 2019
 	// (async_insert, insert_deduplication_token, ...).
 	ModernSettings bool
+	// ReplicatedDedup is true on a cluster: the event tables are replicated, and a
+	// retried insert of an identical batch is dropped, shard by shard (an insert that
+	// failed on one shard may have landed on another, so a replay inserts the whole
+	// batch again rather than looking up whether it landed).
+	ReplicatedDedup bool
 }
 
 // Features derives what the engine supports from its version.
 func (i Info) Features() Features {
-	return Features{ModernSettings: i.Major >= 22}
+	return Features{ModernSettings: i.Major >= 22, ReplicatedDedup: i.Cluster != ""}
 }
 
 // Options configure Open.
 type Options struct {
 	// LibPath is libchdb.so for chdb:// DSNs; empty means CHDB_LIB_PATH or the usual places.
 	LibPath string
+	// Cluster names a cluster of the servers' remote_servers (clickhouse:// only): the
+	// schema is then created ON CLUSTER, sharded and replicated (internal/store/clusterddl).
+	Cluster string
 }
 
 // ErrLocked is returned when another process holds an embedded data folder.
 var ErrLocked = errors.New("embedded data folder is in use by another loendur process")
 
-// Open connects to the database named by dsn: chdb://PATH or clickhouse://HOST:PORT/DATABASE.
+// Open connects to the database named by dsn: chdb://PATH or
+// clickhouse://HOST:PORT[,HOST:PORT…]/DATABASE (several servers: each connection goes to
+// the next that answers).
 func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "chdb://"):
+		if opts.Cluster != "" {
+			return nil, fmt.Errorf("cluster %q: a cluster needs clickhouse:// servers, not the embedded engine", opts.Cluster)
+		}
 		return openEmbedded(strings.TrimPrefix(dsn, "chdb://"), opts)
 	case strings.HasPrefix(dsn, "clickhouse://"):
-		return openServer(ctx, dsn)
+		return openServer(ctx, dsn, opts.Cluster)
 	default:
 		return nil, fmt.Errorf("database %q: use chdb://PATH (embedded) or clickhouse://HOST:PORT/DATABASE (server)", redactDSN(dsn))
 	}

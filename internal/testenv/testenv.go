@@ -20,6 +20,17 @@ func ClickHouseAddr(t testing.TB) string {
 	return addr
 }
 
+// ClusterDir is the folder of the running local cluster (internal/testenv/chcluster),
+// from LOENDUR_TEST_CLUSTER_DIR (set by `make test`, which starts the cluster).
+func ClusterDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("LOENDUR_TEST_CLUSTER_DIR")
+	if dir == "" {
+		missing(t, "LOENDUR_TEST_CLUSTER_DIR is not set (run the tests with `make test`, which starts the local cluster, or `make cluster-start`)")
+	}
+	return dir
+}
+
 // ChdbLib is the path of libchdb.so, from CHDB_LIB_PATH (set by `make test`).
 func ChdbLib(t testing.TB) string {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/testenv"
+	"github.com/websystems/loendur/internal/testenv/chcluster"
 )
 
 // Engines returns a migrated store per engine, keyed "server" and "embedded".
@@ -38,6 +39,32 @@ func Server(t testing.TB) store.Store {
 		t.Fatalf("migrate server: %v", err)
 	}
 	return s
+}
+
+// Cluster opens and migrates a fresh database on the running local cluster (2 shards ×
+// 2 replicas, internal/testenv/chcluster) and returns it with the cluster. The database
+// is dropped on every server afterwards.
+func Cluster(t testing.TB) (store.Store, chcluster.Cluster) {
+	t.Helper()
+	c := chcluster.Cluster{Dir: testenv.ClusterDir(t)}
+	release, err := c.Use(false) // not while the fault drills stop members
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	db := fmt.Sprintf("loendur_ctest_%d", rand.Uint32())
+	s, err := store.Open(context.Background(), c.DSN(db), store.Options{Cluster: chcluster.Name})
+	if err != nil {
+		t.Fatalf("open cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+chcluster.Name)
+		s.Close()
+	})
+	if _, err := store.Migrate(context.Background(), s); err != nil {
+		t.Fatalf("migrate cluster: %v", err)
+	}
+	return s, c
 }
 
 // DropAndClose drops a test's database on the server and closes the store: thousands

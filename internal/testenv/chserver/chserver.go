@@ -29,12 +29,12 @@ type Ports struct {
 	TCP, HTTP, Interserver int
 }
 
-// args is the command line of a server on dir and p: the data, temporary and log
-// folders inside dir (the Debian config points logs at /var/log), loopback only.
+// args is the command line of a server on config, dir and p: the data, temporary and
+// log folders inside dir (the Debian config points logs at /var/log), loopback only.
 // opts are server options that go before the config overrides (--daemon, --pid-file).
-func args(dir string, p Ports, opts ...string) []string {
+func args(config, dir string, p Ports, opts ...string) []string {
 	d := strings.TrimRight(dir, "/")
-	a := append(append([]string{"--config-file=" + ConfigFile}, opts...), "--",
+	a := append(append([]string{"--config-file=" + config}, opts...), "--",
 		"--path="+d+"/", "--tmp_path="+d+"/tmp/", "--user_files_path="+d+"/user_files/",
 		"--format_schema_path="+d+"/format_schemas/",
 		"--tcp_port="+strconv.Itoa(p.TCP), "--http_port="+strconv.Itoa(p.HTTP),
@@ -122,6 +122,12 @@ func DaemonPid(dir string) int {
 // Daemon starts a server on dir and p that outlives the caller, and waits until it
 // answers. It does nothing when one already runs on dir. Interserver 0 takes a free port.
 func Daemon(dir string, p Ports) (started bool, err error) {
+	return DaemonConfig(ConfigFile, dir, p)
+}
+
+// DaemonConfig is Daemon with a configuration file of the caller's (a cluster node's:
+// its macros, remote_servers and ZooKeeper beside a copy of Debian's config).
+func DaemonConfig(config, dir string, p Ports) (started bool, err error) {
 	if DaemonPid(dir) != 0 {
 		return false, nil
 	}
@@ -135,7 +141,7 @@ func Daemon(dir string, p Ports) (started bool, err error) {
 	if err := makeFolders(dir); err != nil {
 		return false, err
 	}
-	cmd := exec.Command("clickhouse-server", args(dir, p, "--pid-file="+PidFile(dir), "--daemon")...)
+	cmd := exec.Command("clickhouse-server", args(config, dir, p, "--pid-file="+PidFile(dir), "--daemon")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return false, fmt.Errorf("clickhouse-server --daemon: %v: %s", err, strings.TrimSpace(string(out)))
 	}
@@ -233,7 +239,7 @@ func (s *Server) Restart() error {
 	if err := makeFolders(s.Dir); err != nil {
 		return err
 	}
-	cmd := exec.Command("clickhouse-server", args(s.Dir, s.Ports)...)
+	cmd := exec.Command("clickhouse-server", args(ConfigFile, s.Dir, s.Ports)...)
 	cmd.Dir = s.Dir
 	out, err := os.OpenFile(filepath.Join(s.Dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -92,6 +92,16 @@ func (s *chServer) kill() { s.Kill() }
 
 func (s *chServer) dsn() string { return "clickhouse://" + s.Addr() + "/" + database }
 
+// dbArgs are the collector's flags that point it at the server.
+func (s *chServer) dbArgs() []string { return []string{"--db", s.dsn()} }
+
+// storage is where a collector stores: one server (chServer) or the local cluster
+// (clusterDB, cluster_test.go). The checks below read it through query.
+type storage interface {
+	dbArgs() []string
+	query(db, q string) (string, error)
+}
+
 // query runs a query with clickhouse-client and returns its TabSeparated output.
 func (s *chServer) query(db, q string) (string, error) { return s.Query(db, q) }
 
@@ -104,10 +114,10 @@ type collector struct{ *e2eproc.Process }
 // startCollector launches loendur serve against ch with the spool folder spoolDir and
 // waits until /readyz answers 200. The defaults suit a load test: the test's site,
 // 127.0.0.1 as trusted proxy (the load varies X-Forwarded-For) and no rate limit.
-func startCollector(t *testing.T, ch *chServer, spoolDir string, extra ...string) *collector {
+func startCollector(t *testing.T, ch storage, spoolDir string, extra ...string) *collector {
 	t.Helper()
-	args := []string{"--db", ch.dsn(), "--site", site,
-		"--trusted-proxy", "127.0.0.1/32", "--rate-limit", "-1", "--spool", spoolDir}
+	args := append(ch.dbArgs(), "--site", site,
+		"--trusted-proxy", "127.0.0.1/32", "--rate-limit", "-1", "--spool", spoolDir)
 	return &collector{e2eproc.Start(t, e2eproc.Config{Bin: loendurBin, Args: append(args, extra...),
 		ReadyWait: 90 * time.Second, LogLines: 60})}
 }
@@ -138,7 +148,7 @@ func (c *collector) waitMetric(name string, timeout time.Duration, ok func(float
 // Every event carries a unique marker (prop "n"), stored in prop_values, and the
 // generator remembers what each marker was answered.
 type loadGen struct {
-	target  atomic.Pointer[string]
+	target  atomic.Pointer[[]string] // collectors' base URLs, taken in turn
 	rate    int
 	workers int
 	padLen  int // a prop "pad" of this many random hex digits on every event, to make events larger
@@ -194,7 +204,7 @@ func startLoad(t *testing.T, base string, rate, workers, padLen int) *loadGen {
 	return l
 }
 
-func (l *loadGen) setTarget(base string) { l.target.Store(&base) }
+func (l *loadGen) setTarget(bases ...string) { l.target.Store(&bases) }
 
 // Stop ends the load and waits for requests in flight.
 func (l *loadGen) Stop() {
@@ -215,7 +225,8 @@ func (l *loadGen) send() {
 	body := e2eproc.Beacon(site, "pageview", fmt.Sprintf("https://%s/page/%d", site, i%97),
 		map[string]any{"width": 1280, "props": props})
 	xff := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-	r, err := e2eproc.Send(l.client, http.MethodPost, *l.target.Load()+"/api/event", body, map[string]string{"X-Forwarded-For": xff})
+	targets := *l.target.Load()
+	r, err := e2eproc.Send(l.client, http.MethodPost, targets[int(i)%len(targets)]+"/api/event", body, map[string]string{"X-Forwarded-For": xff})
 	status, reason := r.Status, r.Reason
 	now := time.Now()
 	l.mu.Lock()
@@ -285,7 +296,7 @@ func (l *loadGen) checkAnswers(t *testing.T) {
 // What is stored
 
 // markers reads how many rows carry each marker.
-func (s *chServer) markers() (map[string]uint64, error) {
+func markers(s storage) (map[string]uint64, error) {
 	out, err := s.query(database, "SELECT v, count() FROM events ARRAY JOIN prop_keys AS k, prop_values AS v WHERE k = 'n' GROUP BY v")
 	if err != nil {
 		return nil, err
@@ -323,7 +334,7 @@ type tally struct {
 // collect waits until every accepted marker outside allowMissing is stored (or timeout),
 // then, when c is given and running, until its queue and spool are empty, and reads the
 // final state.
-func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.Duration, allowMissing map[string]bool) tally {
+func collect(t *testing.T, ch storage, l *loadGen, c *collector, timeout time.Duration, allowMissing map[string]bool) tally {
 	t.Helper()
 	l.mu.Lock()
 	accepted := make(map[string]time.Time, len(l.accepted))
@@ -344,7 +355,7 @@ func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.
 	var settled time.Time
 	lastRows := -1
 	for {
-		m, err := ch.markers()
+		m, err := markers(ch)
 		if err == nil {
 			stored = m
 			waiting := 0
@@ -385,7 +396,7 @@ func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.
 		rest := max(time.Until(deadline), 10*time.Second)
 		c.waitMetric("loendur_spool_batches", rest, func(v float64) bool { return v == 0 })
 		c.waitMetric("loendur_queue_length", 10*time.Second, func(v float64) bool { return v == 0 })
-		m, err := ch.markers()
+		m, err := markers(ch)
 		if err != nil {
 			t.Fatalf("read markers: %v", err)
 		}
@@ -421,7 +432,7 @@ func collect(t *testing.T, ch *chServer, l *loadGen, c *collector, timeout time.
 
 // assertExactlyOnce fails the test unless every accepted event is stored exactly once
 // and no refused event is stored.
-func assertExactlyOnce(t *testing.T, ch *chServer, r tally) {
+func assertExactlyOnce(t *testing.T, ch storage, r tally) {
 	t.Helper()
 	if len(r.missing) > 0 {
 		t.Errorf("%d of %d events answered 202 are missing from ClickHouse (e.g. %v)", len(r.missing), r.accepted, first(r.missing, 10))
@@ -435,7 +446,7 @@ func assertExactlyOnce(t *testing.T, ch *chServer, r tally) {
 // assertRollupsAgree fails the test when the rollup tables, kept by materialized views,
 // do not count what the events table holds: an insert killed between its events part
 // and the views' parts must have its days' rollups rebuilt on replay.
-func assertRollupsAgree(t *testing.T, ch *chServer) {
+func assertRollupsAgree(t *testing.T, ch storage) {
 	t.Helper()
 	out, err := ch.query(database, `SELECT
 		(SELECT countIf(name = 'pageview') FROM events),
@@ -456,7 +467,7 @@ func assertRollupsAgree(t *testing.T, ch *chServer) {
 // assertNoDuplicates fails the test for any marker stored twice, and says whether the
 // copies are one event inserted twice (same event_id: a batch replayed after an insert
 // that had landed) or two events.
-func assertNoDuplicates(t *testing.T, ch *chServer, r tally) {
+func assertNoDuplicates(t *testing.T, ch storage, r tally) {
 	t.Helper()
 	if len(r.duplicated) == 0 {
 		return

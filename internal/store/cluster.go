@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/store/clusterddl"
+	"github.com/websystems/loendur/schema"
+)
+
+// clusterSettings go with every query on a cluster.
+//
+//   - insert_distributed_sync: an INSERT into a Distributed table returns only once
+//     every shard's part is written to a replica of that shard, so an acknowledged
+//     batch is stored, and a failed one (a shard down, ZooKeeper down: "Table is in
+//     readonly mode") fails at once and goes to the spool. It must be a query setting
+//     as sent here: in a SETTINGS clause of INSERT … SELECT, 18.16 applies it to the
+//     SELECT only, and the insert then waits in the Distributed table's folder.
+//
+// The servers' profile must also set distributed_product_mode = 'local' (clickhouse-go
+// sends only numeric settings to 18.16, so it cannot travel with the query; Open
+// checks it): an IN subquery of a Distributed table inside a query of one (a visit's
+// events, a session's rows) then reads the local part on each shard. Events and visits
+// are sharded by visitor (clusterddl.VisitorKey), so a visit's rows are all on its shard
+// and the answer equals a single server's.
+func clusterSettings() clickhouse.Settings {
+	return clickhouse.Settings{"insert_distributed_sync": 1}
+}
+
+// ProductModeSetting is the profile setting every server of a cluster needs (README,
+// "Scaling out").
+const ProductModeSetting = "distributed_product_mode"
+
+// clusterStore renders what a server store runs on a cluster.
+type clusterStore struct {
+	s      *server
+	ddl    clusterddl.Cluster
+	layout clusterddl.Layout
+	opts   *clickhouse.Options // the store's, for connections to single servers
+
+	mu    sync.Mutex
+	conns map[string]driver.Conn
+}
+
+func newClusterStore(ctx context.Context, s *server, opts *clickhouse.Options, cluster, database string) (*clusterStore, error) {
+	var n []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := s.conn.Select(ctx, &n, "SELECT count() AS n FROM system.clusters WHERE cluster = ?", cluster); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	if len(n) == 0 || n[0].N == 0 {
+		return nil, fmt.Errorf("cluster %s: not in the server's remote_servers (see system.clusters)", cluster)
+	}
+	var mode []struct {
+		Value string `ch:"value"`
+	}
+	if err := s.conn.Select(ctx, &mode, "SELECT value FROM system.settings WHERE name = ?", ProductModeSetting); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	if len(mode) == 0 || mode[0].Value != "local" {
+		return nil, fmt.Errorf("cluster %s: the servers' default profile must set <%s>local</%s> (see README, \"Scaling out\")",
+			cluster, ProductModeSetting, ProductModeSetting)
+	}
+	layout, err := clusterLayout(schema.Files, s.info)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterStore{s: s, ddl: clusterddl.Cluster{Name: cluster, Database: database}, layout: layout,
+		opts: opts, conns: map[string]driver.Conn{}}, nil
+}
+
+// clusterLayout is which tables are sharded: those of the derived definitions, and
+// those the migrations create with a visitor_id column.
+func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
+	layout := derived.ShardKeys()
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	for _, name := range names {
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		sql, err := render(name, string(body), info)
+		if err != nil {
+			return nil, err
+		}
+		for _, stmt := range statements(sql) {
+			layout.Learn(stmt)
+		}
+	}
+	return layout, nil
+}
+
+// exec runs a statement on the cluster. An ALTER TABLE of a table (a delete, a
+// dropped partition) runs on one replica of each shard's local table (or on one server,
+// for a table every server holds), and replication carries it to the other replicas; a
+// delete or update then waits until every replica of every shard has done it, so the
+// callers' own wait (mutation.Wait, which looks at one server) and their counts see it
+// done everywhere.
+func (c *clusterStore) exec(ctx context.Context, query string, args ...any) error {
+	table, isAlter := clusterddl.Alter(query)
+	if !isAlter {
+		return c.s.conn.Exec(ctx, query, args...)
+	}
+	stmt, sharded, err := c.ddl.OnServer(query, c.layout)
+	if err != nil {
+		return err
+	}
+	if !sharded {
+		if err := c.s.conn.Exec(ctx, stmt, args...); err != nil {
+			return err
+		}
+	} else if err := c.onEachShard(ctx, stmt, args...); err != nil {
+		return err
+	}
+	if _, isMutation := clusterddl.Mutation(query); !isMutation {
+		return nil
+	}
+	target := table
+	if sharded {
+		target = clusterddl.Local(table)
+	}
+	return c.waitMutations(ctx, target)
+}
+
+// replica is one server of the cluster, as system.clusters lists it.
+type replica struct {
+	Shard uint32 `ch:"shard_num"`
+	Host  string `ch:"host_address"`
+	Port  uint16 `ch:"port"`
+}
+
+func (r replica) addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(int(r.Port))) }
+
+func (c *clusterStore) replicas(ctx context.Context) ([]replica, error) {
+	var rs []replica
+	if err := c.s.conn.Select(ctx, &rs, "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", c.ddl.Name); err != nil {
+		return nil, fmt.Errorf("cluster %s: list servers: %w", c.ddl.Name, err)
+	}
+	return rs, nil
+}
+
+// onEachShard runs stmt on one replica of every shard: the first that takes it.
+func (c *clusterStore) onEachShard(ctx context.Context, stmt string, args ...any) error {
+	rs, err := c.replicas(ctx)
+	if err != nil {
+		return err
+	}
+	done := map[uint32]bool{}
+	failed := map[uint32]error{}
+	for _, r := range rs {
+		if done[r.Shard] {
+			continue
+		}
+		conn, err := c.conn(r.addr())
+		if err == nil {
+			err = conn.Exec(ctx, stmt, args...)
+		}
+		if err != nil {
+			failed[r.Shard] = fmt.Errorf("%s: %w", r.addr(), err)
+			continue
+		}
+		done[r.Shard] = true
+	}
+	for shard, err := range failed {
+		if !done[shard] {
+			return fmt.Errorf("cluster %s: shard %d: no replica took it: %w", c.ddl.Name, shard, err)
+		}
+	}
+	return nil
+}
+
+// conn is a connection pool to one server of the cluster, opened once.
+func (c *clusterStore) conn(addr string) (driver.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn, ok := c.conns[addr]; ok {
+		return conn, nil
+	}
+	opts := *c.opts
+	opts.Addr = []string{addr}
+	opts.MaxOpenConns, opts.MaxIdleConns = 2, 1
+	conn, err := clickhouse.Open(&opts)
+	if err != nil {
+		return nil, err
+	}
+	c.conns[addr] = conn
+	return conn, nil
+}
+
+func (c *clusterStore) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// waitMutations polls system.mutations of every server of the cluster until none of
+// table's is pending there. A server that does not answer is asked again: the delete
+// is not done until it has done it too.
+func (c *clusterStore) waitMutations(ctx context.Context, table string) error {
+	hosts, err := c.replicas(ctx)
+	if err != nil {
+		return err
+	}
+	delay := 20 * time.Millisecond
+	for _, h := range hosts {
+		addr := h.addr()
+		for {
+			var rows []struct {
+				N uint64 `ch:"n"`
+			}
+			err := c.s.conn.Select(ctx, &rows, "SELECT count() AS n FROM remote(?, system, mutations) WHERE database = ? AND table = ? AND is_done = 0",
+				addr, c.ddl.Database, table)
+			if err == nil && len(rows) > 0 && rows[0].N == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the delete in %s is not done on %s yet (see its system.mutations; last error: %v): %w", table, addr, err, ctx.Err())
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, time.Second)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/eventtest"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+	"github.com/websystems/loendur/internal/testenv/chcluster"
+)
+
+// TestClusterMigrationsAndInserts runs every migration (schema/*.sql and the derived
+// tables, rendered by clusterddl's rule) ON CLUSTER on the real local cluster, then
+// checks what a user of a cluster counts on: every server has the same tables, event
+// tables are Replicated per shard behind Distributed ones and shared tables replicated
+// everywhere; a batch lands exactly once, spread over both shards and copied to both
+// replicas of each; a retried identical batch is dropped by replication's block
+// deduplication (rollups too); a delete reaches every replica; and a visit computed
+// across the shards equals the single server's.
+func TestClusterMigrationsAndInserts(t *testing.T) {
+	ctx := context.Background()
+	s, c := storetest.Cluster(t)
+	db := s.Info().Database
+	nodes := c.Nodes()
+
+	// The same tables on every server, with the engines of the rule.
+	var first string
+	for _, n := range nodes {
+		out := query(t, n, db, "SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name")
+		if first == "" {
+			first = out
+		} else if out != first {
+			t.Fatalf("server %d has other tables:\n%s\nthan server 1:\n%s", n.Index+1, out, first)
+		}
+	}
+	engines := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(first), "\n") {
+		name, engine, _ := strings.Cut(line, "\t")
+		engines[name] = engine
+	}
+	for name, want := range map[string]string{
+		"events": "Distributed", "events_local": "ReplicatedMergeTree",
+		"sessions": "Distributed", "sessions_local": "ReplicatedReplacingMergeTree",
+		"page_stats_daily": "Distributed", "page_stats_daily_local": "ReplicatedSummingMergeTree",
+		"page_stats_daily_mv": "MaterializedView",
+		"sites":               "ReplicatedReplacingMergeTree", "salts": "ReplicatedMergeTree",
+		"erasure_ledger": "ReplicatedMergeTree", "schema_migrations": "ReplicatedMergeTree",
+		"sessions_progress": "ReplicatedReplacingMergeTree", "users": "ReplicatedReplacingMergeTree",
+	} {
+		if engines[name] != want {
+			t.Errorf("table %s: engine %q, want %q", name, engines[name], want)
+		}
+	}
+	for name, engine := range engines {
+		if strings.HasSuffix(engine, "MergeTree") && !strings.HasPrefix(engine, "Replicated") {
+			t.Errorf("table %s is %s: not replicated", name, engine)
+		}
+	}
+	versions, err := store.Versions(s.Info())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(query(t, nodes[3], db, "SELECT count(DISTINCT version) FROM schema_migrations")); got != strconv.Itoa(len(versions)) {
+		t.Errorf("schema_migrations on server 4: %s versions, want %d", got, len(versions))
+	}
+
+	// A batch, stored once, on both shards and both replicas of each.
+	events := eventtest.Realistic(2000, 7)
+	if err := store.InsertEvents(ctx, s, events); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	pageviews := 0
+	for _, e := range events {
+		if e.Name == "pageview" {
+			pageviews++
+		}
+	}
+	checkStored := func(when string) {
+		t.Helper()
+		if got := count(t, s, "SELECT count() AS n FROM events"); got != uint64(len(events)) {
+			t.Fatalf("%s: %d events through the Distributed table, want %d", when, got, len(events))
+		}
+		if got := count(t, s, "SELECT count() AS n FROM (SELECT event_id FROM events GROUP BY event_id HAVING count() > 1)"); got != 0 {
+			t.Fatalf("%s: %d event ids stored twice", when, got)
+		}
+		var total uint64
+		for shard := 1; shard <= chcluster.Shards; shard++ {
+			n := waitReplicasAgree(t, nodes, shard, db, "SELECT count() FROM events_local")
+			if n == 0 {
+				t.Errorf("%s: shard %d holds no events: the sharding key does not spread them", when, shard)
+			}
+			total += n
+		}
+		if total != uint64(len(events)) {
+			t.Fatalf("%s: the shards hold %d events together, want %d", when, total, len(events))
+		}
+		if got := count(t, s, "SELECT sum(pageviews) AS n FROM page_stats_daily"); got != uint64(pageviews) {
+			t.Fatalf("%s: page_stats_daily counts %d page views, want %d", when, got, pageviews)
+		}
+	}
+	checkStored("after the insert")
+
+	// A visitor's events are on one shard.
+	perShard := map[uint64]int{}
+	for shard := 1; shard <= chcluster.Shards; shard++ {
+		out := query(t, nodes[(shard-1)*chcluster.Replicas], db, "SELECT DISTINCT visitor_id FROM events_local")
+		for _, v := range strings.Fields(out) {
+			id, _ := strconv.ParseUint(v, 10, 64)
+			perShard[id]++
+		}
+	}
+	for id, n := range perShard {
+		if n > 1 {
+			t.Fatalf("visitor %d has events on %d shards", id, n)
+		}
+	}
+
+	// The same batch again, as a retry after a lost answer: replication drops the
+	// identical blocks, in events and in the rollups its views write.
+	if err := store.InsertEvents(ctx, s, events); err != nil {
+		t.Fatalf("insert again: %v", err)
+	}
+	checkStored("after the batch was retried")
+
+	// Visits computed across the shards equal the single server's.
+	single := storetest.Server(t)
+	if err := store.InsertEvents(ctx, single, events); err != nil {
+		t.Fatal(err)
+	}
+	span := derived.VisitSpan{Site: "example.com", From: events[0].Timestamp.Add(-time.Hour), To: events[len(events)-1].Timestamp.Add(time.Hour),
+		EndFrom: events[0].Timestamp.Add(-time.Hour)}
+	q := "SELECT toString(session_id) AS id, entry_page, exit_page, pageviews FROM (" + span.Query() + ") ORDER BY session_id"
+	if a, b := visits(t, s, q), visits(t, single, q); a != b || a == "" {
+		t.Fatalf("visits on the cluster differ from the single server's:\ncluster:\n%.500s\nsingle:\n%.500s", a, b)
+	}
+
+	// A delete reaches every replica of every shard before Exec returns.
+	victim := events[0].VisitorID
+	if err := s.Exec(ctx, "ALTER TABLE events DELETE WHERE visitor_id = ?", victim); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, n := range nodes {
+		if got := strings.TrimSpace(query(t, n, db, fmt.Sprintf("SELECT count() FROM events_local WHERE visitor_id = %d", victim))); got != "0" {
+			t.Errorf("server %d still holds %s events of the erased visitor", n.Index+1, got)
+		}
+	}
+}
+
+func query(t *testing.T, n chcluster.Node, db, q string) string {
+	t.Helper()
+	out, err := n.Query(db, q)
+	if err != nil {
+		t.Fatalf("server %d: %v", n.Index+1, err)
+	}
+	return out
+}
+
+func count(t *testing.T, s store.Store, q string) uint64 {
+	t.Helper()
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := s.Select(context.Background(), &rows, q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if len(rows) == 0 {
+		return 0
+	}
+	return rows[0].N
+}
+
+func visits(t *testing.T, s store.Store, q string) string {
+	t.Helper()
+	var rows []struct {
+		ID    string `ch:"id"`
+		Entry string `ch:"entry_page"`
+		Exit  string `ch:"exit_page"`
+		Views uint32 `ch:"pageviews"`
+	}
+	if err := s.Select(context.Background(), &rows, q); err != nil {
+		t.Fatalf("visits: %v", err)
+	}
+	var lines []string
+	for _, r := range rows {
+		lines = append(lines, fmt.Sprintf("%s %s %s %d", r.ID, r.Entry, r.Exit, r.Views))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// waitReplicasAgree returns the answer of q (a count) on the replicas of shard once
+// they all give the same one: a replica fetches what another wrote in the background.
+func waitReplicasAgree(t *testing.T, nodes []chcluster.Node, shard int, db, q string) uint64 {
+	t.Helper()
+	var last []string
+	for range 300 {
+		last = last[:0]
+		for _, n := range nodes {
+			if n.Shard == shard {
+				last = append(last, strings.TrimSpace(query(t, n, db, q)))
+			}
+		}
+		same := true
+		for _, v := range last {
+			same = same && v == last[0]
+		}
+		if same {
+			n, _ := strconv.ParseUint(last[0], 10, 64)
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the replicas of shard %d do not agree on %q: %v", shard, q, last)
+	return 0
+}
+
+// BenchmarkInsertEventsCluster inserts batches of 10,000 realistic events (new ones each
+// time: replication would drop a repeat) through the local cluster's Distributed table,
+// and into one server for comparison, on this machine: the figures behind the README's
+// capacity on paper.
+func BenchmarkInsertEventsCluster(b *testing.B) {
+	cluster, _ := storetest.Cluster(b)
+	targets := map[string]store.Store{"cluster": cluster, "server": storetest.Server(b)}
+	for name, s := range targets {
+		b.Run(name, func(b *testing.B) {
+			for i := range b.N {
+				b.StopTimer()
+				batch := eventtest.Realistic(10_000, uint64(i)+1000)
+				b.StartTimer()
+				if err := store.InsertEvents(context.Background(), s, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*10_000)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
