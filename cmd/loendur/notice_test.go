@@ -21,7 +21,7 @@ import (
 func TestPrivacyCommand(t *testing.T) {
 	dsn := storetest.ServerDSN(t)
 	site := "cli.privacy.test"
-	err := withLongStore(dsn, func(ctx context.Context, db store.Store) error {
+	err := withLongStore(dbTarget{DSN: dsn}, func(ctx context.Context, db store.Store) error {
 		if _, err := sites.NewRegistry(db, nil).Ensure(ctx, []string{site}); err != nil {
 			return err
 		}

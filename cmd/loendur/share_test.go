@@ -22,7 +22,7 @@ func TestShareCommands(t *testing.T) {
 	dsn := storetest.ServerDSN(t)
 	const site = "cli.share.test"
 	var db store.Store
-	err := withStore(dsn, func(ctx context.Context, s store.Store) error {
+	err := withStore(dbTarget{DSN: dsn}, func(ctx context.Context, s store.Store) error {
 		_, err := sites.NewRegistry(s, slog.New(slog.DiscardHandler)).Ensure(ctx, []string{site})
 		return err
 	})
