@@ -1428,6 +1428,9 @@
   // page shows the tracker snippet instead of a report of zeros, and asks again every
   // few seconds; the first event turns it into the report.
   async function checkSetup() {
+    // A shared link's visitor cannot reach the staff summary (and gets the report,
+    // zeros included, rather than set-up instructions).
+    if (SHARED) return;
     var first = true;
     for (;;) {
       var line;
