@@ -179,6 +179,7 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Post("/sites/:domain/notify", d.saveNotifyPage)
 	r.Get("/users", d.usersPage)
 	r.Post("/users", d.addUserPage)
+	r.Get("/users/:id", d.userPage)
 	r.Post("/users/:id", d.editUserPage)
 	r.Post("/users/:id/remove", d.removeUserPage)
 	r.Post("/users/:id/keys/:key/revoke", d.sessionOnly, d.revokeUserKeyPage)

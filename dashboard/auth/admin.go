@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ListUsers returns every live account, by email.
@@ -149,4 +150,32 @@ func (s *Service) RemoveUser(ctx context.Context, actor *User, id string) error 
 	}
 	s.audit(ctx, actor.Email, "user_remove", r.Email, "", "")
 	return nil
+}
+
+// GetUser returns the live account id, for an admin's page of it.
+func (s *Service) GetUser(ctx context.Context, id string) (*User, error) {
+	r, err := userByID(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.user(), nil
+}
+
+// LastLogins is the time of each account's latest sign-in, by email. It is read from
+// the audit log's "login" entries (kept as long as the log), not from sessions, which
+// are deleted when they expire.
+func (s *Service) LastLogins(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		Email string    `ch:"email"`
+		Last  time.Time `ch:"last"`
+	}
+	if err := s.db.Select(ctx, &rows, `SELECT target AS email, max(time) AS last FROM audit_log
+		WHERE action = 'login' GROUP BY target`); err != nil {
+		return nil, fmt.Errorf("read last logins: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Email] = r.Last
+	}
+	return out, nil
 }
