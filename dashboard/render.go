@@ -28,9 +28,9 @@ type view struct {
 	Sites    []siteView
 	AllSites []string
 	Users    []*auth.User
-	UserRows []userRow    // the Users table, narrowed by Query
-	Query    string       // the Users page's search
-	Edit     *userRow     // the account of /admin/users/ID
+	UserRows []userRow     // the Users table, narrowed by Query
+	Query    string        // the Users page's search
+	Edit     *userRow      // the account of /admin/users/ID
 	EditKeys []auth.APIKey // its live API keys
 	Audit    []auth.AuditEntry
 	Keys     []auth.APIKey
