@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -178,4 +179,24 @@ func (s *Service) LastLogins(ctx context.Context) (map[string]time.Time, error) 
 		out[r.Email] = r.Last
 	}
 	return out, nil
+}
+
+// ForgetSite takes a deleted site off every manager's list, so their accounts stay
+// editable (a list may only name registered sites).
+func (s *Service) ForgetSite(ctx context.Context, actor *User, site string) error {
+	if !actor.IsAdmin() {
+		return ErrForbidden
+	}
+	rows, err := selectUsers(ctx, s.db, " AND has(sites, ?)", site)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Sites = slices.DeleteFunc(r.Sites, func(x string) bool { return x == site })
+		if err := writeUser(ctx, s.db, r, s.nextVersion()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
