@@ -199,6 +199,7 @@ func (d *Dashboard) mountAccountPages(r fiber.Router) {
 	r.Post("/totp", d.startTOTPPage)
 	r.Post("/totp/confirm", d.confirmTOTPPage)
 	r.Post("/totp/disable", d.disableTOTPPage)
+	r.Post("/totp/recovery", d.recoveryCodesPage)
 }
 
 // mountAPI adds the JSON twins of the admin and account pages.

@@ -35,9 +35,11 @@ type view struct {
 	Audit    []auth.AuditEntry
 	Keys     []auth.APIKey
 	TOTP     *totpView
-	Requests *requestsView
-	Shares   *sharesView
-	Notify   *notifyView
+	// RecoveryLeft is how many unspent recovery codes the caller has (Account page).
+	RecoveryLeft int
+	Requests     *requestsView
+	Shares       *sharesView
+	Notify       *notifyView
 	// Typed is what a failed form sent, shown again in its fields (by field name).
 	Typed map[string]string
 	// TypedSites are the sites a failed user edit ticked.
