@@ -92,7 +92,7 @@ func (d *Dashboard) confirmTOTPPage(c *fiber.Ctx) error {
 	codes, err := d.auth.ConfirmTOTP(c.UserContext(), v.User, c.FormValue("code"))
 	if err == nil {
 		v.User.TOTPEnabled = true
-		v.Secret = strings.Join(codes, " ")
+		v.Secret = strings.Join(codes, "\n")
 	}
 	return d.accountResult(c, v, err, "Two-factor sign-in is on: from now on sign-in asks for a code. "+recoveryNotice)
 }
@@ -104,7 +104,7 @@ const recoveryNotice = "Your recovery codes are below, shown only this once: kee
 func (d *Dashboard) recoveryCodesPage(c *fiber.Ctx) error {
 	v := d.newView(c, "Account")
 	codes, err := d.auth.NewRecoveryCodes(c.UserContext(), v.User, c.FormValue("code"))
-	v.Secret = strings.Join(codes, " ")
+	v.Secret = strings.Join(codes, "\n")
 	return d.accountResult(c, v, err, "New recovery codes; the old ones no longer work. "+recoveryNotice)
 }
 

@@ -45,7 +45,7 @@ func (d *Dashboard) login(c *fiber.Ctx) error {
 	if codes := auth.RecoveryCodesOf(c); codes != nil {
 		// Two-factor sign-in was set up on the way in: its recovery codes, once.
 		v := d.newView(c, "Account")
-		v.Notice, v.Secret = "Two-factor sign-in is on. "+recoveryNotice, strings.Join(codes, " ")
+		v.Notice, v.Secret = "Two-factor sign-in is on. "+recoveryNotice, strings.Join(codes, "\n")
 		return d.seeOther(c, "/account", v)
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
