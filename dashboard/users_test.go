@@ -88,3 +88,29 @@ func TestUsersTableAndUserPage(t *testing.T) {
 		})
 	}
 }
+
+// A site settings form that fails is shown again with what was typed, in that site's
+// form only.
+func TestFailedSiteEditKeepsWhatWasTyped(t *testing.T) {
+	e := newEnv(t, storetest.Server(t), "sitetyped", "a", "b")
+	admin := e.browser()
+	admin.mustLogin(e.addUser("sta@sitetyped.test", auth.RoleAdmin, nil))
+	r := admin.post("/admin/sites/"+e.sites[0], url.Values{"timezone": {"Mars/Olympus_Mons"}, "retention_months": {"13"}})
+	if r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad time zone: %d", r.StatusCode)
+	}
+	form := func(site string) string {
+		i := strings.Index(r.body, `aria-label="Settings of `+site+`"`)
+		if i < 0 {
+			t.Fatalf("no settings form of %s", site)
+		}
+		return r.body[i : i+strings.Index(r.body[i:], "</form>")]
+	}
+	a, b := form(e.sites[0]), form(e.sites[1])
+	if !strings.Contains(a, `value="Mars/Olympus_Mons"`) || !strings.Contains(a, `value="13"`) || strings.Contains(a, `name="honour_dnt" value="1" checked`) {
+		t.Errorf("the failed form does not show what was typed: %s", a)
+	}
+	if !strings.Contains(b, `value="UTC"`) || strings.Contains(b, "Mars") {
+		t.Errorf("another site's form changed: %s", b)
+	}
+}
