@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
 	"github.com/websystems/loendur/internal/httperr"
@@ -28,6 +30,11 @@ func (d *Dashboard) renderAccount(c *fiber.Ctx, status int, v *view) error {
 	v.Keys = keys
 	for _, s := range d.readableSites(v.User) {
 		v.AllSites = append(v.AllSites, s.Domain)
+	}
+	if v.User.TOTPEnabled {
+		if v.RecoveryLeft, err = d.auth.RecoveryCodesLeft(ctx, v.User); err != nil {
+			return err
+		}
 	}
 	if v.TOTP == nil && !v.User.TOTPEnabled {
 		key, pending, err := d.auth.PendingTOTP(ctx, v.User)
@@ -82,11 +89,23 @@ func (d *Dashboard) startTOTPPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) confirmTOTPPage(c *fiber.Ctx) error {
 	v := d.newView(c, "Account")
-	err := d.auth.ConfirmTOTP(c.UserContext(), v.User, c.FormValue("code"))
+	codes, err := d.auth.ConfirmTOTP(c.UserContext(), v.User, c.FormValue("code"))
 	if err == nil {
 		v.User.TOTPEnabled = true
+		v.Secret = strings.Join(codes, "\n")
 	}
-	return d.accountResult(c, v, err, "Two-factor sign-in is on: from now on sign-in asks for a code.")
+	return d.accountResult(c, v, err, "Two-factor sign-in is on: from now on sign-in asks for a code. "+recoveryNotice)
+}
+
+// recoveryNotice goes with a new set of recovery codes (shown as the page's secret).
+const recoveryNotice = "Your recovery codes are below, shown only this once: keep them somewhere safe. " +
+	"Each signs you in once instead of a code from your app, if you lose it."
+
+func (d *Dashboard) recoveryCodesPage(c *fiber.Ctx) error {
+	v := d.newView(c, "Account")
+	codes, err := d.auth.NewRecoveryCodes(c.UserContext(), v.User, c.FormValue("code"))
+	v.Secret = strings.Join(codes, "\n")
+	return d.accountResult(c, v, err, "New recovery codes; the old ones no longer work. "+recoveryNotice)
 }
 
 func (d *Dashboard) disableTOTPPage(c *fiber.Ctx) error {

@@ -175,10 +175,12 @@ func (d *Dashboard) mountAdminPages(r fiber.Router) {
 	r.Post("/sites", d.addSitePage)
 	r.Post("/sites/:domain", d.editSitePage)
 	r.Post("/sites/:domain/exclusions", d.editExclusionsPage)
+	r.Post("/sites/:domain/delete", d.sessionOnly, d.deleteSitePage)
 	r.Get("/sites/:domain/notify", d.notifyPage)
 	r.Post("/sites/:domain/notify", d.saveNotifyPage)
 	r.Get("/users", d.usersPage)
 	r.Post("/users", d.addUserPage)
+	r.Get("/users/:id", d.userPage)
 	r.Post("/users/:id", d.editUserPage)
 	r.Post("/users/:id/remove", d.removeUserPage)
 	r.Post("/users/:id/keys/:key/revoke", d.sessionOnly, d.revokeUserKeyPage)
@@ -197,6 +199,7 @@ func (d *Dashboard) mountAccountPages(r fiber.Router) {
 	r.Post("/totp", d.startTOTPPage)
 	r.Post("/totp/confirm", d.confirmTOTPPage)
 	r.Post("/totp/disable", d.disableTOTPPage)
+	r.Post("/totp/recovery", d.recoveryCodesPage)
 }
 
 // mountAPI adds the JSON twins of the admin and account pages.
@@ -205,6 +208,8 @@ func (d *Dashboard) mountAPI(r fiber.Router) {
 	r.Get("/sites", d.apiSites)
 	r.Post("/sites", auth.RequireAdmin, d.apiAddSite)
 	r.Patch("/sites/:domain", auth.RequireAdmin, d.apiEditSite)
+	// A leaked API key must not wipe a site out.
+	r.Delete("/sites/:domain", auth.RequireAdmin, d.sessionOnly, d.apiDeleteSite)
 	r.Get("/sites/:domain/exclusions", auth.RequireAdmin, d.apiExclusions)
 	r.Put("/sites/:domain/exclusions", auth.RequireAdmin, d.apiSaveExclusions)
 	r.Get("/sites/:domain/notify", auth.RequireAdmin, d.apiNotify)

@@ -23,7 +23,10 @@ const (
 
 type flash struct {
 	user, notice, secret string
-	expires              time.Time
+	// requests is the Data requests page's preview or erasure result: kept in memory
+	// (never in the URL, which would put a person's identifiers into history and logs).
+	requests *requestsView
+	expires  time.Time
 }
 
 type flashes struct {
@@ -64,8 +67,9 @@ func (f *flashes) take(id, user string, now time.Time) (flash, bool) {
 // seeOther answers a successful form: v's notice and secret are kept for the next
 // page, to which the browser is sent with 303 See Other.
 func (d *Dashboard) seeOther(c *fiber.Ctx, path string, v *view) error {
-	if v.Notice != "" || v.Secret != "" {
-		id := d.flashes.put(flash{user: v.User.ID, notice: v.Notice, secret: v.Secret, expires: d.opts.Now().Add(flashTTL)}, d.opts.Now())
+	if v.Notice != "" || v.Secret != "" || v.Requests != nil {
+		id := d.flashes.put(flash{user: v.User.ID, notice: v.Notice, secret: v.Secret, requests: v.Requests,
+			expires: d.opts.Now().Add(flashTTL)}, d.opts.Now())
 		c.Cookie(&fiber.Cookie{Name: flashCookie, Value: id, Path: "/", MaxAge: int(flashTTL / time.Second),
 			HTTPOnly: true, Secure: d.opts.Secure, SameSite: fiber.CookieSameSiteStrictMode})
 	}
@@ -81,6 +85,6 @@ func (d *Dashboard) takeFlash(c *fiber.Ctx, v *view) {
 	c.Cookie(&fiber.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
 		HTTPOnly: true, Secure: d.opts.Secure, SameSite: fiber.CookieSameSiteStrictMode})
 	if fl, ok := d.flashes.take(id, v.User.ID, d.opts.Now()); ok {
-		v.Notice, v.Secret = fl.notice, fl.secret
+		v.Notice, v.Secret, v.Requests = fl.notice, fl.secret, fl.requests
 	}
 }

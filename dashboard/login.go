@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"image/png"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp"
@@ -41,6 +42,12 @@ func (d *Dashboard) login(c *fiber.Ctx) error {
 		return d.loginFailed(c, in, next, err)
 	}
 	d.metrics.logins.WithLabelValues("ok").Inc()
+	if codes := auth.RecoveryCodesOf(c); codes != nil {
+		// Two-factor sign-in was set up on the way in: its recovery codes, once.
+		v := d.newView(c, "Account")
+		v.Notice, v.Secret = "Two-factor sign-in is on. "+recoveryNotice, strings.Join(codes, "\n")
+		return d.seeOther(c, "/account", v)
+	}
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 

@@ -28,15 +28,22 @@ type view struct {
 	Sites    []siteView
 	AllSites []string
 	Users    []*auth.User
-	UserKeys map[string][]auth.APIKey // live API keys by account id (Users page)
+	UserRows []userRow     // the Users table, narrowed by Query
+	Query    string        // the Users page's search
+	Edit     *userRow      // the account of /admin/users/ID
+	EditKeys []auth.APIKey // its live API keys
 	Audit    []auth.AuditEntry
 	Keys     []auth.APIKey
 	TOTP     *totpView
-	Requests *requestsView
-	Shares   *sharesView
-	Notify   *notifyView
+	// RecoveryLeft is how many unspent recovery codes the caller has (Account page).
+	RecoveryLeft int
+	Requests     *requestsView
+	Shares       *sharesView
+	Notify       *notifyView
 	// Typed is what a failed form sent, shown again in its fields (by field name).
 	Typed map[string]string
+	// TypedSites are the sites a failed user edit ticked.
+	TypedSites []string
 }
 
 func (d *Dashboard) newView(c *fiber.Ctx, title string) *view {

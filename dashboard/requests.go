@@ -239,7 +239,9 @@ func (d *Dashboard) requestsView(c *fiber.Ctx) *view {
 	for _, s := range d.readableSites(v.User) {
 		v.AllSites = append(v.AllSites, s.Domain)
 	}
-	v.Requests = &requestsView{}
+	if v.Requests == nil { // else what the form before the redirect left (flash)
+		v.Requests = &requestsView{}
+	}
 	return v
 }
 
@@ -276,7 +278,8 @@ func (d *Dashboard) previewRequestPage(c *fiber.Ctx) error {
 		v.Error = d.message(err)
 		return d.renderRequests(c, statusOf(err), v)
 	}
-	return d.renderRequests(c, fiber.StatusOK, v)
+	// POST-redirect-GET: a reload shows the page, never counts again.
+	return d.seeOther(c, "/admin/requests", v)
 }
 
 func (d *Dashboard) exportRequestPage(c *fiber.Ctx) error {
@@ -322,7 +325,8 @@ func (d *Dashboard) eraseRequestPage(c *fiber.Ctx) error {
 	v.Requests.Input = requestInput{SelectorInput: erasure.SelectorInput{Site: sel.Site, Kind: string(sel.Kind)}}
 	v.Notice = fmt.Sprintf("Erased %d events (%d rows in all tables, %d from the spool) and verified that none is left. Ledger entry %s.",
 		res.Events, res.Rows, res.Spooled, res.ID)
-	return d.renderRequests(c, fiber.StatusOK, v)
+	// POST-redirect-GET: a reload never asks to send the erasure again.
+	return d.seeOther(c, "/admin/requests", v)
 }
 
 // sendExport answers an export as a download.

@@ -322,7 +322,7 @@ func TestAdminControlsUsersAPIKeys(t *testing.T) {
 		t.Fatal("a key revoked another key")
 	}
 
-	// The admin sees the user's keys, in the API and on the Users page.
+	// The admin sees the user's keys, in the API and on the user's page.
 	var listed struct{ Keys []auth.APIKey }
 	if r := admin.get("/api/v1/users/" + id + "/keys"); r.StatusCode != http.StatusOK {
 		t.Fatalf("admin lists a user's keys: %d %s", r.StatusCode, r.body)
@@ -332,7 +332,7 @@ func TestAdminControlsUsersAPIKeys(t *testing.T) {
 	if len(listed.Keys) != 2 {
 		t.Fatalf("admin sees %d keys, want 2: %+v", len(listed.Keys), listed.Keys)
 	}
-	page := admin.get("/admin/users").body
+	page := admin.get("/admin/users/" + id).body
 	if !strings.Contains(page, "loendur_"+id1) || !strings.Contains(page, "/admin/users/"+id+"/keys/"+id2+"/revoke") {
 		t.Fatal("the Users page does not show the user's keys")
 	}

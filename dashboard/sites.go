@@ -198,6 +198,9 @@ func (d *Dashboard) editSitePage(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		v.Error = d.message(err)
+		// Shown again as typed, in this site's form.
+		v.Typed = map[string]string{"edit_site": strings.Clone(c.Params("domain")), "timezone": c.FormValue("timezone"),
+			"retention_months": c.FormValue("retention_months"), "honour_dnt": c.FormValue("honour_dnt")}
 		return d.renderSites(c, statusOf(err), v)
 	}
 	v.Notice = "Saved " + s.Domain + "."

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/websystems/loendur/dashboard/auth"
@@ -12,19 +13,73 @@ func (d *Dashboard) usersPage(c *fiber.Ctx) error {
 	return d.renderUsers(c, fiber.StatusOK, d.newView(c, "Users"))
 }
 
+// userRow is one line of the Users table.
+type userRow struct {
+	*auth.User
+	LastLogin time.Time
+}
+
+// renderUsers shows the accounts as a table, narrowed by ?q= (part of the email, a
+// role, a site), with the add form.
 func (d *Dashboard) renderUsers(c *fiber.Ctx, status int, v *view) error {
 	users, err := d.auth.ListUsers(c.UserContext())
 	if err != nil {
 		return err
 	}
+	last, err := d.auth.LastLogins(c.UserContext())
+	if err != nil {
+		return err
+	}
+	v.Query = strings.TrimSpace(c.Query("q"))
+	for _, u := range users {
+		if matchesUser(u, strings.ToLower(v.Query)) {
+			v.UserRows = append(v.UserRows, userRow{User: u, LastLogin: last[u.Email]})
+		}
+	}
 	v.Users = users
-	if v.UserKeys, err = d.auth.UserKeys(c.UserContext(), v.User); err != nil {
+	for _, s := range d.readableSites(v.User) {
+		v.AllSites = append(v.AllSites, s.Domain)
+	}
+	return d.render(c, status, "users", v)
+}
+
+func matchesUser(u *auth.User, q string) bool {
+	if q == "" || strings.Contains(u.Email, q) || string(u.Role) == q {
+		return true
+	}
+	for _, s := range u.Sites {
+		if strings.Contains(s, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// userPage is one account's page: edit role and sites, new password, keys, removal.
+func (d *Dashboard) userPage(c *fiber.Ctx) error {
+	return d.renderUser(c, fiber.StatusOK, d.newView(c, "Users"), strings.Clone(c.Params("id")))
+}
+
+func (d *Dashboard) renderUser(c *fiber.Ctx, status int, v *view, id string) error {
+	ctx := c.UserContext()
+	u, err := d.auth.GetUser(ctx, id)
+	if err != nil {
+		v.Error = d.message(err)
+		return d.renderUsers(c, statusOf(err), v)
+	}
+	last, err := d.auth.LastLogins(ctx)
+	if err != nil {
+		return err
+	}
+	v.Edit = &userRow{User: u, LastLogin: last[u.Email]}
+	if v.EditKeys, err = d.auth.ListUserKeys(ctx, v.User, id); err != nil {
 		return err
 	}
 	for _, s := range d.readableSites(v.User) {
 		v.AllSites = append(v.AllSites, s.Domain)
 	}
-	return d.render(c, status, "users", v)
+	v.Title = u.Email
+	return d.render(c, status, "user", v)
 }
 
 // formSites reads the ticked site checkboxes (repeated "sites" fields).
@@ -69,10 +124,15 @@ func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
 	case "reset_password":
 		ch = auth.UserChange{ResetPassword: true, KeepAPIKeys: c.FormValue("keep_api_keys") != ""}
 	}
-	u, password, err := d.auth.UpdateUser(c.UserContext(), v.User, c.Params("id"), ch)
+	id := strings.Clone(c.Params("id"))
+	u, password, err := d.auth.UpdateUser(c.UserContext(), v.User, id, ch)
 	if err != nil {
 		v.Error = d.message(err)
-		return d.renderUsers(c, statusOf(err), v)
+		// Shown again as typed, not as stored: the person corrects one field.
+		v.Typed = map[string]string{"role": string(role), "totp_required": c.FormValue("totp_required"),
+			"disabled": c.FormValue("disabled"), "typed": "1"}
+		v.TypedSites = sites
+		return d.renderUser(c, statusOf(err), v, id)
 	}
 	v.Notice = "Saved " + u.Email + "."
 	if password != "" {
@@ -84,18 +144,19 @@ func (d *Dashboard) editUserPage(c *fiber.Ctx) error {
 		}
 		v.Secret = password
 	}
-	return d.seeOther(c, "/admin/users", v)
+	return d.seeOther(c, "/admin/users/"+id, v)
 }
 
 func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
 	v := d.newView(c, "Users")
+	id := strings.Clone(c.Params("id"))
 	if c.FormValue("confirm") == "" {
 		v.Error = "tick the box to confirm the removal"
-		return d.renderUsers(c, fiber.StatusBadRequest, v)
+		return d.renderUser(c, fiber.StatusBadRequest, v, id)
 	}
-	if err := d.auth.RemoveUser(c.UserContext(), v.User, c.Params("id")); err != nil {
+	if err := d.auth.RemoveUser(c.UserContext(), v.User, id); err != nil {
 		v.Error = d.message(err)
-		return d.renderUsers(c, statusOf(err), v)
+		return d.renderUser(c, statusOf(err), v, id)
 	}
 	v.Notice = "Account removed."
 	return d.seeOther(c, "/admin/users", v)
@@ -103,12 +164,13 @@ func (d *Dashboard) removeUserPage(c *fiber.Ctx) error {
 
 func (d *Dashboard) revokeUserKeyPage(c *fiber.Ctx) error {
 	v := d.newView(c, "Users")
-	if err := d.auth.RevokeUserKey(c.UserContext(), v.User, c.Params("id"), c.Params("key")); err != nil {
+	id := strings.Clone(c.Params("id"))
+	if err := d.auth.RevokeUserKey(c.UserContext(), v.User, id, c.Params("key")); err != nil {
 		v.Error = d.message(err)
-		return d.renderUsers(c, statusOf(err), v)
+		return d.renderUser(c, statusOf(err), v, id)
 	}
 	v.Notice = "Key revoked: it no longer works."
-	return d.seeOther(c, "/admin/users", v)
+	return d.seeOther(c, "/admin/users/"+id, v)
 }
 
 func (d *Dashboard) apiUserKeys(c *fiber.Ctx) error {

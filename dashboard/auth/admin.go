@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // ListUsers returns every live account, by email.
@@ -148,5 +150,53 @@ func (s *Service) RemoveUser(ctx context.Context, actor *User, id string) error 
 		return err
 	}
 	s.audit(ctx, actor.Email, "user_remove", r.Email, "", "")
+	return nil
+}
+
+// GetUser returns the live account id, for an admin's page of it.
+func (s *Service) GetUser(ctx context.Context, id string) (*User, error) {
+	r, err := userByID(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.user(), nil
+}
+
+// LastLogins is the time of each account's latest sign-in, by email. It is read from
+// the audit log's "login" entries (kept as long as the log), not from sessions, which
+// are deleted when they expire.
+func (s *Service) LastLogins(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		Email string    `ch:"email"`
+		Last  time.Time `ch:"last"`
+	}
+	if err := s.db.Select(ctx, &rows, `SELECT target AS email, max(time) AS last FROM audit_log
+		WHERE action = 'login' GROUP BY target`); err != nil {
+		return nil, fmt.Errorf("read last logins: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Email] = r.Last
+	}
+	return out, nil
+}
+
+// ForgetSite takes a deleted site off every manager's list, so their accounts stay
+// editable (a list may only name registered sites).
+func (s *Service) ForgetSite(ctx context.Context, actor *User, site string) error {
+	if !actor.IsAdmin() {
+		return ErrForbidden
+	}
+	rows, err := selectUsers(ctx, s.db, " AND has(sites, ?)", site)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Sites = slices.DeleteFunc(r.Sites, func(x string) bool { return x == site })
+		if err := writeUser(ctx, s.db, r, s.nextVersion()); err != nil {
+			return err
+		}
+	}
 	return nil
 }

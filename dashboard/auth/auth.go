@@ -90,8 +90,11 @@ type Service struct {
 	clientIP func(c *fiber.Ctx) netip.Addr
 	throttle *throttle
 	totpUsed sync.Map // user id → last accepted TOTP step (int64), against code replay
-	hashes   chan struct{}
-	version  atomic.Uint64
+	// recoveryUsed holds the hashes of recovery codes spent by this process, so two
+	// parallel sign-ins cannot both spend one before the table shows it.
+	recoveryUsed sync.Map
+	hashes       chan struct{}
+	version      atomic.Uint64
 }
 
 // New returns a Service.

@@ -50,7 +50,7 @@ func (s *Service) Login(c *fiber.Ctx, in LoginInput) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.verify(ctx, email, in)
+	u, codes, err := s.verify(ctx, email, in)
 	try.end(outcomeOf(err))
 	if err != nil {
 		s.auditFailure(ctx, email, err, storedAddr(addr))
@@ -58,6 +58,9 @@ func (s *Service) Login(c *fiber.Ctx, in LoginInput) (*User, error) {
 	}
 	if err := s.startSession(c, u); err != nil {
 		return nil, err
+	}
+	if codes != nil {
+		c.Locals(localRecovery, codes)
 	}
 	s.audit(ctx, u.Email, "login", u.Email, "", storedAddr(addr))
 	return u, nil
@@ -75,26 +78,28 @@ func outcomeOf(err error) outcome {
 	return neutral
 }
 
-// verify returns the account when password and second factor are right.
-func (s *Service) verify(ctx context.Context, email string, in LoginInput) (*User, error) {
+// verify returns the account when password and second factor are right, and the
+// recovery codes of a two-factor enrolment done on the way.
+func (s *Service) verify(ctx context.Context, email string, in LoginInput) (*User, []string, error) {
 	r, err := userByEmail(ctx, s.db, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return nil, nil, err
 	}
 	hash := ""
 	if r != nil {
 		hash = r.PasswordHash
 	}
 	if !s.checkPassword(in.Password, hash) || r == nil {
-		return nil, ErrCredentials
+		return nil, nil, ErrCredentials
 	}
 	if r.Disabled == 1 {
-		return nil, ErrDisabled
+		return nil, nil, ErrDisabled
 	}
-	if err := s.checkTOTP(ctx, r, in.Code); err != nil {
-		return nil, err
+	codes, err := s.checkTOTP(ctx, r, in.Code)
+	if err != nil {
+		return nil, nil, err
 	}
-	return r.user(), nil
+	return r.user(), codes, nil
 }
 
 // auditFailure records a failed login. An unknown email is not stored: people type

@@ -94,33 +94,30 @@ func (s *Service) useStep(userID string, step int64) bool {
 }
 
 // checkTOTP is the second factor at login. It enrols the account on the way when an
-// admin requires TOTP and none is set up yet.
-func (s *Service) checkTOTP(ctx context.Context, r *userRow, code string) error {
+// admin requires TOTP and none is set up yet, and then returns its recovery codes.
+func (s *Service) checkTOTP(ctx context.Context, r *userRow, code string) ([]string, error) {
 	switch {
 	case r.TOTPSecret != "":
 		if strings.TrimSpace(code) == "" {
-			return ErrTOTPNeeded
+			return nil, ErrTOTPNeeded
 		}
-		if !s.validCode(r.ID, r.TOTPSecret, code) {
-			return ErrTOTPWrong
-		}
-		return nil
+		return nil, s.secondFactor(ctx, r, code)
 	case r.TOTPRequired == 1:
 		return s.enrolAtLogin(ctx, r, code)
 	}
-	return nil
+	return nil, nil
 }
 
-func (s *Service) enrolAtLogin(ctx context.Context, r *userRow, code string) error {
+func (s *Service) enrolAtLogin(ctx context.Context, r *userRow, code string) ([]string, error) {
 	key, err := s.pendingKey(ctx, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if strings.TrimSpace(code) == "" {
-		return &TOTPSetupError{Key: key}
+		return nil, &TOTPSetupError{Key: key}
 	}
 	if !s.validCode(r.ID, r.TOTPPending, code) {
-		return &TOTPSetupError{Key: key, Wrong: true}
+		return nil, &TOTPSetupError{Key: key, Wrong: true}
 	}
 	return s.activateTOTP(ctx, r)
 }
@@ -139,13 +136,14 @@ func (s *Service) pendingKey(ctx context.Context, r *userRow) (TOTPKey, error) {
 	return key, writeUser(ctx, s.db, r, s.nextVersion())
 }
 
-func (s *Service) activateTOTP(ctx context.Context, r *userRow) error {
+// activateTOTP turns the pending key on and returns the account's new recovery codes.
+func (s *Service) activateTOTP(ctx context.Context, r *userRow) ([]string, error) {
 	r.TOTPSecret, r.TOTPPending = r.TOTPPending, ""
 	if err := writeUser(ctx, s.db, r, s.nextVersion()); err != nil {
-		return err
+		return nil, err
 	}
 	s.audit(ctx, r.Email, "totp_enrol", r.Email, "", "")
-	return nil
+	return s.newRecoveryCodes(ctx, r)
 }
 
 // StartTOTP begins enrolment from the account page: the key is kept pending until
@@ -161,17 +159,18 @@ func (s *Service) StartTOTP(ctx context.Context, u *User) (TOTPKey, error) {
 	return s.pendingKey(ctx, r)
 }
 
-// ConfirmTOTP turns the pending key on when code matches it.
-func (s *Service) ConfirmTOTP(ctx context.Context, u *User, code string) error {
+// ConfirmTOTP turns the pending key on when code matches it, and returns the
+// account's recovery codes, to be shown once.
+func (s *Service) ConfirmTOTP(ctx context.Context, u *User, code string) ([]string, error) {
 	r, err := userByID(ctx, s.db, u.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.TOTPPending == "" {
-		return invalidf("start the set-up first")
+		return nil, invalidf("start the set-up first")
 	}
 	if !s.validCode(r.ID, r.TOTPPending, code) {
-		return ErrTOTPWrong
+		return nil, ErrTOTPWrong
 	}
 	return s.activateTOTP(ctx, r)
 }
