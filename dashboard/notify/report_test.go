@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -243,31 +242,7 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-var (
-	shotsOnce sync.Once
-	shotsDir  string
-	shotsErr  error
-)
-
-// screenshotDir is LOENDUR_SCREENSHOTS, or loendur-screenshots/mail in the system's
-// temporary folder (as the dashboard's browser tests do: never the source tree), kept
-// after the run for a person to look at.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	shotsOnce.Do(func() {
-		dir := os.Getenv("LOENDUR_SCREENSHOTS")
-		if dir == "" {
-			dir = filepath.Join(os.TempDir(), "loendur-screenshots")
-		}
-		shotsDir, shotsErr = filepath.Abs(filepath.Join(dir, "mail"))
-		if shotsErr == nil {
-			shotsErr = os.MkdirAll(shotsDir, 0o755)
-		}
-	})
-	if shotsErr != nil {
-		t.Fatalf("screenshot folder: %v", shotsErr)
-	}
-	return shotsDir
-}
+// screenshotDir is where this package's screenshots go (testenv.ScreenshotDir).
+func screenshotDir(t *testing.T) string { return testenv.ScreenshotDir(t, "mail") }
 
 func b64(b []byte) string { return fmt.Sprint(base64Std(b)) }

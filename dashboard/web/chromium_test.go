@@ -192,29 +192,5 @@ func (tb *tab) screenshotElement(name, sel string) {
 	tb.t.Logf("screenshot %s", path)
 }
 
-var (
-	shotsOnce sync.Once
-	shotsPath string
-	shotsErr  error
-)
-
-// screenshotDir is LOENDUR_SCREENSHOTS, or loendur-screenshots/dashboard in the
-// system's temporary folder (tests never write into the source tree), kept after the
-// run so a person can look at the pages.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	shotsOnce.Do(func() {
-		dir := os.Getenv("LOENDUR_SCREENSHOTS")
-		if dir == "" {
-			dir = filepath.Join(os.TempDir(), "loendur-screenshots", "dashboard")
-		}
-		shotsPath, shotsErr = filepath.Abs(dir)
-		if shotsErr == nil {
-			shotsErr = os.MkdirAll(shotsPath, 0o755)
-		}
-	})
-	if shotsErr != nil {
-		t.Fatalf("screenshot folder: %v", shotsErr)
-	}
-	return shotsPath
-}
+// screenshotDir is where this package's screenshots go (testenv.ScreenshotDir).
+func screenshotDir(t *testing.T) string { return testenv.ScreenshotDir(t, "dashboard") }

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -28,4 +30,24 @@ func ChromiumOptions(t testing.TB, profileDir string) []chromedp.ExecAllocatorOp
 		chromedp.UserDataDir(profileDir),
 		chromedp.UserAgent(DesktopUA),
 	}
+}
+
+// ScreenshotDir is where browser tests keep their screenshots for a person to look at:
+// LOENDUR_SCREENSHOTS/sub (make test sets testdata-out/screenshots, git-ignored), or
+// loendur-screenshots/sub in the system's temporary folder, never elsewhere in the
+// source tree.
+func ScreenshotDir(t testing.TB, sub string) string {
+	t.Helper()
+	root := os.Getenv("LOENDUR_SCREENSHOTS")
+	if root == "" {
+		root = filepath.Join(os.TempDir(), "loendur-screenshots")
+	}
+	dir, err := filepath.Abs(filepath.Join(root, sub))
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatalf("screenshot folder: %v", err)
+	}
+	return dir
 }
