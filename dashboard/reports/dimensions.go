@@ -71,10 +71,28 @@ func (d dimRow) values() []string { return []string{d.D0, d.D1, d.D2} }
 
 // breakdown groups the visits of q by dim.
 func (rep *Service) breakdown(ctx context.Context, s scope, dim dimension) ([]dimRow, error) {
-	data := s.visitsData(s.Range)
-	data.Dims = dim.columns
-	data.Order = "n_visitors DESC, n_visits DESC"
-	sql, err := render("dimension", data)
+	rows, err := rep.dimensionRows(ctx, s, dim, s.Filters.sessionWhere(), "n_visitors DESC, n_visits DESC")
+	if err != nil {
+		return nil, err
+	}
+	return rep.addImportedDims(ctx, s, dim.key, rows)
+}
+
+// dimensionRows groups the visits of s's range that match where by dim: from the
+// per-day states of each dimension value when there are no filters, else from the
+// visits.
+func (rep *Service) dimensionRows(ctx context.Context, s scope, dim dimension, where, order string) ([]dimRow, error) {
+	var sql string
+	var err error
+	if data, ok := s.dimensionStats(s.Range, dim, order); ok {
+		sql, err = render("dimension_stats", data)
+	} else {
+		data := s.visitsData(s.Range)
+		data.Where = where
+		data.Dims = dim.columns
+		data.Order = order
+		sql, err = render("dimension", data)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +100,7 @@ func (rep *Service) breakdown(ctx context.Context, s scope, dim dimension) ([]di
 	if err := rep.query(ctx, "dimension", &rows, sql); err != nil {
 		return nil, err
 	}
-	return rep.addImportedDims(ctx, s, dim.key, rows)
+	return rows, nil
 }
 
 // Dimension answers the sources, utm, locations, devices and entry-pages reports:
@@ -160,17 +178,8 @@ type exitRow struct {
 // exitsAndViews counts exits from the sessions table's exit_page and views from the
 // page rollups: two cheap queries.
 func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, error) {
-	dim := dimensions["exit-pages"][0]
-	data := s.visitsData(s.Range)
-	data.Where = s.Filters.pageWhere("exit_page")
-	data.Dims = dim.columns
-	data.Order = "n_visits DESC, n_visitors DESC"
-	sql, err := render("dimension", data)
+	exits, err := rep.dimensionRows(ctx, s, dimensions["exit-pages"][0], s.Filters.pageWhere("exit_page"), "n_visits DESC, n_visitors DESC")
 	if err != nil {
-		return nil, err
-	}
-	var exits []dimRow
-	if err := rep.query(ctx, "dimension", &exits, sql); err != nil {
 		return nil, err
 	}
 	if len(exits) == 0 {
@@ -181,7 +190,7 @@ func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, erro
 		paths[i] = e.D0
 	}
 	in := " IN " + literal.StringList(paths)
-	sql, err = render("page_views", struct{ Stats statsData }{s.pageStats(func(col string) string { return col + in })})
+	sql, err := render("page_views", struct{ Stats statsData }{s.pageStats(func(col string) string { return col + in })})
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (s scope) pageStats(extra func(col string) string) statsData {
 		return s.Filters.pageWhere(col)
 	}
 	if s.Filters.onlyPages() {
-		return statsData{Site: s.Site, Segments: segments(s.Range.Start, s.Range.End), Where: cond("pathname")}
+		return statsData{Site: s.Site, Segments: segmentsUpTo(s.Range.Start, s.Range.End, upToMonth), Where: cond("pathname")}
 	}
 	return statsData{Site: s.Site, Visits: &visitRowsData{Sessions: s.sessions(s.Range),
 		Where: s.Filters.Without(FilterPage).sessionWhere(), PageWhere: cond("pathname")}}

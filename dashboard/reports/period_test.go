@@ -125,3 +125,36 @@ func TestSegments(t *testing.T) {
 		}
 	}
 }
+
+// A long period reads whole UTC months, and a time series only rows that lie wholly
+// within one of its buckets: by local month in Tallinn no UTC month fits, so the
+// months are read as days with the hours around each local midnight of the 1st.
+func TestSegmentsByMonth(t *testing.T) {
+	show := func(ss []segment) string {
+		var parts []string
+		for _, s := range ss {
+			parts = append(parts, fmt.Sprintf("%s %s–%s", s.Kind, s.From.Format("01-02 15"), s.To.Format("01-02 15")))
+		}
+		return strings.Join(parts, ", ")
+	}
+	tallinn, _ := time.LoadLocation("Europe/Tallinn")
+	r := newRange(time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), time.UTC)
+	if got, want := show(segmentsUpTo(r.Start, r.End, upToMonth)), "day 01-20 00–02-01 00, month 02-01 00–04-01 00, day 04-01 00–04-11 00"; got != want {
+		t.Errorf("UTC, whole months:\n got %s\nwant %s", got, want)
+	}
+	if got, want := show(seriesSegments(r, IntervalMonth, time.UTC)), "day 01-20 00–02-01 00, month 02-01 00–04-01 00, day 04-01 00–04-11 00"; got != want {
+		t.Errorf("UTC, by month:\n got %s\nwant %s", got, want)
+	}
+	r = newRange(time.Date(2024, 1, 20, 0, 0, 0, 0, tallinn), time.Date(2024, 3, 10, 0, 0, 0, 0, tallinn), tallinn)
+	want := "hour 01-19 22–01-20 00, day 01-20 00–01-31 00, hour 01-31 00–02-01 00, day 02-01 00–02-29 00, " +
+		"hour 02-29 00–03-01 00, day 03-01 00–03-10 00, hour 03-10 00–03-10 22"
+	if got := show(seriesSegments(r, IntervalMonth, tallinn)); got != want {
+		t.Errorf("Tallinn, by month:\n got %s\nwant %s", got, want)
+	}
+	if got := show(withoutHours(seriesSegments(r, IntervalDay, tallinn))); got != "raw 01-19 22–03-10 22" {
+		t.Errorf("Tallinn by day, without hourly rows: %s", got)
+	}
+	if got, want := show(segmentsUpTo(r.Start, r.End, upToMonth)), "hour 01-19 22–01-20 00, day 01-20 00–02-01 00, month 02-01 00–03-01 00, day 03-01 00–03-10 00, hour 03-10 00–03-10 22"; got != want {
+		t.Errorf("Tallinn, whole period:\n got %s\nwant %s", got, want)
+	}
+}

@@ -30,6 +30,8 @@ var queries = template.Must(template.New("").Funcs(template.FuncMap{
 	// answer: the expressions live once, in the rollup's definition (internal/derived).
 	"rollup":     func(r derived.Rollup, cond string) string { return r.Grouped(cond) },
 	"pageStats":  func() derived.Rollup { return derived.PageStats },
+	"kinds":      byKind,
+	"spans":      spans,
 	"eventStats": func() derived.Rollup { return derived.EventStats },
 }).ParseFS(sqlFiles, "sql/*.sql"))
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/store/literal"
 )
 
@@ -143,8 +144,8 @@ func (rep *Service) Overview(ctx context.Context, q Query) (OverviewMetrics, err
 	}, nil
 }
 
-// visitStatsData feeds visit_stats.sql: visit totals from the per-day and per-hour
-// visit states, the sessions table and events.
+// visitStatsData feeds visit_stats.sql: visit figures from the mergeable visit states
+// (per UTC month, day and hour), the sessions table and events.
 type visitStatsData struct {
 	Site     string
 	Segments []segment
@@ -153,25 +154,123 @@ type visitStatsData struct {
 	TZ       string
 	Hourly   bool
 	Bucket   string // timeseries_stats.sql: the bucket key of toDateTime(t) (bucketExpr, trusted)
+	Table    string // the rollup's name without its bucket: visit_stats, visit_dim_stats, visit_page_stats
+	RowWhere string // " AND …" choosing the rollup's rows (trusted: literals only)
+	Keys     []string
+	RawKeys  []string // Keys computed from a visit's columns
+	RawWhere string   // " AND …" choosing visits (Filters.sessionWhere)
+	Views    string   // what a visit counts as page views
+	Order    string   // dimension_stats.sql: ORDER BY (trusted)
+	Limit    int
 }
 
-// visitStats describes rg's visits for the mergeable visit states; false when the
-// filters need the visits themselves. hourly keeps to hourly rows, for buckets of
-// local days that are not UTC days.
-func (s scope) visitStats(rg Range, hourly bool) (visitStatsData, bool) {
-	if len(s.Filters) > 0 {
+// visitRollup is the visit rollup that answers a report under fs, the condition that
+// chooses its rows and whether it has hourly rows; ok is false when no rollup does
+// (several filters, a pattern, "is not", "contains", an event filter).
+func visitRollup(fs Filters) (table, where string, hourly, ok bool) {
+	switch {
+	case len(fs) == 0:
+		return derived.VisitStats.Base, "", true, true
+	case len(fs) > 1 || fs[0].Op != OpIs || strings.Contains(fs[0].Value, "*"):
+		return "", "", false, false
+	case fs[0].Key == FilterPage:
+		return derived.VisitPageStats.Base, " AND page = " + literal.Quote(fs[0].Value), false, true
+	}
+	col, ok := dimValueColumn[fs[0].Key]
+	if !ok {
+		return "", "", false, false
+	}
+	return derived.VisitDimStats.Base, " AND dim = " + literal.Quote(fs[0].Key) + " AND " + col + " = " + literal.Quote(fs[0].Value), false, true
+}
+
+// dimValueColumn is the visit_dim_stats column that holds each dimension's own value
+// (a region's and a city's come after their country's, see derived.VisitDimensions).
+var dimValueColumn = map[string]string{
+	FilterEntryPage: "v0", FilterExitPage: "v0", FilterSource: "v0", FilterReferrer: "v0",
+	FilterUTMSource: "v0", FilterUTMMedium: "v0", FilterUTMCampaign: "v0", FilterCountry: "v0",
+	FilterRegion: "v1", FilterCity: "v2", FilterDevice: "v0", FilterBrowser: "v0", FilterOS: "v0",
+}
+
+// visitStats describes rg's visits, split into segs, for the mergeable visit states;
+// false when the filters need the visits themselves.
+func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
+	table, where, hourly, ok := visitRollup(s.Filters)
+	if !ok {
 		return visitStatsData{}, false
 	}
-	segs := segments(rg.Start, rg.End)
-	if hourly {
-		for i := range segs {
-			if segs[i].Kind == "day" {
-				segs[i].Kind = "hour"
-			}
-		}
+	if !hourly {
+		segs = withoutHours(segs)
 	}
 	return visitStatsData{Site: s.Site, Segments: segs, Done: s.done, Live: s.sessions(rg).Live,
-		TZ: s.Location.String(), Hourly: rg.Hourly()}, true
+		TZ: s.Location.String(), Hourly: rg.Hourly(), Table: table, RowWhere: where,
+		RawWhere: s.Filters.sessionWhere(), Views: s.views(), Limit: s.limit()}, true
+}
+
+// dimensionStats describes the breakdown of rg's visits by dim for the per-day visit
+// states of each dimension value; false under filters (they need the visits).
+func (s scope) dimensionStats(rg Range, dim dimension, order string) (visitStatsData, bool) {
+	rowWhere, rawWhere, ok := exitPagesOnly(s.Filters, dim)
+	if !ok {
+		return visitStatsData{}, false
+	}
+	data := visitStatsData{Site: s.Site, Segments: withoutHours(segmentsUpTo(rg.Start, rg.End, upToMonth)), Done: s.done,
+		Live: s.sessions(rg).Live, TZ: s.Location.String(), Table: derived.VisitDimStats.Base,
+		RowWhere: " AND dim = " + literal.Quote(dim.key) + rowWhere, RawWhere: rawWhere, Keys: []string{"v0", "v1", "v2"},
+		Views: "pageviews", Order: order, Limit: s.limit()}
+	data.RawKeys = append(data.RawKeys, dim.columns...)
+	for len(data.RawKeys) < 3 {
+		data.RawKeys = append(data.RawKeys, "''")
+	}
+	return data, true
+}
+
+// exitPagesOnly reads the filters of a breakdown for the per-dimension states: none,
+// or (for exit pages, where a page filter chooses the rows, see ExitPages) pages by
+// their exact path. ok is false when the visits themselves are needed.
+func exitPagesOnly(fs Filters, dim dimension) (rowWhere, rawWhere string, ok bool) {
+	if len(fs) == 0 {
+		return "", "", true
+	}
+	if dim.key != FilterExitPage {
+		return "", "", false
+	}
+	for _, f := range fs {
+		if f.Key != FilterPage || f.Op != OpIs || strings.Contains(f.Value, "*") {
+			return "", "", false
+		}
+	}
+	return fs.pageWhere("v0"), fs.pageWhere("exit_page"), true
+}
+
+// seriesSegments splits rg into segments that each lie within one bucket of the
+// interval in loc, so every rollup row a bucket reads is wholly its own.
+func seriesSegments(rg Range, interval string, loc *time.Location) []segment {
+	if interval == IntervalHour {
+		return segmentsUpTo(rg.Start, rg.End, upToHour)
+	}
+	var segs []segment
+	for b := rg.Start; b.Before(rg.End); {
+		next := nextBucket(b, interval, loc)
+		if next.After(rg.End) {
+			next = rg.End
+		}
+		segs = append(segs, segmentsUpTo(b, next, upToMonth)...)
+		b = next
+	}
+	return coalesce(segs)
+}
+
+// nextBucket is the start of the local day, week (Monday) or month after t's.
+func nextBucket(t time.Time, interval string, loc *time.Location) time.Time {
+	l := t.In(loc)
+	switch interval {
+	case IntervalWeek:
+		return time.Date(l.Year(), l.Month(), l.Day()+7-(int(l.Weekday())+6)%7, 0, 0, 0, 0, loc)
+	case IntervalMonth:
+		return time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc)
+	default:
+		return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+	}
 }
 
 // wholeHours says whether every bucket of rg's time series (local hours or days)
@@ -189,7 +288,7 @@ func wholeHours(rg Range) bool {
 func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTotals, error) {
 	var sql string
 	var err error
-	if data, ok := s.visitStats(rg, false); ok {
+	if data, ok := s.visitStats(rg, segmentsUpTo(rg.Start, rg.End, upToMonth)); ok {
 		sql, err = render("overview_stats", data)
 	} else {
 		sql, err = render("overview", s.visitsData(rg))
@@ -291,7 +390,7 @@ func dayNumber(d time.Time) int64 {
 func (rep *Service) series(ctx context.Context, s scope, rg Range, interval string) ([]bucket, error) {
 	var sql string
 	var err error
-	if data, ok := s.visitStats(rg, true); ok && wholeHours(rg) {
+	if data, ok := s.visitStats(rg, seriesSegments(rg, interval, s.Location)); ok && wholeHours(rg) {
 		data.Bucket = bucketExpr(interval, "toDateTime(t)", data.TZ)
 		sql, err = render("timeseries_stats", data)
 	} else {

@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/websystems/loendur/internal/store/clusterddl"
 )
@@ -83,9 +84,36 @@ type Measure struct{ Name, Type, Expr string }
 
 // Bucket is the time grain of a rollup: its key column and how a source time maps to it.
 type Bucket struct {
-	Suffix string // table name suffix: "hourly", "daily"
-	Column Column // "hour" DateTime('UTC') or "day" Date
-	Func   string // toStartOfHour or toDate
+	Suffix string // table name suffix: "hourly", "daily", "monthly"
+	Column Column // "hour" DateTime('UTC'), "day" Date or "month" Date
+	Func   string // toStartOfHour, toDate or toStartOfMonth
+}
+
+// Covers is what a bucket's rows for a set of UTC days are: the condition on its own
+// column that selects them and the one on the source's time column that computes them.
+// Hourly and daily rows lie within one day; a monthly row holds its whole month, so a
+// change of one day recomputes the month.
+func (b Bucket) covers(timeCol string, days []time.Time) (rows, source string) {
+	if b.Func != Monthly.Func {
+		in := dayList(days)
+		return "toDate(" + b.Column.Name + ") IN " + in, "toDate(" + timeCol + ") IN " + in
+	}
+	in := dayList(monthsOf(days))
+	return b.Column.Name + " IN " + in, "toStartOfMonth(" + timeCol + ") IN " + in
+}
+
+// monthsOf is the first day of each month that days fall in.
+func monthsOf(days []time.Time) []time.Time {
+	seen := map[time.Time]bool{}
+	var out []time.Time
+	for _, d := range days {
+		m := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 var (
@@ -93,7 +121,17 @@ var (
 	Hourly = Bucket{"hourly", Column{"hour", "DateTime('UTC')"}, "toStartOfHour"}
 	// Daily rolls up by UTC day: the bulk of a period.
 	Daily = Bucket{"daily", Column{"day", "Date"}, "toDate"}
+	// Monthly rolls up by UTC month: the whole months of a long period, so a year
+	// merges a dozen rows per key instead of 365.
+	Monthly = Bucket{"monthly", Column{"month", "Date"}, "toStartOfMonth"}
 )
+
+// LaterBucket is a bucket added to a rollup after its first release, by its own
+// migration (which fills it from the sources already stored).
+type LaterBucket struct {
+	Bucket
+	Version uint32
+}
 
 // Rollup is one definition of aggregates over a source table, kept per bucket.
 type Rollup struct {
@@ -108,6 +146,10 @@ type Rollup struct {
 	Measures  []Measure
 	Buckets   []Bucket
 	Version   uint32 // the migration that creates its tables
+	Later     []LaterBucket
+	// LeadKeys is how many of Keys come before the bucket in the sort key: a table read
+	// by one key value (a dimension) over many days keeps that value's rows together.
+	LeadKeys int
 }
 
 // Table is one rollup table: a definition at one bucket.
@@ -138,6 +180,13 @@ func (t Table) keyNames() []string {
 		names = append(names, k.Name)
 	}
 	return names
+}
+
+// sortKey is keyNames with the first LeadKeys keys moved before the bucket.
+func (t Table) sortKey() []string {
+	names := t.keyNames()
+	lead := names[2 : 2+t.LeadKeys]
+	return append(append(append([]string{"site"}, lead...), names[1]), names[2+t.LeadKeys:]...)
 }
 
 // Query is the SELECT that computes the table's rows from its source; cond, when not
@@ -194,20 +243,41 @@ func (t Table) DDL() []string {
 	for _, c := range t.Columns() {
 		cols = append(cols, "    "+c.Name+" "+c.Type)
 	}
-	bucket := t.Bucket.Column.Name
 	table := "CREATE TABLE IF NOT EXISTS " + t.Name() + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
-		"SummingMergeTree\nPARTITION BY toYYYYMM(" + bucket + ")\nORDER BY (" + strings.Join(t.keyNames(), ", ") + ")"
+		"SummingMergeTree\nPARTITION BY " + t.partition() + "\nORDER BY (" + strings.Join(t.sortKey(), ", ") + ")"
 	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + " TO " + t.Name() + " AS\n" + t.Query("")
 	return []string{table, view}
 }
 
+// partition splits a table by month of its bucket (by year for monthly rows, which
+// would otherwise make a part per month).
+func (t Table) partition() string {
+	if t.Bucket.Func == Monthly.Func {
+		return "toYear(" + t.Bucket.Column.Name + ")"
+	}
+	return "toYYYYMM(" + t.Bucket.Column.Name + ")"
+}
+
 // Tables are the rollup definitions at every bucket they are kept in.
 func (r Rollup) Tables() []Table {
-	out := make([]Table, len(r.Buckets))
-	for i, b := range r.Buckets {
-		out[i] = Table{r, b}
+	out := make([]Table, 0, len(r.Buckets)+len(r.Later))
+	for _, b := range r.Buckets {
+		out = append(out, Table{r, b})
+	}
+	for _, l := range r.Later {
+		out = append(out, Table{r, l.Bucket})
 	}
 	return out
+}
+
+// Has says whether the rollup is kept in bucket b.
+func (r Rollup) Has(b Bucket) bool {
+	for _, t := range r.Tables() {
+		if t.Bucket == b {
+			return true
+		}
+	}
+	return false
 }
 
 // All is every derived rollup table.
@@ -253,11 +323,17 @@ func Migrations(d Deployment) ([]Migration, error) {
 	out := []Migration{Visits.migration()}
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
-		for _, t := range r.Tables() {
+		for _, b := range r.Buckets {
+			t := Table{r, b}
 			m.Statements = append(m.Statements, t.DDL()...)
+			m.Statements = append(m.Statements, t.backfill())
 		}
-		m.Statements = append(m.Statements, r.backfill()...)
 		out = append(out, m)
+		for _, l := range r.Later {
+			t := Table{r, l.Bucket}
+			out = append(out, Migration{Version: l.Version, Name: fmt.Sprintf("%04d_%s.derived", l.Version, t.Name()),
+				Statements: append(t.DDL(), t.backfill())})
+		}
 	}
 	for i := range out {
 		var err error
@@ -268,22 +344,24 @@ func Migrations(d Deployment) ([]Migration, error) {
 	return out, nil
 }
 
-// backfill fills new tables from what a database upgraded from an earlier release
-// already holds. A rollup of events needs none: its tables came with the events.
-func (r Rollup) backfill() []string {
-	if r.Source != SessionsTable {
-		return nil
+// backfill fills a new table from what a database upgraded from an earlier release
+// already holds (on a new database the sources are empty and it adds nothing).
+func (t Table) backfill() string {
+	names := make([]string, 0, len(t.Columns()))
+	for _, c := range t.Columns() {
+		names = append(names, c.Name)
 	}
-	var out []string
-	for _, t := range r.Tables() {
-		names := make([]string, 0, len(t.Columns()))
-		for _, c := range t.Columns() {
-			names = append(names, c.Name)
-		}
-		// Only into an empty table, so that a second run (two processes migrating at
-		// once) adds nothing: the FROM sessions FINAL side is empty once rows exist.
-		out = append(out, "INSERT INTO "+t.Name()+" ("+strings.Join(names, ", ")+") "+
-			strings.Replace(t.Query("(SELECT count() FROM "+t.Name()+") = 0"), "FROM "+SessionsTable, "FROM "+SessionsTable+" FINAL", 1))
+	// Only into an empty table, so that a second run (two processes migrating at once)
+	// adds nothing: the source side is empty once rows exist.
+	return "INSERT INTO " + t.Name() + " (" + strings.Join(names, ", ") + ") " +
+		strings.Replace(t.Query("(SELECT count() FROM "+t.Name()+") = 0"), "FROM "+t.Source, "FROM "+t.from(), 1)
+}
+
+// from is the source as a rebuild reads it: visits FINAL, since the finalizer may have
+// written a visit twice and it must count once.
+func (t Table) from() string {
+	if t.Source == SessionsTable {
+		return SessionsTable + " FINAL"
 	}
-	return out
+	return t.Source
 }

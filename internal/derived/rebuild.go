@@ -52,20 +52,16 @@ func Rebuild(ctx context.Context, db DB, site string, days []string, tables []Ta
 	if err != nil || len(parsed) == 0 {
 		return err
 	}
-	in := dayList(parsed)
 	for _, t := range tables {
-		if err := deleteWhere(ctx, db, t.Name(), "site = ? AND toDate("+t.Bucket.Column.Name+") IN "+in, site); err != nil {
+		rows, source := t.Bucket.covers(t.Time, parsed)
+		if err := deleteWhere(ctx, db, t.Name(), "site = ? AND "+rows, site); err != nil {
 			return err
 		}
 		names := make([]string, 0, len(t.Columns()))
 		for _, c := range t.Columns() {
 			names = append(names, c.Name)
 		}
-		from := t.Source
-		if t.Source == SessionsTable {
-			from += " FINAL" // the finalizer may have written a visit twice; count it once
-		}
-		q := strings.Replace(t.Query("site = ? AND toDate("+t.Time+") IN "+in), "FROM "+t.Source, "FROM "+from, 1)
+		q := strings.Replace(t.Query("site = ? AND "+source), "FROM "+t.Source, "FROM "+t.from(), 1)
 		if err := db.Exec(ctx, "INSERT INTO "+t.Name()+" ("+strings.Join(names, ", ")+") "+q, site); err != nil {
 			return fmt.Errorf("rebuild %s: %w", t.Name(), err)
 		}

@@ -27,7 +27,7 @@ const ImportedPrefix = "imported_"
 var keyColumns = []string{"visitor_id", "session_id", "event_id", "ip"}
 
 // timeColumns are the names a table's event time may have, most specific first.
-var timeColumns = []string{"timestamp", "start_time", "hour", "day", "date", "time"}
+var timeColumns = []string{"timestamp", "start_time", "hour", "day", "month", "date", "time"}
 
 // Table is a table of the database with its columns (name → type).
 type Table struct {

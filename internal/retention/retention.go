@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/websystems/loendur/internal/derived"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/sites"
@@ -79,7 +81,12 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 		groups[m] = append(groups[m], site)
 	}
 	tables := append([]erasure.Table{}, cat.Erasable...)
+	var monthly []derived.Table
 	for _, r := range cat.Rollups {
+		if r.Def.Bucket == derived.Monthly {
+			monthly = append(monthly, r.Def)
+			continue
+		}
 		tables = append(tables, r.Target)
 	}
 	tables = append(tables, cat.Imported...)
@@ -114,6 +121,26 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 			out[t.Name] += n[0].N
 			j.deleted.WithLabelValues(t.Name).Add(float64(n[0].N))
 			j.log.Info("retention: old rows deleted", "table", t.Name, "rows", n[0].N, "months", m, "sites", len(group))
+		}
+	}
+	// A monthly row holds its whole month: recompute the month the cutoff falls in from
+	// what is left of it, after the older months are gone.
+	for m, group := range groups {
+		cutoff := today.AddDate(0, -m, 0)
+		month := time.Date(cutoff.Year(), cutoff.Month(), 1, 0, 0, 0, 0, time.UTC)
+		for _, t := range monthly {
+			if out[t.Source] == 0 {
+				continue // nothing of its source went: its months still hold what they should
+			}
+			where := "site IN " + literal.StringList(group) + " AND month < ?"
+			if err := erasure.DeleteWhere(ctx, j.db, t.Name(), where, month.Format(time.DateOnly)); err != nil {
+				return out, fmt.Errorf("retention: %w", err)
+			}
+			for _, site := range group {
+				if err := derived.Rebuild(ctx, j.db, site, []string{cutoff.Format(time.DateOnly)}, []derived.Table{t}); err != nil {
+					return out, fmt.Errorf("retention: %w", err)
+				}
+			}
 		}
 	}
 	j.lastRun.SetToCurrentTime()

@@ -26,7 +26,10 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 				[][]any{{long, now, "UTC", uint16(25), uint8(1), uint8(0), uint64(1)}, {short, now, "UTC", uint16(2), uint8(1), uint8(0), uint64(1)}}); err != nil {
 				t.Fatal(err)
 			}
-			ages := []time.Time{now.AddDate(0, -26, 0), now.AddDate(0, -24, 0), now.AddDate(0, -3, 0), now.AddDate(0, -1, 0), now}
+			// The last two fall either side of the 2-month cutoff, in the month it cuts:
+			// that month's rows (monthly rollups) keep the later one only.
+			ages := []time.Time{now.AddDate(0, -26, 0), now.AddDate(0, -24, 0), now.AddDate(0, -3, 0), now.AddDate(0, -1, 0), now,
+				now.AddDate(0, -2, -5), now.AddDate(0, -2, 5)}
 			var evs []store.Event
 			for _, site := range []string{long, short} {
 				for i, at := range ages {
@@ -69,17 +72,20 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 				}
 				return out
 			}
-			if got := left("events", "visitor_id", long); !slices.Equal(got, []uint64{2, 3, 4, 5}) {
-				t.Errorf("25 months: visitors left %v, want [2 3 4 5]", got)
+			if got := left("events", "visitor_id", long); !slices.Equal(got, []uint64{2, 3, 4, 5, 6, 7}) {
+				t.Errorf("25 months: visitors left %v, want [2 3 4 5 6 7]", got)
 			}
-			if got := left("events", "visitor_id", short); !slices.Equal(got, []uint64{4, 5}) {
-				t.Errorf("2 months: visitors left %v, want [4 5]", got)
+			if got := left("events", "visitor_id", short); !slices.Equal(got, []uint64{4, 5, 7}) {
+				t.Errorf("2 months: visitors left %v, want [4 5 7]", got)
 			}
-			if got := left("page_stats_daily", "day", short); len(got) != 2 {
-				t.Errorf("2 months: page_stats_daily rows left %v, want 2", got)
+			if got := left("page_stats_daily", "day", short); len(got) != 3 {
+				t.Errorf("2 months: page_stats_daily rows left %v, want 3", got)
 			}
-			if got := left("imported_visitors", "visitors", short); !slices.Equal(got, []uint64{4, 5}) {
-				t.Errorf("2 months: imported days left %v, want [4 5]", got)
+			if got := left("page_stats_monthly", "pageviews", short); !slices.Equal(got, []uint64{1}) {
+				t.Errorf("2 months: page views per month left %v, want 1 in each (April lost its earlier one)", got)
+			}
+			if got := left("imported_visitors", "visitors", short); !slices.Equal(got, []uint64{4, 5, 7}) {
+				t.Errorf("2 months: imported days left %v, want [4 5 7]", got)
 			}
 			// Every derived table lost the same old days as the events.
 			derivedtest.NoDrift(t, db, long, "25 months")

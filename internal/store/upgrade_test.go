@@ -12,8 +12,9 @@ import (
 
 // A database made by the previous release (testdata/release-schema is its schema/)
 // keeps its events and figures through the upgrade: old events get time_us from their
-// timestamp, the rollups and written visits keep their rows, the new visit states are filled from the
-// visits already written, and new events store their sub-second order.
+// timestamp, the rollups and written visits keep their rows, the rollups added since
+// (visit states, monthly rows, visit dimensions) are filled from the events and visits
+// already written, and new events store their sub-second order.
 func TestUpgradeFromPreviousRelease(t *testing.T) {
 	ctx := context.Background()
 	s := openTestServer(t)
@@ -79,6 +80,22 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	}
 	if f := figures[0]; f.Pageviews != 3 || f.Visits != 1 || f.Views != 3 || f.Visitors != 1 {
 		t.Errorf("figures after the upgrade: %+v; want 3 page views, 1 visit of 3 views, 1 visitor", f)
+	}
+	// The rollups added since (by month, by visit dimension) are filled from the events
+	// and visits already stored.
+	var added []struct {
+		Pageviews uint64 `ch:"p"`
+		Visits    uint64 `ch:"v"`
+		Exits     uint64 `ch:"x"`
+	}
+	if err := s.Select(ctx, &added, `SELECT
+		(SELECT toUInt64(sum(pageviews)) FROM page_stats_monthly WHERE site = 'up.test' AND month = '2024-03-01') AS p,
+		(SELECT toUInt64(sum(visits)) FROM visit_stats_monthly WHERE site = 'up.test') AS v,
+		(SELECT toUInt64(sum(visits)) FROM visit_dim_stats_daily WHERE site = 'up.test' AND dim = 'exit_page' AND v0 = '/c') AS x`); err != nil {
+		t.Fatal(err)
+	}
+	if a := added[0]; a.Pageviews != 3 || a.Visits != 1 || a.Exits != 1 {
+		t.Errorf("rollups added by the upgrade: %+v; want 3 page views in March, 1 visit, 1 exit on /c", a)
 	}
 	if again, err := Migrate(ctx, s); err != nil || len(again) != 0 {
 		t.Errorf("migrating again applied %v (%v)", again, err)
