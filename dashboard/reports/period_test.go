@@ -99,14 +99,17 @@ func TestSQLLiterals(t *testing.T) {
 	}
 }
 
-func TestSegments(t *testing.T) {
-	show := func(ss []segment) string {
-		var parts []string
-		for _, s := range ss {
-			parts = append(parts, fmt.Sprintf("%s %s–%s", s.Kind, s.From.Format("02 15:04"), s.To.Format("02 15:04")))
-		}
-		return strings.Join(parts, ", ")
+// showSegments writes segments as "kind from–to", the times in layout.
+func showSegments(ss []segment, layout string) string {
+	var parts []string
+	for _, s := range ss {
+		parts = append(parts, fmt.Sprintf("%s %s–%s", s.Kind, s.From.Format(layout), s.To.Format(layout)))
 	}
+	return strings.Join(parts, ", ")
+}
+
+func TestSegments(t *testing.T) {
+	show := func(ss []segment) string { return showSegments(ss, "02 15:04") }
 	tallinn, _ := time.LoadLocation("Europe/Tallinn")
 	kolkata, _ := time.LoadLocation("Asia/Kolkata")
 	for _, c := range []struct {
@@ -130,13 +133,7 @@ func TestSegments(t *testing.T) {
 // within one of its buckets: by local month in Tallinn no UTC month fits, so the
 // months are read as days with the hours around each local midnight of the 1st.
 func TestSegmentsByMonth(t *testing.T) {
-	show := func(ss []segment) string {
-		var parts []string
-		for _, s := range ss {
-			parts = append(parts, fmt.Sprintf("%s %s–%s", s.Kind, s.From.Format("01-02 15"), s.To.Format("01-02 15")))
-		}
-		return strings.Join(parts, ", ")
-	}
+	show := func(ss []segment) string { return showSegments(ss, "01-02 15") }
 	tallinn, _ := time.LoadLocation("Europe/Tallinn")
 	r := newRange(time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), time.UTC)
 	if got, want := show(segmentsUpTo(r.Start, r.End, upToMonth)), "day 01-20 00–02-01 00, month 02-01 00–04-01 00, day 04-01 00–04-11 00"; got != want {
