@@ -85,13 +85,14 @@ const VisitDimensions = `[('entry_page', entry_page, '', ''), ('exit_page', exit
 // cities and pages, so the ragged edges of a period read the visits themselves.
 var VisitDimStats = Rollup{
 	Base: "visit_dim_stats", Source: SessionsTable, Time: "start_time", Version: 80,
-	Keys:      []Column{{"dim", "String"}, {"v0", "String"}, {"v1", "String"}, {"v2", "String"}},
-	KeyExprs:  []string{"tupleElement(dim_row, 1)", "tupleElement(dim_row, 2)", "tupleElement(dim_row, 3)", "tupleElement(dim_row, 4)"},
-	ArrayJoin: VisitDimensions,
-	Where:     "pageviews > 0",
-	Measures:  visitMeasures,
-	Buckets:   []Bucket{Daily, Monthly},
-	LeadKeys:  1,
+	Keys:        []Column{{"dim", "String"}, {"v0", "String"}, {"v1", "String"}, {"v2", "String"}},
+	KeyExprs:    []string{"tupleElement(dim_row, 1)", "tupleElement(dim_row, 2)", "tupleElement(dim_row, 3)", "tupleElement(dim_row, 4)"},
+	ArrayJoin:   VisitDimensions,
+	Where:       "pageviews > 0",
+	Measures:    visitMeasures,
+	Buckets:     []Bucket{Daily, Monthly},
+	LeadKeys:    1,
+	Granularity: 1024,
 }
 
 // VisitPageStats are the visits that viewed each page (a visit counts once per page it
@@ -108,8 +109,9 @@ var VisitPageStats = Rollup{
 		{"views", "UInt64", "toUInt64(sum(arrayCount((n, p) -> n = 'pageview' AND p = visited, seq_names, seq_paths)))"},
 		visitMeasures[3], visitMeasures[4], visitMeasures[5],
 	},
-	Buckets:  []Bucket{Daily, Monthly},
-	LeadKeys: 1,
+	Buckets:     []Bucket{Daily, Monthly},
+	LeadKeys:    1,
+	Granularity: 1024,
 }
 
 // Rollups is every rollup definition. A table derived from events or visits that is
