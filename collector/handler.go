@@ -78,10 +78,10 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 			"held", c.held.Load(), "queue_size", c.opts.QueueSize)
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
 	}
-	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
+	// held bounds what the queue holds.
 	if c.alog == nil {
-		c.queue <- acceptlog.Entry{Event: ev}
-	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
+		c.queue.Push(0, &ev)
+	} else if err := c.alog.Append(&ev, func(seq uint64) { c.queue.Push(seq, &ev) }); errors.Is(err, acceptlog.ErrClosed) {
 		c.held.Add(-1)
 		return c.refuse(ctx, reject(reasonStopping, "collector is stopping; retry shortly"))
 	} else if err != nil {

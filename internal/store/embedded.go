@@ -163,7 +163,14 @@ func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
 		}
 		b = append(b, '\n')
 	}
-	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
+	var err error
+	run := func() { _, err = s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated") }
+	if inBackground(ctx) {
+		runInBackground(run)
+	} else {
+		run()
+	}
+	if err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
 	}
 	return nil
