@@ -123,7 +123,7 @@ func (w *writer) deliver(pending *batch, stop <-chan struct{}) {
 	}
 	delay := minRetryDelay
 	for {
-		if w.spoolEmpty() && w.insert(b, w.keepingUp()) == nil {
+		if w.spoolEmpty() && w.insert(b) == nil {
 			w.delivered(pending.last)
 			return
 		}
@@ -172,22 +172,11 @@ func (w *writer) spoolEmpty() bool {
 	return n == 0
 }
 
-// keepingUp reports whether the queue holds at most the batch being delivered and the
-// one filling: the insert may then run in the background (store.InBackground), behind
-// the beacon's handlers. When events pile up, it competes as usual.
-func (w *writer) keepingUp() bool {
-	return w.held.Load() <= 2*int64(w.batchSize)
-}
-
 // insert writes one batch, with its id as the deduplication token so that a retry of
 // an insert that did land is dropped by engines that support it.
-func (w *writer) insert(b spool.Batch, background bool) error {
+func (w *writer) insert(b spool.Batch) error {
 	start := time.Now()
-	ctx := store.WithInsertToken(context.Background(), b.ID.String())
-	if background {
-		ctx = store.InBackground(ctx)
-	}
-	ctx, cancel := context.WithTimeout(ctx, insertTimeout)
+	ctx, cancel := context.WithTimeout(store.WithInsertToken(context.Background(), b.ID.String()), insertTimeout)
 	defer cancel()
 	if err := store.InsertEvents(ctx, w.db, b.Events); err != nil {
 		w.m.insertErrors.Inc()
@@ -270,7 +259,7 @@ func (w *writer) storeSpooled(b spool.Batch) bool {
 	if w.landed(b) {
 		return w.repaired(b)
 	}
-	if w.insert(b, false) != nil {
+	if w.insert(b) != nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)

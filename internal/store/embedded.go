@@ -163,14 +163,7 @@ func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
 		}
 		b = append(b, '\n')
 	}
-	var err error
-	run := func() { _, err = s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated") }
-	if inBackground(ctx) {
-		runInBackground(run)
-	} else {
-		run()
-	}
-	if err != nil {
+	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
 	}
 	return nil
