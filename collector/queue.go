@@ -37,9 +37,10 @@ type chunk struct {
 }
 
 // keptChunks is how many delivered chunks wait for reuse: in steady traffic one is
-// being delivered, one fills meanwhile, and a third when an insert is slow; none needs
-// new memory. Past an outage, further chunks are left to the GC.
-const keptChunks = 3
+// being delivered and one fills meanwhile, and neither needs new memory. A third (an
+// insert slower than a batch takes to fill) and those of an outage are new and left to
+// the GC: each kept chunk is a batch of events held in memory for good.
+const keptChunks = 2
 
 func newQueue(batch int) *queue {
 	return &queue{batch: max(batch, 1), wake: make(chan struct{}, 1)}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -17,7 +18,7 @@ import (
 type libchdb struct {
 	connect       func(argc int, argv []*byte) unsafe.Pointer
 	closeConn     func(conn unsafe.Pointer)
-	query         func(conn unsafe.Pointer, query, format string) unsafe.Pointer
+	query         func(conn unsafe.Pointer, query *byte, format string) unsafe.Pointer // query: NUL-terminated
 	destroyResult func(res unsafe.Pointer)
 	resultBuffer  func(res unsafe.Pointer) unsafe.Pointer
 	resultLength  func(res unsafe.Pointer) uint
@@ -102,7 +103,18 @@ func cstrings(args []string) ([]*byte, [][]byte) {
 
 // run executes one query and returns its output in the given format.
 func (l *libchdb) run(conn unsafe.Pointer, query, format string) ([]byte, error) {
-	res := l.query(conn, query, format)
+	return l.runC(conn, append([]byte(query), 0), format)
+}
+
+// runC is run with the query already NUL-terminated, as C takes it. A batch of events is
+// written straight into such a buffer (embedded.insertEvents): passed as a string, it
+// would be copied once more for the call, some megabytes per insert.
+func (l *libchdb) runC(conn unsafe.Pointer, query []byte, format string) ([]byte, error) {
+	if len(query) == 0 || query[len(query)-1] != 0 {
+		return nil, errors.New("chdb: query not NUL-terminated")
+	}
+	res := l.query(conn, unsafe.SliceData(query), format)
+	runtime.KeepAlive(query) // the engine read it during the call
 	if res == nil {
 		return nil, errors.New("chdb: query returned no result (connection closed?)")
 	}
