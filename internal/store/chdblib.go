@@ -101,15 +101,11 @@ func cstrings(args []string) ([]*byte, [][]byte) {
 	return ptrs, keep
 }
 
-// run executes one query and returns its output in the given format.
-func (l *libchdb) run(conn unsafe.Pointer, query, format string) ([]byte, error) {
-	return l.runC(conn, append([]byte(query), 0), format)
-}
-
-// runC is run with the query already NUL-terminated, as C takes it. A batch of events is
-// written straight into such a buffer (embedded.insertEvents): passed as a string, it
-// would be copied once more for the call, some megabytes per insert.
-func (l *libchdb) runC(conn unsafe.Pointer, query []byte, format string) ([]byte, error) {
+// run executes one query, NUL-terminated as C takes it, and returns its output in the
+// given format. A batch of events is written straight into such a buffer
+// (embedded.insertEvents): passed as a Go string, purego would copy it once more for the
+// call, some megabytes per insert.
+func (l *libchdb) run(conn unsafe.Pointer, query []byte, format string) ([]byte, error) {
 	if len(query) == 0 || query[len(query)-1] != 0 {
 		return nil, errors.New("chdb: query not NUL-terminated")
 	}

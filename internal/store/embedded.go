@@ -89,7 +89,7 @@ func (s *embedded) query(ctx context.Context, query, format string) ([]byte, err
 	return s.queryC(ctx, append([]byte(query), 0), format)
 }
 
-// queryC is query with the query NUL-terminated already (libchdb.runC).
+// queryC is query with the query NUL-terminated already (libchdb.run).
 func (s *embedded) queryC(ctx context.Context, query []byte, format string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (s *embedded) queryC(ctx context.Context, query []byte, format string) ([]b
 		return nil, fmt.Errorf("embedded database is closed")
 	}
 	// chdb_query takes the chdb_connection struct by value: its one pointer field.
-	return s.lib.runC(*(*unsafe.Pointer)(conn), query, format)
+	return s.lib.run(*(*unsafe.Pointer)(conn), query, format)
 }
 
 func (s *embedded) Exec(ctx context.Context, query string, args ...any) error {
