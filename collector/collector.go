@@ -84,7 +84,7 @@ type Collector struct {
 	limiter  *rateLimiter
 	queue    *queue
 	// held counts accepted events not yet stored: in the queue or in the writer's
-	// batch. It, not the channel, is what QueueSize bounds.
+	// batch. It, not the queue itself, is what QueueSize bounds.
 	held    atomic.Int64
 	writer  *writer
 	alog    *acceptlog.Log // nil: none
@@ -115,7 +115,7 @@ func New(opts Options) (*Collector, error) {
 		pages:     pageurl.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
-		queue:     newQueue(opts.BatchSize),
+		queue:     newQueue(opts.BatchSize, opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
 		bursts:    newBursts(),

@@ -26,6 +26,7 @@ type queue struct {
 	free   []*chunk // delivered chunks for reuse
 	closed bool
 	batch  int           // events per chunk
+	room   int           // events a new chunk has room for: the batch, or the queue's bound if smaller
 	wake   chan struct{} // buffered (1): a chunk is full, or the queue was closed
 }
 
@@ -42,8 +43,11 @@ type chunk struct {
 // the GC: each kept chunk is a batch of events held in memory for good.
 const keptChunks = 2
 
-func newQueue(batch int) *queue {
-	return &queue{batch: max(batch, 1), wake: make(chan struct{}, 1)}
+// newQueue makes a queue of chunks of batch events; bound is the most events it will
+// ever hold (Options.QueueSize, which held enforces).
+func newQueue(batch, bound int) *queue {
+	batch = max(batch, 1)
+	return &queue{batch: batch, room: max(min(batch, bound), 1), wake: make(chan struct{}, 1)}
 }
 
 // Push queues a copy of ev with its accept log sequence number. It never waits for
@@ -77,9 +81,8 @@ func (q *queue) newChunk() *chunk {
 		q.free = q.free[:n-1]
 		return c
 	}
-	// Whole at once: growing by append would copy and allocate several times the
-	// chunk. Pages the events never reach are never touched.
-	return &chunk{events: make([]store.Event, 0, q.batch), seqs: make([]uint64, 0, q.batch)}
+	// Whole at once: growing by append would copy and allocate several times the chunk.
+	return &chunk{events: make([]store.Event, 0, q.room), seqs: make([]uint64, 0, q.room)}
 }
 
 func (q *queue) signal() {
@@ -89,7 +92,7 @@ func (q *queue) signal() {
 	}
 }
 
-// chunks is how many chunks are waiting, the filling one included.
+// waiting is how many chunks are waiting, the filling one included.
 func (q *queue) waiting() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
