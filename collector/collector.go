@@ -82,9 +82,9 @@ type Collector struct {
 	sessions *sessions
 	clock    clock // stamps events in arrival order
 	limiter  *rateLimiter
-	queue    chan acceptlog.Entry
+	queue    *queue
 	// held counts accepted events not yet stored: in the queue or in the writer's
-	// batch. It, not the channel, is what QueueSize bounds.
+	// batch. It, not the queue itself, is what QueueSize bounds.
 	held    atomic.Int64
 	writer  *writer
 	alog    *acceptlog.Log // nil: none
@@ -115,7 +115,7 @@ func New(opts Options) (*Collector, error) {
 		pages:     pageurl.NewParser(10_000),
 		sessions:  newSessions(1_000_000),
 		limiter:   newRateLimiter(opts.RateLimit, 100_000),
-		queue:     make(chan acceptlog.Entry, opts.QueueSize),
+		queue:     newQueue(opts.BatchSize, opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
 		bursts:    newBursts(),
@@ -253,7 +253,7 @@ func (c *Collector) WaitQueued(ctx context.Context) error {
 // says how many events were lost). Call it only once the app has stopped taking
 // requests (fiber.App.ShutdownWithContext): it closes the queue beacons are put on.
 func (c *Collector) Shutdown(ctx context.Context) error {
-	close(c.queue)
+	c.queue.close()
 	if err := c.flushDrops(ctx); err != nil {
 		c.opts.Log.Warn("drop counts of the last seconds not stored", "err", err)
 	}

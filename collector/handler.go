@@ -3,12 +3,14 @@ package collector
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -41,7 +43,10 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 		return c.drop(ctx, site, reason, now)
 	}
 	ip := c.opts.Proxies.ClientIP(remoteAddr(ctx), forwardedFor(ctx))
-	userAgent := string(ctx.Request().Header.UserAgent())
+	// A view of the header, not a copy: it is only read during this request (the
+	// exclusions, the visitor hash, and the user-agent parser, which copies what it
+	// keeps in its cache).
+	userAgent := viewString(ctx.Request().Header.UserAgent())
 	// The admin's exclusions see the full address, and nothing about an excluded
 	// visitor is kept: not the address, not a log line, only the count.
 	if c.opts.Exclusions != nil && c.opts.Exclusions.Excluded(site.Domain, ip, userAgent) {
@@ -78,10 +83,10 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 			"held", c.held.Load(), "queue_size", c.opts.QueueSize)
 		return c.refuse(ctx, reject(reasonQueueFull, "collector overloaded; retry later"))
 	}
-	// Neither send blocks: the channel holds QueueSize and held bounds what is in it.
+	// held bounds what the queue holds.
 	if c.alog == nil {
-		c.queue <- acceptlog.Entry{Event: ev}
-	} else if err := c.alog.Append(&ev, c.queue); errors.Is(err, acceptlog.ErrClosed) {
+		c.queue.Push(0, &ev)
+	} else if err := c.alog.Append(&ev, func(seq uint64) { c.queue.Push(seq, &ev) }); errors.Is(err, acceptlog.ErrClosed) {
 		c.held.Add(-1)
 		return c.refuse(ctx, reject(reasonStopping, "collector is stopping; retry shortly"))
 	} else if err != nil {
@@ -184,7 +189,7 @@ func isPrefetch(v []byte) bool {
 // session, and the truncated address. The full address ip is used here and not kept;
 // visitor is its hash (privacy.VisitorID), computed before for the burst check.
 func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, visitor uint64, now time.Time) {
-	ev.EventID = uuid.New()
+	ev.EventID = newEventID()
 	ev.Timestamp = c.clock.stamp(now)
 	ev.Name = p.Name
 	if p.Name == eventPageview && p.Referrer != "" {
@@ -214,17 +219,35 @@ func remoteAddr(ctx *fiber.Ctx) netip.Addr {
 }
 
 // forwardedFor joins every X-Forwarded-For header in order, as proxies may add several.
+// A single header is returned as a view of the request's memory, valid only during the
+// request: the client address is parsed from it and nothing keeps it.
 func forwardedFor(ctx *fiber.Ctx) string {
 	values := ctx.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
 	switch len(values) {
 	case 0:
 		return ""
 	case 1:
-		return string(values[0])
+		return viewString(values[0])
 	}
 	parts := make([]string, len(values))
 	for i, v := range values {
 		parts[i] = string(v)
 	}
 	return strings.Join(parts, ",")
+}
+
+// viewString is b as a string without a copy: valid only while b's memory is (for
+// request headers, until the handler returns), so it must not be kept.
+func viewString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// newEventID is a random (version 4) UUID, as uuid.New makes, read straight into the
+// value: uuid.New reads through an io.Reader, which costs a heap allocation per event.
+func newEventID() uuid.UUID {
+	var id uuid.UUID
+	_, _ = rand.Read(id[:]) // crypto/rand never returns an error (it crashes instead)
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	return id
 }

@@ -25,7 +25,7 @@ type writer struct {
 	db        store.Store
 	spool     *spool.Spool   // nil: no spool, failed batches are retried in memory
 	alog      *acceptlog.Log // nil: no accept log
-	queue     chan acceptlog.Entry
+	queue     *queue
 	held      *atomic.Int64
 	batchSize int
 	interval  time.Duration
@@ -52,73 +52,68 @@ const (
 // spooled.
 func (w *writer) run(stop <-chan struct{}) {
 	defer close(w.done)
-	b := &batch{events: make([]store.Event, 0, min(w.batchSize, 4096))}
 	timer := time.NewTimer(w.interval)
 	defer timer.Stop()
 	for {
 		select {
-		case e, ok := <-w.queue:
-			if !ok {
-				w.deliver(b, stop)
+		case <-w.queue.wake:
+			if w.queue.isClosed() {
+				w.deliverQueued(stop)
 				return
 			}
-			if b.add(e) < w.batchSize {
+			// Full batches only; a partial one waits for its interval.
+			c := w.queue.take(false)
+			if c == nil {
 				continue
 			}
+			for ; c != nil; c = w.queue.take(false) {
+				w.deliverChunk(c, stop)
+			}
 		case done := <-w.flushes:
-			w.flushQueued(b, stop)
+			w.deliverQueued(stop)
 			close(done)
 		case <-timer.C:
+			w.deliverQueued(stop)
 		}
-		w.deliver(b, stop)
 		timer.Reset(w.interval)
 	}
 }
 
-// batch is the events the writer gathers for one insert, with the accept log sequence
-// numbers of the first and the last (as the queue carried them; 0 without a log).
+// batch is the events the writer delivers in one insert, with the accept log sequence
+// numbers of the first and the last (0 without a log).
 type batch struct {
 	events      []store.Event
 	first, last uint64
 }
 
-// add appends e to the batch and returns the batch's length.
-func (b *batch) add(e acceptlog.Entry) int {
-	if len(b.events) == 0 {
-		b.first = e.Seq
+// deliverQueued delivers every event queued when it is called, full batch or not.
+// Events arriving meanwhile wait for the next batch, so that a steady stream cannot
+// keep a flush (Collector.WaitQueued) from ending. After close, that is everything.
+func (w *writer) deliverQueued(stop <-chan struct{}) {
+	for n := w.queue.waiting(); n > 0; n-- {
+		c := w.queue.take(true)
+		if c == nil {
+			return
+		}
+		w.deliverChunk(c, stop)
 	}
-	b.last = e.Seq
-	b.events = append(b.events, e.Event)
-	return len(b.events)
 }
 
-// flushQueued delivers the batch and every event in the queue when it is called, in
-// batches of at most batchSize, and leaves the batch empty. Events queued before a
-// flush request are ahead of len(queue) in the channel, so taking that many takes
-// them all; events arriving meanwhile wait for the next batch, so a steady stream
-// cannot keep the flush from ending.
-func (w *writer) flushQueued(b *batch, stop <-chan struct{}) {
-	for n := len(w.queue); n > 0; n-- {
-		e, ok := <-w.queue
-		if !ok {
-			break
-		}
-		if b.add(e) >= w.batchSize {
-			w.deliver(b, stop)
-		}
+// deliverChunk delivers one chunk of the queue and gives it back for reuse.
+func (w *writer) deliverChunk(c *chunk, stop <-chan struct{}) {
+	if len(c.events) > 0 {
+		w.deliver(&batch{events: c.events, first: c.seqs[0], last: c.seqs[len(c.seqs)-1]}, stop)
 	}
-	w.deliver(b, stop)
+	w.queue.giveBack(c)
 }
 
 // deliver stores a batch in ClickHouse or, failing that, in the spool, retrying until
-// one of them takes it (or stop). Either way the batch is then safe and leaves memory:
-// deliver empties it.
+// one of them takes it (or stop). Either way the batch is then safe and may leave memory.
 func (w *writer) deliver(pending *batch, stop <-chan struct{}) {
 	events := pending.events
 	if len(events) == 0 {
 		return
 	}
-	defer func() { pending.events = events[:0] }()
 	b := spool.Batch{ID: uuid.New(), Events: events}
 	defer w.held.Add(-int64(len(events)))
 	if w.alog != nil {

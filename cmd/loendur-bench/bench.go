@@ -41,6 +41,13 @@ type benchConfig struct {
 	markdown      string
 	perfDir       string
 	keep          bool
+	// The open-loop run: openShare of bare Fiber's closed-loop rate, for openDuration,
+	// over openConns connections; and the saturated run with satConns connections.
+	openShare    float64
+	openDuration time.Duration
+	openConns    int
+	satConns     int
+	satDuration  time.Duration
 }
 
 // run is the outcome of loading one server.
@@ -48,8 +55,10 @@ type run struct {
 	Name      string
 	Engine    string // "" for the bare server
 	Version   string
-	Load      loadResult
-	Stored    uint64        // final count in the database, verified after shutdown
+	Load      loadResult    // the closed-loop run that the throughput, CPU and allocation rows describe
+	Open      loadResult    // open loop at a fixed rate (zero: not run)
+	Sat       loadResult    // closed loop with -sat-conns connections (zero: not run)
+	Stored    uint64        // final count in the database after every run, verified after shutdown
 	Variety   variety       // of the stored events
 	Visible   time.Duration // from the first request until the last accepted row was visible
 	Drained   bool          // every accepted event became visible within -wait
@@ -93,6 +102,11 @@ func cmdBench(args []string) error {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write the results as a Markdown table to this file")
 	fs.StringVar(&cfg.perfDir, "perf", "", "record the collector with perf record -g during each load into this folder (slows it a little; not for the official numbers)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary folder (collector logs, chDB data)")
+	fs.Float64Var(&cfg.openShare, "open-share", 0.5, "open-loop rate as a share of bare Fiber's closed-loop rate measured just before (0: no open-loop run)")
+	fs.DurationVar(&cfg.openDuration, "open-duration", 10*time.Second, "how long the open-loop run lasts (bare Fiber and each engine)")
+	fs.IntVar(&cfg.openConns, "open-conns", 64, "keep-alive connections the open-loop run may use")
+	fs.IntVar(&cfg.satConns, "sat-conns", 64, "connections of the saturated closed-loop run (0: none)")
+	fs.DurationVar(&cfg.satDuration, "sat-duration", 10*time.Second, "how long the saturated run lasts (bare Fiber and each engine)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,19 +147,19 @@ func cmdBench(args []string) error {
 	// mean of its own two yardsticks.
 	var runs []run
 	for _, engine := range cfg.engines {
-		before, err := benchBare(cfg, w, tmp, "bare Fiber")
+		before, err := benchBare(cfg, w, tmp, "bare Fiber", true)
 		if err != nil {
 			return fmt.Errorf("bare Fiber: %w", err)
 		}
 		runs = append(runs, before)
 		printRun(os.Stderr, before)
-		r, err := benchCollector(cfg, w, tmp, engine, geoPath)
+		r, err := benchCollector(cfg, w, tmp, engine, geoPath, before.Open.Rate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
 		runs = append(runs, r)
 		printRun(os.Stderr, r)
-		after, err := benchBare(cfg, w, tmp, "bare Fiber, after")
+		after, err := benchBare(cfg, w, tmp, "bare Fiber, after", false)
 		if err != nil {
 			return fmt.Errorf("bare Fiber: %w", err)
 		}
@@ -163,7 +177,7 @@ func cmdBench(args []string) error {
 		if r.Engine == "" {
 			continue
 		}
-		if loss := int64(r.Load.Accepted) - int64(r.Stored); loss != 0 || !r.Drained {
+		if loss := r.accepted() - int64(r.Stored); loss != 0 || !r.Drained {
 			return fmt.Errorf("%s: %d accepted events were not stored", r.Name, loss)
 		}
 	}
@@ -171,8 +185,9 @@ func cmdBench(args []string) error {
 }
 
 // benchBare loads the bare Fiber server: the ceiling of what Fiber and the load
-// generator do together on this machine.
-func benchBare(cfg benchConfig, w *workload, tmp, name string) (run, error) {
+// generator do together on this machine. With extra, it then runs the open loop at
+// -open-share of the rate just measured, and the saturated run.
+func benchBare(cfg benchConfig, w *workload, tmp, name string, extra bool) (run, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return run{}, err
@@ -197,13 +212,45 @@ func benchBare(cfg benchConfig, w *workload, tmp, name string) (run, error) {
 		return r, err
 	}
 	r.CPU = share(cpu0, snapCPU(pid, os.Getpid(), 0), l1)
+	if extra {
+		rate := cfg.openShare * r.Load.PerSecond(r.Load.Sent-r.Load.Errors)
+		if r.Open, r.Sat, err = extraLoads(cfg, w, "http://"+addr+"/api/event", name, rate); err != nil {
+			return r, err
+		}
+	}
 	r.RSS = rss.stop()
 	return r, nil
 }
 
+// extraLoads runs the open loop at rate (when above 0) and then the saturated run.
+func extraLoads(cfg benchConfig, w *workload, url, name string, rate float64) (open, sat loadResult, err error) {
+	if rate > 0 && cfg.openDuration > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %s: open loop at %s requests/s for %v (up to %d connections)\n", name, num(rate), cfg.openDuration, cfg.openConns)
+		lc := cfg.load.config(url, w)
+		lc.Duration, lc.Conns, lc.Rate, lc.Seed = cfg.openDuration, cfg.openConns, rate, cfg.load.seed+101
+		if open, err = runLoad(lc); err != nil {
+			return open, sat, err
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s: open loop: %s answered/s, p50 %s, p99 %s, p99.9 %s, max %s, sent late p99 %s, status %v\n", name,
+			num(open.PerSecond(open.Sent-open.Errors)), ms(open.P50), ms(open.P99), ms(open.P999), ms(open.Max), ms(open.LagP99), open.Status)
+	}
+	if cfg.satConns > 0 && cfg.satDuration > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %s: saturated with %d connections for %v\n", name, cfg.satConns, cfg.satDuration)
+		lc := cfg.load.config(url, w)
+		lc.Duration, lc.Conns, lc.Seed = cfg.satDuration, cfg.satConns, cfg.load.seed+202
+		if sat, err = runLoad(lc); err != nil {
+			return open, sat, err
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s: %d connections: %s answered/s, p50 %s, p99 %s, p99.9 %s, max %s, status %v\n", name, cfg.satConns,
+			num(sat.PerSecond(sat.Sent-sat.Errors)), ms(sat.P50), ms(sat.P99), ms(sat.P999), ms(sat.Max), sat.Status)
+	}
+	return open, sat, nil
+}
+
 // benchCollector starts loendur serve on a fresh database of the engine, loads it, waits
-// until every accepted event is visible, stops it with SIGTERM and counts what is stored.
-func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string) (run, error) {
+// until every accepted event is visible, runs the open loop at openRate and the
+// saturated run, waits again, stops it with SIGTERM and counts what is stored.
+func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string, openRate float64) (run, error) {
 	ctx := context.Background()
 	r := run{Name: engine, Engine: engine, Rejected: map[string]float64{}}
 	var dsn string
@@ -285,40 +332,38 @@ func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string) (
 		}
 	}
 
-	want := uint64(r.Load.Accepted)
-	give := time.Now().Add(cfg.waitStored)
-	for {
-		n, err := visibleCount()
-		if err == nil && n >= want {
-			r.Visible = time.Since(r.Load.Start)
-			r.Drained = true
-			break
-		}
-		if time.Now().After(give) {
-			fmt.Fprintf(os.Stderr, "bench: %s: only %d of %d accepted events visible after %v (last error: %v)\n", engine, n, want, cfg.waitStored, err)
-			r.Visible = time.Since(r.Load.Start)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r.Drained = waitVisible(engine, visibleCount, uint64(r.Load.Accepted), cfg.waitStored)
+	r.Visible = time.Since(r.Load.Start)
 	// CPU over the whole end-to-end window: the load and the drain after it.
 	r.CPU = share(cpu0, snapCPU(pid, os.Getpid(), chPid), l1)
 	after, err := scrape(base + "/metrics")
 	if err != nil {
 		return r, err
 	}
-	r.RSS = rss.stop()
 	r.Inserts = after.sum("loendur_batch_size_count") - before.sum("loendur_batch_size_count")
 	r.FlushSum = after.sum("loendur_flush_duration_seconds_sum") - before.sum("loendur_flush_duration_seconds_sum")
 	r.FlushMax = after.histogramMax("loendur_flush_duration_seconds")
-	r.Dropped = after.sum("loendur_events_dropped_total") - before.sum("loendur_events_dropped_total")
-	r.InsertErr = after.sum("loendur_insert_errors_total") - before.sum("loendur_insert_errors_total")
 	r.UnsyncedEvents = after.sum("loendur_accept_log_unsynced_events_peak")
 	r.UnsyncedSeconds = after.sum("loendur_accept_log_unsynced_seconds_peak")
 	r.Fsyncs = after.sum("loendur_accept_log_unsynced_age_seconds_count") - before.sum("loendur_accept_log_unsynced_age_seconds_count")
 	r.Mallocs = after.sum("go_memstats_mallocs_total") - before.sum("go_memstats_mallocs_total")
 	r.AllocB = after.sum("go_memstats_alloc_bytes_total") - before.sum("go_memstats_alloc_bytes_total")
 	r.GCs = after.sum("go_gc_duration_seconds_count") - before.sum("go_gc_duration_seconds_count")
+
+	// The open-loop and saturated runs, on the same collector; the per-event rows above
+	// describe the first run only. Everything they accepted must be stored too.
+	if r.Open, r.Sat, err = extraLoads(cfg, w, base+"/api/event", r.Name, openRate); err != nil {
+		return r, err
+	}
+	if r.Open.Sent > 0 || r.Sat.Sent > 0 {
+		r.Drained = waitVisible(engine, visibleCount, uint64(r.accepted()), cfg.waitStored) && r.Drained
+		if after, err = scrape(base + "/metrics"); err != nil {
+			return r, err
+		}
+	}
+	r.RSS = rss.stop()
+	r.Dropped = after.sum("loendur_events_dropped_total") - before.sum("loendur_events_dropped_total")
+	r.InsertErr = after.sum("loendur_insert_errors_total") - before.sum("loendur_insert_errors_total")
 	for reason, v := range after.byLabel("loendur_events_rejected_total", "reason") {
 		if v -= before.byLabel("loendur_events_rejected_total", "reason")[reason]; v > 0 {
 			r.Rejected[reason] = v
@@ -339,6 +384,25 @@ func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string) (
 	}
 	return r, nil
 }
+
+// waitVisible polls visibleCount until it reaches want, for at most wait.
+func waitVisible(engine string, visibleCount func() (uint64, error), want uint64, wait time.Duration) bool {
+	give := time.Now().Add(wait)
+	for {
+		n, err := visibleCount()
+		if err == nil && n >= want {
+			return true
+		}
+		if time.Now().After(give) {
+			fmt.Fprintf(os.Stderr, "bench: %s: only %d of %d accepted events visible after %v (last error: %v)\n", engine, n, want, wait, err)
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// accepted is every event the collector answered 202 in all of a run's loads.
+func (r run) accepted() int64 { return r.Load.Accepted + r.Open.Accepted + r.Sat.Accepted }
 
 // startPerf samples the collector's stacks for most of the load, skipping the first second.
 func startPerf(dir, engine string, pid int, d time.Duration) (*exec.Cmd, error) {

@@ -20,6 +20,10 @@ type loadConfig struct {
 	Conns    int           // concurrent keep-alive connections, one worker each
 	Work     *workload
 	Seed     uint64
+	// Rate > 0 makes the load open-loop: requests are due on a fixed schedule, Rate a
+	// second, whatever the server answers, and each one's latency runs from the moment
+	// it was due (see runLoad). 0: closed loop.
+	Rate float64
 }
 
 // loadResult is what the load generator saw.
@@ -36,6 +40,11 @@ type loadResult struct {
 	P99      time.Duration `json:"p99"`
 	P999     time.Duration `json:"p999"`
 	Max      time.Duration `json:"max"`
+	// Open loop only: the rate asked for, and how late the 99th percentile request
+	// left the generator (waiting for a free connection, or the generator itself
+	// behind); that wait is part of its latency.
+	Rate   float64       `json:"rate,omitempty"`
+	LagP99 time.Duration `json:"lag_p99,omitempty"`
 }
 
 // Elapsed is the sending window: first request to last answer.
@@ -50,12 +59,22 @@ type workerStats struct {
 	errors    int64
 	firstErr  error
 	latencies []uint32 // microseconds, one per answered request
+	lags      []uint32 // open loop: microseconds from due to sent, one per request sent
 	last      time.Time
 }
 
-// runLoad drives cfg.URL with cfg.Conns workers, each a closed loop on its own keep-alive
-// connection: send, wait for the answer, send the next. Latency is measured per request
-// from just before the write to the parsed answer.
+// runLoad drives cfg.URL with cfg.Conns workers, each on its own keep-alive connection.
+//
+// Closed loop (Rate 0): each worker sends, waits for the answer, sends the next. Latency
+// is measured per request from just before the write to the parsed answer.
+//
+// Open loop (Rate > 0): request i is due at start + i/Rate. A worker takes the next
+// request number, sleeps until it is due (or sends at once if it is overdue) and
+// measures its latency from when it was due, not from when it went out. A server that
+// stalls for 20 ms therefore shows every request due in those 20 ms as late, as a
+// browser would see it, instead of the generator quietly sending fewer requests
+// (coordinated omission). Cfg.Conns must cover the rate times the normal latency with
+// room to spare; when every connection is busy, due requests wait, and the wait counts.
 func runLoad(cfg loadConfig) (loadResult, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Host == "" {
@@ -76,21 +95,27 @@ func runLoad(cfg loadConfig) (loadResult, error) {
 	var issued atomic.Int64
 	stats := make([]workerStats, cfg.Conns)
 	perWorker := int(min(cfg.Max/int64(cfg.Conns)+1, 1<<20))
+	if cfg.Rate > 0 {
+		perWorker = int(min(float64(perWorker), cfg.Rate*cfg.Duration.Seconds()/float64(cfg.Conns)*1.2+16))
+	}
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	var wg sync.WaitGroup
 	for i := range cfg.Conns {
 		stats[i] = workerStats{status: map[int]int64{}, latencies: make([]uint32, 0, perWorker)}
+		if cfg.Rate > 0 {
+			stats[i].lags = make([]uint32, 0, perWorker)
+		}
 		wg.Add(1)
 		go func(st *workerStats, seed uint64) {
 			defer wg.Done()
-			work(client, cfg, st, &issued, deadline, seed)
+			work(client, cfg, st, &issued, start, deadline, seed)
 		}(&stats[i], cfg.Seed+uint64(i)*1_000_003)
 	}
 	wg.Wait()
 
-	res := loadResult{Status: map[int]int64{}, Start: start}
-	var all []uint32
+	res := loadResult{Status: map[int]int64{}, Start: start, Rate: cfg.Rate}
+	var all, lags []uint32
 	for i := range stats {
 		st := &stats[i]
 		for code, n := range st.status {
@@ -106,15 +131,17 @@ func runLoad(cfg loadConfig) (loadResult, error) {
 			res.End = st.last
 		}
 		all = append(all, st.latencies...)
+		lags = append(lags, st.lags...)
 	}
 	res.Accepted = res.Status[fasthttp.StatusAccepted]
 	if len(all) > 0 {
 		slices.Sort(all)
-		q := func(p float64) time.Duration {
-			return time.Duration(all[min(len(all)-1, int(p*float64(len(all))))]) * time.Microsecond
-		}
-		res.P50, res.P90, res.P99, res.P999 = q(0.50), q(0.90), q(0.99), q(0.999)
+		res.P50, res.P90, res.P99, res.P999 = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), quantile(all, 0.999)
 		res.Max = time.Duration(all[len(all)-1]) * time.Microsecond
+	}
+	if len(lags) > 0 {
+		slices.Sort(lags)
+		res.LagP99 = quantile(lags, 0.99)
 	}
 	if res.End.IsZero() {
 		res.End = time.Now()
@@ -122,7 +149,12 @@ func runLoad(cfg loadConfig) (loadResult, error) {
 	return res, nil
 }
 
-func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *atomic.Int64, deadline time.Time, seed uint64) {
+// quantile of sorted microsecond samples.
+func quantile(sorted []uint32, p float64) time.Duration {
+	return time.Duration(sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]) * time.Microsecond
+}
+
+func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *atomic.Int64, start, deadline time.Time, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed*31+7))
 	w := cfg.Work
 	req := fasthttp.AcquireRequest()
@@ -130,7 +162,22 @@ func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	var xffBuf []byte
-	for issued.Add(1) <= cfg.Max {
+	var interval float64 // open loop: nanoseconds between due times
+	if cfg.Rate > 0 {
+		interval = 1e9 / cfg.Rate
+	}
+	for {
+		n := issued.Add(1)
+		if n > cfg.Max {
+			return
+		}
+		var due time.Time
+		if interval > 0 {
+			due = start.Add(time.Duration(float64(n-1) * interval))
+			if !due.Before(deadline) {
+				return
+			}
+		}
 		v := rng.Uint32N(w.visitors)
 		b, xff := w.visitor(v, xffBuf[:0])
 		xffBuf = xff
@@ -153,9 +200,19 @@ func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *
 		req.Header.SetBytesV("X-Forwarded-For", xff)
 		req.SetBodyRaw(t.body)
 
+		if interval > 0 {
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
 		sent := time.Now()
-		if !sent.Before(deadline) {
-			return
+		if interval == 0 {
+			if !sent.Before(deadline) {
+				return
+			}
+			due = sent
+		} else {
+			st.lags = append(st.lags, uint32(sent.Sub(due)/time.Microsecond))
 		}
 		err := client.Do(req, resp)
 		done := time.Now()
@@ -168,7 +225,7 @@ func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *
 			continue
 		}
 		st.status[resp.StatusCode()]++
-		st.latencies = append(st.latencies, uint32(done.Sub(sent)/time.Microsecond))
+		st.latencies = append(st.latencies, uint32(done.Sub(due)/time.Microsecond))
 		st.last = done
 	}
 }

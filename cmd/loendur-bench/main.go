@@ -108,6 +108,7 @@ func cmdLoad(args []string) error {
 	var lf loadFlags
 	lf.register(fs)
 	url := fs.String("url", "http://127.0.0.1:8080/api/event", "beacon endpoint")
+	rate := fs.Float64("rate", 0, "requests per second on a fixed schedule (open loop, latency from each request's due time); 0: closed loop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,13 +116,15 @@ func cmdLoad(args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := runLoad(lf.config(*url, w))
+	lc := lf.config(*url, w)
+	lc.Rate = *rate
+	res, err := runLoad(lc)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%d requests in %.2fs: %.0f/s answered, %.0f/s accepted (202), p50 %v p99 %v, status %v, errors %d %s\n",
+	fmt.Fprintf(os.Stderr, "%d requests in %.2fs: %.0f/s answered, %.0f/s accepted (202), p50 %v p99 %v p99.9 %v max %v, status %v, errors %d %s\n",
 		res.Sent, res.Elapsed().Seconds(), res.PerSecond(res.Sent-res.Errors), res.PerSecond(res.Accepted),
-		res.P50, res.P99, res.Status, res.Errors, res.FirstErr)
+		res.P50, res.P99, res.P999, res.Max, res.Status, res.Errors, res.FirstErr)
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)

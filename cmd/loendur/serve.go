@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +45,7 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.LogFormat)
+	tuneGC(cfg.DB)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -296,6 +299,19 @@ func openGeo(path string, log *slog.Logger) (*geo.Reader, error) {
 		log.Info("GeoIP attribution required", "text", a)
 	}
 	return r, nil
+}
+
+// embeddedGOGC is the Go garbage collector's GOGC with the embedded engine, unless the
+// GOGC variable says otherwise. chDB keeps its own memory inside the process (100 MB and
+// more under load, beside its mapped code), so the Go heap gets less room above what it
+// holds live, for the process to stay under 256 MB of anonymous memory at the default
+// batch size; it costs a few more collections (BENCHMARKS.md, issue 18).
+const embeddedGOGC = 50
+
+func tuneGC(dsn string) {
+	if os.Getenv("GOGC") == "" && strings.HasPrefix(dsn, "chdb://") {
+		debug.SetGCPercent(embeddedGOGC)
+	}
 }
 
 func openStore(ctx context.Context, t dbTarget, log *slog.Logger) (store.Store, error) {

@@ -301,18 +301,21 @@ func (l *Log) Reset() error {
 	return nil
 }
 
-// Entry is an accepted event as the queue carries it: with its sequence number in the
-// log (0 when there is no log), which Delivering and Delivered take.
+// Entry is an accepted event with its sequence number in the log, which Delivering
+// and Delivered take.
 type Entry struct {
 	Seq   uint64
 	Event store.Event
 }
 
-// Append logs ev and then, under the same lock, sends it to q with its sequence
-// number, so that the order of the log is the order of the queue; it returns once the
-// record is in the page cache. q must not block. ErrClosed means nothing was sent; any
-// other error means ev was sent but has no record.
-func (l *Log) Append(ev *store.Event, q chan<- Entry) error {
+// Append logs ev and then, under the same lock, calls push with its sequence number
+// to queue it, so that the order of the log is the order of the queue; it returns once
+// the record is in the page cache. push must not block. ErrClosed means push was not
+// called; any other error means ev was queued but has no record.
+//
+// push is a function rather than an interface so that the caller's event stays on its
+// stack: an interface method taking ev would make every event escape to the heap.
+func (l *Log) Append(ev *store.Event, push func(seq uint64)) error {
 	scratch := l.scratchBuf()
 	body := eventcodec.AppendEvent((*scratch)[:0], ev)
 	defer l.putScratch(scratch, body)
@@ -328,7 +331,7 @@ func (l *Log) Append(ev *store.Event, q chan<- Entry) error {
 	if err == nil {
 		seg.maxSeq = seq
 	}
-	q <- Entry{Seq: seq, Event: *ev}
+	push(seq)
 	l.mu.Unlock()
 	if err != nil {
 		return err

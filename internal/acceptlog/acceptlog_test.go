@@ -33,7 +33,7 @@ func appendN(t *testing.T, l *Log, n int) []store.Event {
 	q := make(chan Entry, n)
 	for i := range n {
 		e := ev(i)
-		if err := l.Append(&e, q); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -249,7 +249,7 @@ func appendConcurrently(t *testing.T, l *Log, q chan<- Entry, workers, each int)
 			defer func() { done <- struct{}{} }()
 			for i := range each {
 				e := ev(w*each + i)
-				if err := l.Append(&e, q); err != nil {
+				if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 					t.Error(err)
 					return
 				}

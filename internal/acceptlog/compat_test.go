@@ -49,7 +49,7 @@ func writeFixture(t *testing.T, dir string) map[string][]byte {
 	q := make(chan Entry, 10)
 	for i := 1; i <= 10; i++ {
 		e := fixtureEvent(i)
-		if err := l.Append(&e, q); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,7 +20,7 @@ func FuzzOpen(f *testing.F) {
 	q := make(chan Entry, 4)
 	for i := range 3 {
 		e := ev(i)
-		if err := l.Append(&e, q); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 			f.Fatal(err)
 		}
 	}

@@ -208,7 +208,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 			for i := range 4 {
 				e := ev(100 + i)
-				if err := l.Append(&e, q); err != nil {
+				if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 					t.Error(err)
 				}
 			}
@@ -218,7 +218,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 		}
 		for i := range 3 {
 			e := ev(i)
-			if err := l.Append(&e, q); err != nil {
+			if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -27,6 +27,9 @@ func pathname(u *url.URL) string {
 // decodeReadable decodes the percent-escapes of an escaped path whose result
 // is readable, see pathname.
 func decodeReadable(p string) string {
+	if strings.IndexByte(p, '%') < 0 {
+		return p // nothing to decode: no copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(p); {
 		if p[i] != '%' {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -17,7 +18,7 @@ import (
 type libchdb struct {
 	connect       func(argc int, argv []*byte) unsafe.Pointer
 	closeConn     func(conn unsafe.Pointer)
-	query         func(conn unsafe.Pointer, query, format string) unsafe.Pointer
+	query         func(conn unsafe.Pointer, query *byte, format string) unsafe.Pointer // query: NUL-terminated
 	destroyResult func(res unsafe.Pointer)
 	resultBuffer  func(res unsafe.Pointer) unsafe.Pointer
 	resultLength  func(res unsafe.Pointer) uint
@@ -100,9 +101,16 @@ func cstrings(args []string) ([]*byte, [][]byte) {
 	return ptrs, keep
 }
 
-// run executes one query and returns its output in the given format.
-func (l *libchdb) run(conn unsafe.Pointer, query, format string) ([]byte, error) {
-	res := l.query(conn, query, format)
+// run executes one query, NUL-terminated as C takes it, and returns its output in the
+// given format. A batch of events is written straight into such a buffer
+// (embedded.insertEvents): passed as a Go string, purego would copy it once more for the
+// call, some megabytes per insert.
+func (l *libchdb) run(conn unsafe.Pointer, query []byte, format string) ([]byte, error) {
+	if len(query) == 0 || query[len(query)-1] != 0 {
+		return nil, errors.New("chdb: query not NUL-terminated")
+	}
+	res := l.query(conn, unsafe.SliceData(query), format)
+	runtime.KeepAlive(query) // the engine read it during the call
 	if res == nil {
 		return nil, errors.New("chdb: query returned no result (connection closed?)")
 	}

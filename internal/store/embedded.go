@@ -86,6 +86,11 @@ func lockFolder(dir string) (*os.File, error) {
 func (s *embedded) Info() Info { return s.info }
 
 func (s *embedded) query(ctx context.Context, query, format string) ([]byte, error) {
+	return s.queryC(ctx, append([]byte(query), 0), format)
+}
+
+// queryC is query with the query NUL-terminated already (libchdb.run).
+func (s *embedded) queryC(ctx context.Context, query []byte, format string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -163,7 +168,7 @@ func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
 		}
 		b = append(b, '\n')
 	}
-	if _, err := s.query(ctx, unsafe.String(unsafe.SliceData(b), len(b)), "TabSeparated"); err != nil {
+	if _, err := s.queryC(ctx, append(b, 0), "TabSeparated"); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
 	}
 	return nil

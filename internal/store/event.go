@@ -72,6 +72,9 @@ type eventColumn struct {
 	value  func(e *Event) any // the field, as EventValues gives it
 	values func(events []Event) any
 	tsv    func(b []byte, e *Event) []byte
+	// rows, for Array(String) columns only: the field's address, which clickhouse-go
+	// takes row by row without an allocation (server.insertEvents).
+	rows func(e *Event) *[]string
 }
 
 var eventColumns = []eventColumn{
@@ -104,8 +107,8 @@ var eventColumns = []eventColumn{
 	stringColumn("ip", func(e *Event) string { return e.IP }),
 	uintColumn("engaged_ms", func(e *Event) uint32 { return e.EngagedMS }),
 	uintColumn("scroll", func(e *Event) uint8 { return e.Scroll }),
-	arrayColumn("prop_keys", func(e *Event) []string { return e.PropKeys }),
-	arrayColumn("prop_values", func(e *Event) []string { return e.PropValues }),
+	arrayColumn("prop_keys", func(e *Event) *[]string { return &e.PropKeys }),
+	arrayColumn("prop_values", func(e *Event) *[]string { return &e.PropValues }),
 	// Last: EventColumns leaves it out (Event has no field of its own for it).
 	uintColumn(TimeColumn, func(e *Event) uint64 { return uint64(max(e.Timestamp.UnixMicro(), 0)) }),
 }
@@ -145,9 +148,9 @@ func uintColumn[T uint8 | uint16 | uint32 | uint64](name string, field func(*Eve
 }
 
 // arrayColumn is an Array(String) column; a nil slice is stored as [].
-func arrayColumn(name string, field func(*Event) []string) eventColumn {
+func arrayColumn(name string, addr func(*Event) *[]string) eventColumn {
 	never := func(e *Event) []string {
-		if list := field(e); list != nil {
+		if list := *addr(e); list != nil {
 			return list
 		}
 		return []string{}
@@ -163,7 +166,9 @@ func arrayColumn(name string, field func(*Event) []string) eventColumn {
 		}
 		return append(b, ']')
 	}
-	return column(name, never, tsv)
+	c := column(name, never, tsv)
+	c.rows = addr
+	return c
 }
 
 // InsertEvents writes one batch of events in a single insert. Each backend encodes the

@@ -164,12 +164,31 @@ func (s *server) insertEvents(ctx context.Context, events []Event) error {
 	}
 	defer batch.Abort()
 	for i, c := range eventColumns {
-		if err := batch.Column(i).Append(c.values(events)); err != nil {
+		var err error
+		if c.rows != nil {
+			err = appendArrayRows(batch.Column(i), events, c.rows)
+		} else {
+			err = batch.Column(i).Append(c.values(events))
+		}
+		if err != nil {
 			return fmt.Errorf("append column %s to events: %w", c.name, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
+	}
+	return nil
+}
+
+// appendArrayRows appends an Array(String) column row by row, each as the address of the
+// event's slice. Given a [][]string, clickhouse-go boxes every row into an interface on
+// its way through reflection: an allocation per row and array column. A pointer fits an
+// interface without one, and a nil slice is stored as [], as before.
+func appendArrayRows(col driver.BatchColumn, events []Event, addr func(*Event) *[]string) error {
+	for i := range events {
+		if err := col.AppendRow(addr(&events[i])); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package useragent
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 
 	"github.com/ua-parser/uap-go/uaparser"
@@ -24,7 +23,7 @@ const spiderFamily = "Spider"
 
 // deviceRule is one entry of uap-core's device_parsers.
 type deviceRule struct {
-	re      *regexp.Regexp
+	re      *lazyRegexp
 	factors [][]string // the folded UA must contain a string of each set for re to match
 	spider  bool
 }
@@ -84,7 +83,7 @@ func loadCrawlerRules(doc []byte) (*crawlerRules, error) {
 }
 
 func newDeviceRule(expr string, spider bool) (deviceRule, error) {
-	re, err := regexp.Compile(expr)
+	re, err := newLazyRegexp(expr)
 	if err != nil {
 		return deviceRule{}, err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 )
 
@@ -35,7 +34,7 @@ var ErrPatternListMissing = errors.New("useragent: the crawler-user-agents list 
 // patternList is the second crawler list, compiled.
 type patternList struct {
 	source, version string
-	res             []*regexp.Regexp
+	res             []*lazyRegexp
 	index           *literalIndex // literal -> pattern; nil when every pattern is in always
 	always          []int32       // patterns with no required literal: run on every user agent
 }
@@ -72,11 +71,11 @@ func loadPatternList(doc []byte) (*patternList, error) {
 	if len(def.Patterns) == 0 {
 		return nil, errors.New("useragent: crawler pattern list is empty")
 	}
-	l := &patternList{source: def.Source, version: def.Version, res: make([]*regexp.Regexp, 0, len(def.Patterns))}
+	l := &patternList{source: def.Source, version: def.Version, res: make([]*lazyRegexp, 0, len(def.Patterns))}
 	var literals []string
 	var ids []int32
 	for i, p := range def.Patterns {
-		re, err := regexp.Compile(p)
+		re, err := newLazyRegexp(p)
 		if err != nil {
 			return nil, fmt.Errorf("useragent: crawler pattern %d: %w", i, err)
 		}

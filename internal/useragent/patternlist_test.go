@@ -2,7 +2,6 @@ package useragent
 
 import (
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -56,7 +55,7 @@ func TestPatternListMatchesEveryRegexp(t *testing.T) {
 		inputs = append(inputs, ua)
 	}
 	for _, ua := range append(inputs, humanUAs...) {
-		want := slices.ContainsFunc(l.res, func(re *regexp.Regexp) bool { return re.MatchString(ua) })
+		want := slices.ContainsFunc(l.res, func(re *lazyRegexp) bool { return re.MatchString(ua) })
 		if got := l.matches(ua, fold(ua)); got != want {
 			t.Errorf("matches(%q) = %v, running every pattern says %v", ua, got, want)
 		}
