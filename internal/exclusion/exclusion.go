@@ -20,6 +20,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/websystems/loendur/internal/periodic"
+
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -218,18 +220,7 @@ func (s *Set) Load(ctx context.Context) error {
 
 // Run reloads the set every RefreshInterval until ctx ends.
 func (s *Set) Run(ctx context.Context) {
-	t := time.NewTicker(RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Load(ctx); err != nil {
-				s.log.Warn("reload exclusions", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, RefreshInterval, s.log, "reload exclusions", s.Load)
 }
 
 // Save checks r (see Normalize), stores it as site's lists, replacing the previous ones,

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/websystems/loendur/internal/periodic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/store"
@@ -69,18 +71,7 @@ func (k *Keeper) Live() [][]byte {
 
 // Run refreshes the salts until ctx ends.
 func (k *Keeper) Run(ctx context.Context) {
-	t := time.NewTicker(RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := k.Refresh(ctx); err != nil {
-				k.log.Warn("refresh salts", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, RefreshInterval, k.log, "refresh salts", k.Refresh)
 }
 
 // Refresh makes sure today's and tomorrow's salts exist, drops those older than

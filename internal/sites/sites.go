@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/websystems/loendur/internal/periodic"
+
 	"github.com/websystems/loendur/internal/store"
 	"golang.org/x/net/idna"
 )
@@ -112,18 +114,7 @@ func (r *Registry) Load(ctx context.Context) error {
 // Run reloads the registry until ctx ends, so sites added elsewhere (another collector,
 // the dashboard) are picked up.
 func (r *Registry) Run(ctx context.Context) {
-	t := time.NewTicker(RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Load(ctx); err != nil {
-				r.log.Warn("reload sites", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, RefreshInterval, r.log, "reload sites", r.Load)
 }
 
 // Ensure registers each domain not yet registered, with default settings, and reloads.

@@ -1,7 +1,7 @@
 {{- /* Visit figures of the visits that started in a span, as mergeable rows: t (Unix
 seconds of the UTC hour, day or month, or of the visit's start for the raw rows), the
 keys k0… when .Keys is set, a uniq state of visitors and sums. Whole UTC months, days
-and hours from the rollup .Table (visit_stats; visit_dim_stats: by one dimension's
+and hours (each kind read once, its spans ORed) from the rollup .Table (visit_stats; visit_dim_stats: by one dimension's
 value, .RowWhere choosing it; visit_page_stats: visits that viewed a page), the ragged
 edges from the sessions table, and visits not yet in the sessions table computed from
 events (.Live); .RawKeys, .RawWhere and .Views are the same keys, choice and page views
