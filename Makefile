@@ -98,14 +98,18 @@ run: $(CHDB_LIB) build
 	$(BIN) serve --db chdb://./data --site demo.localhost --demo
 
 # The local cluster runs for this one run and is stopped and removed after it, passed or
-# failed (the fault drills leave their database on it: see cmd/loendur/e2e/faults). Browser
-# tests keep their screenshots in testdata-out/screenshots/ (git-ignored) for a person to
-# look at; run alone, they use the system's temporary folder.
-test: deps clickhouse-start assets
-	@$(MAKE) --no-print-directory cluster-start
-	LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
-	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; $(MAKE) --no-print-directory cluster-stop; \
-	  rm -rf $(CLUSTER_DIR); exit $$status
+# failed (the fault drills leave their database on it: see cmd/loendur/e2e/faults); so is
+# the shared ClickHouse server, unless it was already running before. Browser tests keep
+# their screenshots in testdata-out/screenshots/ (git-ignored) for a person to look at;
+# run alone, they use the system's temporary folder.
+test: deps clickhouse-server assets
+	@ch_was_up=false; .ci/clickhouse.sh status >/dev/null 2>&1 && ch_was_up=true; \
+	.ci/clickhouse.sh start && $(MAKE) --no-print-directory cluster-start && \
+	  echo "go test -count=1 -timeout 15m ./..." && \
+	  LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
+	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; \
+	$(MAKE) --no-print-directory cluster-stop; rm -rf $(CLUSTER_DIR); \
+	$$ch_was_up || .ci/clickhouse.sh stop; exit $$status
 
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
 BENCH_ARGS ?=

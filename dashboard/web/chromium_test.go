@@ -120,14 +120,16 @@ func (tb *tab) eval(expr string, out any) {
 	}))
 }
 
-// waitFor polls a script expression until it is true.
+// waitFor polls a script expression until it is true in a parsed page.
 func (tb *tab) waitFor(what, expr string) {
 	tb.t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
 		var ok bool
 		ctx, cancel := context.WithTimeout(tb.ctx, wait)
-		err := chromedp.Run(ctx, chromedp.Evaluate("Boolean("+expr+")", &ok))
+		// A page still being parsed may hold the element waited for but not those after
+		// it, which the test reads next.
+		err := chromedp.Run(ctx, chromedp.Evaluate("document.readyState !== 'loading' && Boolean("+expr+")", &ok))
 		cancel()
 		if err == nil && ok {
 			return
