@@ -155,7 +155,8 @@ func (d *Dashboard) Register(app fiber.Router) error {
 	d.mountAPI(api)
 	d.mountImports(api)
 	rep.Register(api)
-	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare, PublicURL: d.opts.PublicURL, GeoIP: d.opts.GeoIP}); err != nil {
+	if err := web.Register(app, web.Deps{Sites: d.opts.Sites, Front: d.front, CanShare: d.canShare,
+		Origin: d.origin, TrackerSnippet: d.trackerSnippet, GeoIP: d.opts.GeoIP}); err != nil {
 		return fmt.Errorf("dashboard pages: %w", err)
 	}
 	return nil

@@ -28,9 +28,6 @@ type NoticeOptions struct {
 	// site's own domain they are "inside"; whoever else receives statistics is someone
 	// they are shared with.
 	Agency notice.Agency
-	// PublicURL is the address visitors reach loendur at (the tracker's and /api/me's);
-	// "": the address of the dashboard request.
-	PublicURL string
 	// Prefixes are the address bits ingestion keeps; nil: Options.Truncator, or the
 	// defaults when that is zero.
 	Prefixes *privacy.Truncator
@@ -146,11 +143,7 @@ func (d *Dashboard) privacyReport(c *fiber.Ctx, s sites.Site) (notice.Report, er
 	} else if tr == (privacy.Truncator{}) {
 		tr = privacy.Truncator{V4Bits: privacy.DefaultV4Bits, V6Bits: privacy.DefaultV6Bits}
 	}
-	base := o.PublicURL
-	if base == "" {
-		base = c.BaseURL()
-	}
-	f, err := notice.Gather(c.UserContext(), notice.Sources{DB: d.opts.DB, Truncator: tr, Agency: o.Agency, BaseURL: base,
+	f, err := notice.Gather(c.UserContext(), notice.Sources{DB: d.opts.DB, Truncator: tr, Agency: o.Agency, BaseURL: d.origin(c),
 		Readers: Readers(d.opts.DB), Links: SharedLinks(d.opts.DB, d.opts.Now), Mail: Recipients(d.opts.DB),
 		Imports: RawImports(d.opts.DB), Now: d.opts.Now}, s)
 	if err != nil {

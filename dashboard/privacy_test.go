@@ -19,7 +19,8 @@ func TestPrivacyPageAndAPI(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, db, "privacy-"+engine, "mine", "theirs")
 			mine, theirs := e.sites[0], e.sites[1]
-			e.dash.opts.Notice = NoticeOptions{Agency: notice.Agency{Name: "Agentuur", Domains: []string{"agency.test"}}, PublicURL: "https://stats.agency.test"}
+			e.dash.opts.Notice = NoticeOptions{Agency: notice.Agency{Name: "Agentuur", Domains: []string{"agency.test"}}}
+			e.dash.opts.PublicURL = "https://stats.agency.test"
 			admin := e.addUser("ana-"+engine+"@agency.test", auth.RoleAdmin, nil)
 			mgr := e.addUser("mari-"+engine+"@"+mine, auth.RoleManager, []string{mine})
 			other := e.addUser("olev-"+engine+"@"+theirs, auth.RoleManager, []string{theirs})
@@ -102,6 +103,9 @@ func TestPrivacyPageAndAPI(t *testing.T) {
 			want := `<script defer src="https://stats.agency.test/js/script.js" data-site="` + mine + `" data-consent="required"></script>`
 			if sitesPage := pageText(a.get("/admin/sites").body); !strings.Contains(sitesPage, want) {
 				t.Errorf("the Sites page does not show %s", want)
+			}
+			if setup := pageText(a.get("/sites/" + mine).body); !strings.Contains(setup, want) {
+				t.Errorf("the report page's set-up card does not show %s", want)
 			}
 			if !e.auditHas("site_privacy_update", mine) {
 				t.Error("privacy settings change not audited")

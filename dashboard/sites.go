@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -164,9 +163,8 @@ func (d *Dashboard) renderSites(c *fiber.Ctx, status int, v *view) error {
 	if err != nil {
 		v.Error = d.message(err)
 	}
-	base := cmp.Or(d.opts.Notice.PublicURL, d.origin(c))
 	for i, s := range v.Sites {
-		v.Sites[i].Tracker = notice.TrackerSnippet(notice.Facts{Site: s.Domain, HonourDNT: s.HonourDNT, Settings: settings[s.Domain], BaseURL: base})
+		v.Sites[i].Tracker = notice.TrackerSnippet(notice.Facts{Site: s.Domain, HonourDNT: s.HonourDNT, Settings: settings[s.Domain], BaseURL: d.origin(c)})
 		v.Sites[i].Snippet = v.Sites[i].Tracker
 	}
 	return d.render(c, status, "sites", v)
@@ -237,6 +235,16 @@ func (d *Dashboard) apiEditSite(c *fiber.Ctx) error {
 		return d.apiError(c, err)
 	}
 	return c.JSON(s)
+}
+
+// trackerSnippet is site's tracker tag as its settings want it (notice.TrackerSnippet);
+// without its privacy settings (a failed read, logged) it is the default tag.
+func (d *Dashboard) trackerSnippet(c *fiber.Ctx, site sites.Site) string {
+	settings, err := notice.LoadSettings(c.UserContext(), d.opts.DB, site.Domain)
+	if err != nil {
+		d.log.Warn("tracker snippet", "err", err)
+	}
+	return notice.TrackerSnippet(notice.Facts{Site: site.Domain, HonourDNT: site.HonourDNT == 1, Settings: settings, BaseURL: d.origin(c)})
 }
 
 // origin is this server's public address (Options.PublicURL), else the address the

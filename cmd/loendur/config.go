@@ -99,11 +99,24 @@ func (c mailConfig) mailer() (*mailer.Mailer, error) {
 }
 
 func (c mailConfig) validate() error {
-	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-		return errors.New("--public-url must be http(s)://HOST[:PORT][/PATH], as people reach this server")
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	_, err := c.mailer()
 	return err
+}
+
+// checkPublicURL refuses a --public-url that is not an address people could reach this
+// server at; "" (unset) is fine.
+func checkPublicURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q must be http(s)://HOST[:PORT][/PATH], as people reach this server (e.g. https://stats.agency.example)", raw)
+	}
+	return nil
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -234,17 +247,10 @@ func (c serveConfig) validate() error {
 	if err := c.Mail.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := c.notice().options(); err != nil {
+	if _, err := c.Notice.options(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// notice is the privacy notice's flags, with the one --public-url.
-func (c serveConfig) notice() noticeFlags {
-	n := c.Notice
-	n.PublicURL = c.Mail.PublicURL
-	return n
 }
 
 // publicURL is --public-url, or the listen address when unset.

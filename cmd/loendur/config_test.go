@@ -99,15 +99,16 @@ func TestNoticeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := cfg.notice().options()
+	o, err := cfg.Notice.options()
 	if err != nil || o.Agency.Name != "Agentuur OÜ" || strings.Join(o.Agency.Domains, ",") != "agency.example,mail.agency.example" ||
-		o.PublicURL != "https://stats.agency.example" {
-		t.Errorf("from the environment: %+v %v", o, err)
+		cfg.Mail.PublicURL != "https://stats.agency.example/" {
+		t.Errorf("from the environment: %+v %q %v", o, cfg.Mail.PublicURL, err)
 	}
 	if cfg, err = parseServeConfig([]string{"--agency-domains", "other.example"}); err != nil || strings.Join(cfg.Notice.AgencyDomains, ",") != "other.example" {
 		t.Errorf("flag and environment: %v %v; want the flag's", cfg.Notice.AgencyDomains, err)
 	}
-	for _, args := range [][]string{{"--agency-domains", "not a domain"}, {"--public-url", "stats.agency.example"}, {"--public-url", "ftp://x.example"}} {
+	for _, args := range [][]string{{"--agency-domains", "not a domain"}, {"--public-url", "stats.agency.example"}, {"--public-url", "ftp://x.example"},
+		{"--public-url", "https://stats.agency.example/?a=1"}, {"--public-url", "https://user@stats.agency.example"}} {
 		if _, err := parseServeConfig(args); err == nil || !strings.Contains(err.Error(), args[0]) {
 			t.Errorf("%q: %v; want an error naming %s", args, err, args[0])
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -20,11 +19,10 @@ import (
 )
 
 // noticeFlags are the settings of the privacy notice that serve and `loendur privacy`
-// share: who the agency is and where visitors reach loendur.
+// share: who the agency is. (Where visitors reach loendur is --public-url.)
 type noticeFlags struct {
 	AgencyName    string
 	AgencyDomains []string
-	PublicURL     string
 }
 
 // addNoticeFlags defines the notice's agency flags on fs and notes their environment
@@ -48,14 +46,6 @@ func (n noticeFlags) options() (dashboard.NoticeOptions, error) {
 		}
 		o.Agency.Domains = append(o.Agency.Domains, d)
 	}
-	if n.PublicURL != "" {
-		u, err := url.Parse(n.PublicURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			errs = append(errs, fmt.Errorf("--public-url %q: give an address such as https://stats.agency.example", n.PublicURL))
-		} else {
-			o.PublicURL = strings.TrimRight(n.PublicURL, "/")
-		}
-	}
 	return o, errors.Join(errs...)
 }
 
@@ -74,7 +64,8 @@ func runPrivacy(args []string, stdout io.Writer) error {
 	ipv6 := envInt(fs, env, "ipv6-prefix", "IPV6_PREFIX", privacy.DefaultV6Bits, "IPv6 bits ingestion keeps (as given to serve)")
 	var nf noticeFlags
 	addNoticeFlags(fs, env, &nf)
-	addPublicURLFlag(fs, env, &nf.PublicURL, "")
+	var publicURL string
+	addPublicURLFlag(fs, env, &publicURL, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +77,9 @@ func runPrivacy(args []string, stdout io.Writer) error {
 	}
 	opts, err := nf.options()
 	if err != nil {
+		return err
+	}
+	if err := checkPublicURL(publicURL); err != nil {
 		return err
 	}
 	tr, err := privacy.NewTruncator(*ipv4, *ipv6)
@@ -114,7 +108,7 @@ func runPrivacy(args []string, stdout io.Writer) error {
 		if !ok {
 			return fmt.Errorf("site %s is not registered", domain)
 		}
-		f, err := notice.Gather(ctx, notice.Sources{DB: db, Truncator: tr, Agency: opts.Agency, BaseURL: opts.PublicURL,
+		f, err := notice.Gather(ctx, notice.Sources{DB: db, Truncator: tr, Agency: opts.Agency, BaseURL: strings.TrimRight(publicURL, "/"),
 			Readers: dashboard.Readers(db), Links: dashboard.SharedLinks(db, time.Now), Mail: dashboard.Recipients(db),
 			Imports: dashboard.RawImports(db)}, s)
 		if err != nil {

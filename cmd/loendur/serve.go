@@ -256,7 +256,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 		return nil, err
 	}
 	// The notice flags were checked by validate; the prefixes are the collector's.
-	noticeOpts, _ := cfg.notice().options()
+	noticeOpts, _ := cfg.Notice.options()
 	noticeOpts.Prefixes = &d.truncator
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,

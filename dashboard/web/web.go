@@ -33,9 +33,12 @@ type Deps struct {
 	// CanShare reports whether u may create shared links of site: the report page then
 	// links to its Share page. nil: no link.
 	CanShare func(ctx context.Context, u *auth.User, site string) bool
-	// PublicURL is the address sites reach this server at (https://stats.example.com),
-	// used in the tracker snippet; empty: the address the page was requested at.
-	PublicURL string
+	// Origin is the address sites reach this server at (https://stats.example.com), for
+	// the set-up card's test address.
+	Origin func(c *fiber.Ctx) string
+	// TrackerSnippet is the tag site's pages load the tracker with, as the site's settings
+	// (consent mode, Do Not Track) want it: the set-up card shows it.
+	TrackerSnippet func(c *fiber.Ctx, site sites.Site) string
 	// GeoIP says whether a GeoIP database is configured: without one the Locations card
 	// says how to add it.
 	GeoIP bool
@@ -50,8 +53,8 @@ const loginPath = "/login"
 //	GET /sites/:domain → the report page (period and filters live in the query string);
 //	                     a site that never received an event shows its tracker snippet
 func Register(r fiber.Router, deps Deps) error {
-	if deps.Sites == nil || deps.Front == nil {
-		return errors.New("dashboard web: Deps.Sites and Deps.Front are required")
+	if deps.Sites == nil || deps.Front == nil || deps.Origin == nil || deps.TrackerSnippet == nil {
+		return errors.New("dashboard web: Deps.Sites, Front, Origin and TrackerSnippet are required")
 	}
 	h := &handlers{deps: deps}
 	r.Get("/", h.home)
@@ -109,19 +112,6 @@ func (f *Frontend) Forbidden(c *fiber.Ctx, h Header, msg string) error {
 	return f.Render(c, fiber.StatusForbidden, "forbidden", pageData{Header: h, Message: msg})
 }
 
-// origin is this server's public address, without a trailing slash.
-func (h *handlers) origin(c *fiber.Ctx) string {
-	if h.deps.PublicURL != "" {
-		return strings.TrimRight(h.deps.PublicURL, "/")
-	}
-	return c.BaseURL()
-}
-
-// Snippet is the tracker tag a site puts in its pages, loading the script from origin.
-func Snippet(origin, domain string) string {
-	return `<script defer src="` + strings.TrimRight(origin, "/") + `/js/script.js" data-site="` + domain + `"></script>`
-}
-
 // report renders the report page of one site. An unknown site and a site the caller may
 // not read get the same answer, so domains cannot be probed.
 func (h *handlers) report(c *fiber.Ctx) error {
@@ -144,9 +134,9 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	d.Site = site.Domain
 	d.Timezone = cmp.Or(site.Timezone, sites.DefaultTimezone)
 	d.CanShare = h.deps.CanShare != nil && h.deps.CanShare(c.UserContext(), u, site.Domain)
-	d.Origin = h.origin(c)
+	d.Origin = h.deps.Origin(c)
 	d.GeoIP = h.deps.GeoIP
-	d.Snippet = Snippet(d.Origin, site.Domain)
+	d.Snippet = h.deps.TrackerSnippet(c, site)
 	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }
 
