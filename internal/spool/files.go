@@ -2,10 +2,11 @@ package spool
 
 import (
 	"fmt"
-	"github.com/websystems/loendur/internal/segment"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/websystems/loendur/internal/segment"
 )
 
 // File names in the spool folder. Segments are numbered in the order they were
