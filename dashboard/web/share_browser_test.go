@@ -272,6 +272,9 @@ func TestShareFromTheDashboardInChromium(t *testing.T) {
 	client := newTab(t)
 	client.run(chromedp.Navigate(link))
 	client.reportsReady()
+	if n := client.count(`#setup, #snippet`); n != 0 {
+		t.Errorf("the shared page holds %d parts of the staff's set-up card", n)
+	}
 	if n := client.count(`#main a.csv`); n < 7 {
 		t.Errorf("%d CSV links on a link with CSV", n)
 	}

@@ -146,7 +146,8 @@ func TestNewSiteExplainsItself(t *testing.T) {
 				if got := tb.text(`#snippet`); got != want {
 					t.Errorf("snippet: %q, want %q", got, want)
 				}
-				if got := tb.text(`#setup`); !strings.Contains(got, srv.origin+"/api/event") || !strings.Contains(got, "202") {
+				if got := tb.text(`#setup`); !strings.Contains(got, srv.origin+"/api/event") || !strings.Contains(got, "202") ||
+					!strings.Contains(got, "Global Privacy Control or Do Not Track is not counted") {
 					t.Errorf("the setup card does not say how to check: %q", got)
 				}
 				var overviewShown bool

@@ -75,8 +75,11 @@ type pageData struct {
 	Shared   *Shared // set: the page of a shared link
 	CanShare bool    // the caller may share the site (a link to its Share page)
 	Snippet  string  // the tracker snippet of Site
-	Origin   string  // this server's public address
-	GeoIP    bool    // a GeoIP database is configured
+	// HonourDNT: the site leaves out browsers that send Do Not Track (the set-up card
+	// says so).
+	HonourDNT bool
+	Origin    string // this server's public address
+	GeoIP     bool   // a GeoIP database is configured
 }
 
 // home shows every site the caller may read; a manager with a single site goes
@@ -137,6 +140,7 @@ func (h *handlers) report(c *fiber.Ctx) error {
 	d.Origin = h.deps.Origin(c)
 	d.GeoIP = h.deps.GeoIP
 	d.Snippet = h.deps.TrackerSnippet(c, site)
+	d.HonourDNT = site.HonourDNT == 1
 	return h.deps.Front.Render(c, fiber.StatusOK, "report", d)
 }
 

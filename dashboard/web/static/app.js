@@ -1427,10 +1427,10 @@
   // checkSetup asks whether the site has ever received an event. Until it has, the
   // page shows the tracker snippet instead of a report of zeros, and asks again every
   // few seconds; the first event turns it into the report.
+  // Staff pages only: a shared link's page has no set-up card (its visitor cannot reach
+  // the staff summary, and gets the report, zeros included).
   async function checkSetup() {
-    // A shared link's visitor cannot reach the staff summary (and gets the report,
-    // zeros included, rather than set-up instructions).
-    if (SHARED) return;
+    if (!$('setup')) return;
     var first = true;
     for (;;) {
       var line;
@@ -1457,7 +1457,7 @@
     }
   }
 
-  $('copy-snippet').addEventListener('click', function () {
+  if ($('copy-snippet')) $('copy-snippet').addEventListener('click', function () {
     var text = $('snippet').textContent;
     var status = $('copy-status');
     if (!navigator.clipboard) { status.textContent = 'Select the text and copy it.'; return; }
