@@ -123,12 +123,8 @@ func (g ga4JSONFormat) read(ctx context.Context, r *run, w *writer) (summary, er
 		if !keep {
 			continue
 		}
-		sum.add(e.Timestamp)
-		r.progress(w != nil, sum.rows)
-		if w != nil {
-			if err := w.event(ctx, e); err != nil {
-				return sum, err
-			}
+		if err := r.take(ctx, w, &sum, e); err != nil {
+			return sum, err
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -132,12 +132,8 @@ func (g ga4ParquetFormat) read(ctx context.Context, r *run, w *writer) (summary,
 			if !keep {
 				continue
 			}
-			sum.add(e.Timestamp)
-			r.progress(w != nil, sum.rows)
-			if w != nil {
-				if err := w.event(ctx, e); err != nil {
-					return sum, err
-				}
+			if err := r.take(ctx, w, &sum, e); err != nil {
+				return sum, err
 			}
 		}
 		if errors.Is(rerr, io.EOF) {

@@ -229,6 +229,17 @@ func (w *writer) flush(ctx context.Context) error {
 func sortedDays(days map[string]bool) []string { return slices.Sorted(maps.Keys(days)) }
 
 // progress reports rows every so often.
+// take counts an event that is kept: in the first pass only its day; in the second
+// (w set) it is also written.
+func (r *run) take(ctx context.Context, w *writer, sum *summary, e store.Event) error {
+	sum.add(e.Timestamp)
+	r.progress(w != nil, sum.rows)
+	if w == nil {
+		return nil
+	}
+	return w.event(ctx, e)
+}
+
 func (r *run) progress(pass2 bool, rows uint64) {
 	if r.file.Progress == nil || rows%1000 != 0 {
 		return
