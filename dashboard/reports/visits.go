@@ -15,7 +15,6 @@ type visitsData struct {
 	Where    string // filters on the visit's columns
 	Views    string // what a visit counts as page views
 	TZ       string
-	Hourly   bool
 	Dims     []string // dimension.sql: the columns grouped by (trusted identifiers)
 	Order    string   // dimension.sql: ORDER BY (trusted)
 	Limit    int
@@ -25,7 +24,7 @@ type visitsData struct {
 
 func (s scope) visitsData(rg Range) visitsData {
 	return visitsData{Sessions: s.sessions(rg), Where: s.Filters.sessionWhere(), Views: s.views(),
-		TZ: s.Location.String(), Hourly: rg.Hourly(), Limit: s.limit()}
+		TZ: s.Location.String(), Limit: s.limit()}
 }
 
 // views is what a visit counts as page views: all of them, or under a page filter
@@ -152,7 +151,6 @@ type visitStatsData struct {
 	Done     time.Time
 	Live     string // derived.VisitSpan.Query of the visits not yet written, or ""
 	TZ       string
-	Hourly   bool
 	Bucket   string // timeseries_stats.sql: the bucket key of toDateTime(t) (bucketExpr, trusted)
 	Table    string // the rollup's name without its bucket: visit_stats, visit_dim_stats, visit_page_stats
 	RowWhere string // " AND …" choosing the rollup's rows (trusted: literals only)
@@ -202,7 +200,7 @@ func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
 		segs = withoutHours(segs)
 	}
 	return visitStatsData{Site: s.Site, Segments: segs, Done: s.done, Live: s.sessions(rg).Live,
-		TZ: s.Location.String(), Hourly: rg.Hourly(), Table: table, RowWhere: where,
+		TZ: s.Location.String(), Table: table, RowWhere: where,
 		RawWhere: s.Filters.sessionWhere(), Views: s.views(), Limit: s.limit()}, true
 }
 
