@@ -152,14 +152,17 @@ type visitStatsData struct {
 	Live     string // derived.VisitSpan.Query of the visits not yet written, or ""
 	TZ       string
 	Bucket   string // timeseries_stats.sql: the bucket key of toDateTime(t) (bucketExpr, trusted)
-	Table    string // the rollup's name without its bucket: visit_stats, visit_dim_stats, visit_page_stats
-	RowWhere string // " AND …" choosing the rollup's rows (trusted: literals only)
-	Keys     []string
-	RawKeys  []string // Keys computed from a visit's columns
-	RawWhere string   // " AND …" choosing visits (Filters.sessionWhere)
-	Views    string   // what a visit counts as page views
-	Order    string   // dimension_stats.sql: ORDER BY (trusted)
-	Limit    int
+	// RawBucket is Bucket's key of a visit's start_time, for the raw rows (trusted);
+	// "": they are not needed by time.
+	RawBucket string
+	Table     string // the rollup's name without its bucket: visit_stats, visit_dim_stats, visit_page_stats
+	RowWhere  string // " AND …" choosing the rollup's rows (trusted: literals only)
+	Keys      []string
+	RawKeys   []string // Keys computed from a visit's columns
+	RawWhere  string   // " AND …" choosing visits (Filters.sessionWhere)
+	Views     string   // what a visit counts as page views
+	Order     string   // dimension_stats.sql: ORDER BY (trusted)
+	Limit     int
 }
 
 // visitRollup is the visit rollup that answers a report under fs, the condition that
@@ -390,6 +393,7 @@ func (rep *Service) series(ctx context.Context, s scope, rg Range, interval stri
 	var err error
 	if data, ok := s.visitStats(rg, seriesSegments(rg, interval, s.Location)); ok && wholeHours(rg) {
 		data.Bucket = bucketExpr(interval, "toDateTime(t)", data.TZ)
+		data.RawBucket = bucketExpr(interval, "start_time", data.TZ)
 		sql, err = render("timeseries_stats", data)
 	} else {
 		data := s.visitsData(rg)
