@@ -128,7 +128,7 @@ func New(opts Options) (*Collector, error) {
 		}
 		c.alog = alog
 	}
-	c.writer = &writer{alog: c.alog, db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held, batchSize: opts.BatchSize,
+	c.writer = &writer{alog: c.alog, db: opts.DB, spool: opts.Spool, queue: c.queue, held: &c.held,
 		interval: opts.FlushInterval, log: opts.Log, m: c.m, done: make(chan struct{}), spooled: make(chan struct{}, 1),
 		flushes: make(chan chan struct{})}
 	if c.opts.Erasure == nil {

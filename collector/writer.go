@@ -22,17 +22,16 @@ import (
 // A batch that cannot be inserted goes to the disk spool, and while anything is spooled
 // new batches go there too; a replayer drains the spool in order once ClickHouse answers.
 type writer struct {
-	db        store.Store
-	spool     *spool.Spool   // nil: no spool, failed batches are retried in memory
-	alog      *acceptlog.Log // nil: no accept log
-	queue     *queue
-	held      *atomic.Int64
-	batchSize int
-	interval  time.Duration
-	log       *slog.Logger
-	m         *metrics
-	done      chan struct{}
-	spooled   chan struct{} // wakes the replayer
+	db       store.Store
+	spool    *spool.Spool   // nil: no spool, failed batches are retried in memory
+	alog     *acceptlog.Log // nil: no accept log
+	queue    *queue
+	held     *atomic.Int64
+	interval time.Duration
+	log      *slog.Logger
+	m        *metrics
+	done     chan struct{}
+	spooled  chan struct{} // wakes the replayer
 	// flushes asks the writer to deliver at once what is queued; it closes the channel
 	// it receives once that is stored or spooled (see Collector.WaitQueued).
 	flushes chan chan struct{}

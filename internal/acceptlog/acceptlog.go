@@ -31,8 +31,8 @@
 // versions, records back to back with no padding, read the same way.)
 //
 // Sequence numbers count events from 1 in queue order: a record's place in the file is
-// taken under the same lock as its place in the queue, and the queue carries each
-// event's number (Entry) to the batch writer, which names its batches by them.
+// taken under the same lock as its place in the queue (Append's push), and the queue
+// carries each event's number to the batch writer, which names its batches by them.
 package acceptlog
 
 import (
@@ -299,13 +299,6 @@ func (l *Log) Reset() error {
 	}
 	l.closed = false
 	return nil
-}
-
-// Entry is an accepted event with its sequence number in the log, which Delivering
-// and Delivered take.
-type Entry struct {
-	Seq   uint64
-	Event store.Event
 }
 
 // Append logs ev and then, under the same lock, calls push with its sequence number

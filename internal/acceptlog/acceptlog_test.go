@@ -12,6 +12,14 @@ import (
 )
 
 // ev is the i-th event of a test: a page view with a prop.
+
+// entry is an appended event with the sequence number Append gave it, as a test's
+// queue holds it.
+type entry struct {
+	Seq   uint64
+	Event store.Event
+}
+
 func ev(i int) store.Event {
 	e := eventtest.Pageview("example.com", time.Unix(int64(1_700_000_000+i), 123).UTC(), "/p")
 	e.VisitorID, e.PropKeys, e.PropValues = uint64(i), []string{"k"}, []string{"v"}
@@ -30,10 +38,10 @@ func open(t *testing.T, dir string) (*Log, *Recovered) {
 // appendN logs n events and returns them as the writer would receive them.
 func appendN(t *testing.T, l *Log, n int) []store.Event {
 	t.Helper()
-	q := make(chan Entry, n)
+	q := make(chan entry, n)
 	for i := range n {
 		e := ev(i)
-		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,7 +52,7 @@ func appendN(t *testing.T, l *Log, n int) []store.Event {
 
 // received drains a closed queue: the events, and the sequence number of the first. The
 // numbers must follow one another in queue order.
-func received(t *testing.T, q <-chan Entry) (evs []store.Event, first uint64) {
+func received(t *testing.T, q <-chan entry) (evs []store.Event, first uint64) {
 	t.Helper()
 	for e := range q {
 		if len(evs) == 0 {
@@ -225,7 +233,7 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, each = 8, 500
-	q := make(chan Entry, workers*each)
+	q := make(chan entry, workers*each)
 	appendConcurrently(t, l, q, workers, each)
 	close(q)
 	queued, first := received(t, q)
@@ -241,7 +249,7 @@ func TestConcurrentAppendsKeepQueueOrder(t *testing.T) {
 
 // appendConcurrently has workers goroutines log each events apiece, sending them to q,
 // and returns once all are logged.
-func appendConcurrently(t *testing.T, l *Log, q chan<- Entry, workers, each int) {
+func appendConcurrently(t *testing.T, l *Log, q chan<- entry, workers, each int) {
 	t.Helper()
 	done := make(chan struct{})
 	for w := range workers {
@@ -249,7 +257,7 @@ func appendConcurrently(t *testing.T, l *Log, q chan<- Entry, workers, each int)
 			defer func() { done <- struct{}{} }()
 			for i := range each {
 				e := ev(w*each + i)
-				if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+				if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 					t.Error(err)
 					return
 				}

@@ -46,10 +46,10 @@ func writeFixture(t *testing.T, dir string) map[string][]byte {
 	if err := l.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	q := make(chan Entry, 10)
+	q := make(chan entry, 10)
 	for i := 1; i <= 10; i++ {
 		e := fixtureEvent(i)
-		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,10 +17,10 @@ func FuzzOpen(f *testing.F) {
 	if err := l.Reset(); err != nil {
 		f.Fatal(err)
 	}
-	q := make(chan Entry, 4)
+	q := make(chan entry, 4)
 	for i := range 3 {
 		e := ev(i)
-		if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+		if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 			f.Fatal(err)
 		}
 	}

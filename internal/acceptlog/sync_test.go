@@ -198,7 +198,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := make(chan Entry, 100)
+		q := make(chan entry, 100)
 		first := true
 		l.beforeFsync = func() { // in the syncer, once the fsync's bookkeeping began
 			if !first {
@@ -208,7 +208,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 			for i := range 4 {
 				e := ev(100 + i)
-				if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+				if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 					t.Error(err)
 				}
 			}
@@ -218,7 +218,7 @@ func TestWritesDuringFsyncStayExposed(t *testing.T) {
 		}
 		for i := range 3 {
 			e := ev(i)
-			if err := l.Append(&e, func(seq uint64) { q <- Entry{Seq: seq, Event: e} }); err != nil {
+			if err := l.Append(&e, func(seq uint64) { q <- entry{Seq: seq, Event: e} }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -295,7 +295,7 @@ func TestSyncerWithConcurrentAppendsAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers, each, batch = 6, 400, 37
-	q := make(chan Entry, workers*each)
+	q := make(chan entry, workers*each)
 	var queued []store.Event
 	writerDone := make(chan error)
 	go func() {

@@ -278,16 +278,6 @@ func (r Rollup) Tables() []Table {
 	return out
 }
 
-// Has says whether the rollup is kept in bucket b.
-func (r Rollup) Has(b Bucket) bool {
-	for _, t := range r.Tables() {
-		if t.Bucket == b {
-			return true
-		}
-	}
-	return false
-}
-
 // All is every derived rollup table.
 func All() []Table {
 	var out []Table

@@ -1,5 +1,7 @@
 package derived
 
+import "slices"
+
 // Source tables of the derived data.
 const (
 	EventsTable   = "events"
@@ -58,6 +60,17 @@ var visitMeasures = []Measure{
 	{"engaged", "UInt64", "toUInt64(sum(engaged_ms))"},
 }
 
+// withViews is visitMeasures with views computed by expr instead.
+func withViews(expr string) []Measure {
+	out := slices.Clone(visitMeasures)
+	for i := range out {
+		if out[i].Name == "views" {
+			out[i].Expr = expr
+		}
+	}
+	return out
+}
+
 // VisitStats are the visits of the sessions table by the UTC hour, day and month they
 // started. Kept by a materialized view on the sessions table, which the finalizer
 // appends to.
@@ -100,15 +113,11 @@ var VisitDimStats = Rollup{
 // filter.
 var VisitPageStats = Rollup{
 	Base: "visit_page_stats", Source: SessionsTable, Time: "start_time", Version: 81,
-	Keys:      []Column{{"page", "String"}},
-	KeyExprs:  []string{"visited"},
-	ArrayJoin: "arrayDistinct(arrayFilter((p, n) -> n = 'pageview', seq_paths, seq_names)) AS visited",
-	Where:     "pageviews > 0",
-	Measures: []Measure{
-		visitMeasures[0], visitMeasures[1],
-		{"views", "UInt64", "toUInt64(sum(arrayCount((n, p) -> n = 'pageview' AND p = visited, seq_names, seq_paths)))"},
-		visitMeasures[3], visitMeasures[4], visitMeasures[5],
-	},
+	Keys:        []Column{{"page", "String"}},
+	KeyExprs:    []string{"visited"},
+	ArrayJoin:   "arrayDistinct(arrayFilter((p, n) -> n = 'pageview', seq_paths, seq_names)) AS visited",
+	Where:       "pageviews > 0",
+	Measures:    withViews("toUInt64(sum(arrayCount((n, p) -> n = 'pageview' AND p = visited, seq_names, seq_paths)))"),
 	Buckets:     []Bucket{Daily, Monthly},
 	LeadKeys:    1,
 	Granularity: 1024,

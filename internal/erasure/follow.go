@@ -3,6 +3,8 @@ package erasure
 import (
 	"context"
 	"time"
+
+	"github.com/websystems/loendur/internal/periodic"
 )
 
 // Follow makes this collector carry out the erasures other processes record in the
@@ -20,18 +22,10 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration) {
 			seen[e.ID] = true
 		}
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	periodic.Run(ctx, interval, s.opts.Log, "erasure ledger not read; trying again", func(ctx context.Context) error {
 		entries, err := Ledger(ctx, s.opts.DB)
 		if err != nil {
-			s.opts.Log.Warn("erasure ledger not read; trying again", "err", err)
-			continue
+			return err
 		}
 		for _, e := range entries {
 			if _, mine := s.own.Load(e.ID); mine {
@@ -46,7 +40,8 @@ func (s *Service) Follow(ctx context.Context, interval time.Duration) {
 			}
 			seen[e.ID] = true
 		}
-	}
+		return nil
+	})
 }
 
 // follow carries out one ledger entry in this process, in its turn with the erasures

@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/websystems/loendur/internal/periodic"
-
 	"github.com/websystems/loendur/internal/store"
 )
 

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/websystems/loendur/internal/derived"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"

@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/websystems/loendur/internal/periodic"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/periodic"
 	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/literal"

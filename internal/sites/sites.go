@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/internal/periodic"
-
 	"github.com/websystems/loendur/internal/store"
 	"golang.org/x/net/idna"
 )
