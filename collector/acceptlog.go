@@ -29,7 +29,7 @@ func (c *Collector) openAcceptLog() (*acceptlog.Log, error) {
 	if p := rec.Pending; p != nil {
 		// Under the interrupted delivery's id (already spooled: a duplicate, skipped).
 		// Its insert may have landed, whole or without the rollups' parts: the replayer
-		// looks its events up and then rebuilds the rollups instead of inserting again.
+		// looks its events up and then leaves its days for a rebuild (storeSpooled).
 		if err := spoolRecovered(sp, spool.Batch{ID: p.ID, Events: p.Events}); err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/websystems/loendur/internal/erasure"
 	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // writer drains the queue into ClickHouse in batches: by size, by time, and at shutdown.
@@ -188,112 +189,206 @@ func (w *writer) insert(b spool.Batch) error {
 	return nil
 }
 
-// landed reports whether a spooled batch is already in ClickHouse: an insert can land
-// and still report an error (the server killed before it answered). One insert of a
-// batch is one block, so its first and last event ids tell; asking costs one query per
-// replayed batch, which only an outage or a crash causes.
+// storeSpooled stores a spooled batch; false means not now, and the batch stays spooled.
 //
-// On a cluster it is never looked up: an insert that failed on one shard may have
-// landed on another, so the batch is always inserted again, whole, and each shard's
-// replicated tables drop the identical part they hold already (Features.ReplicatedDedup).
-func (w *writer) landed(b spool.Batch) bool {
-	if len(b.Events) == 0 || w.db.Info().Features().ReplicatedDedup {
-		return false
-	}
+// An insert can land and still report an error (the server killed before it answered),
+// and ClickHouse writes a materialized view's part only after the events part: such an
+// insert may have stored the events without the rollups' parts. On one server the
+// batch is then not inserted again (18.16 would store it twice); on a cluster it is,
+// whole, and each shard's replicated table drops the part it holds already, but 18.16
+// then skips the views of that part too. Either way the batch's days are left for a
+// repair (repairDue), as are the days of a batch stored after the finalizer wrote the
+// visits of its time. They are recorded in the spool before the batch is acknowledged.
+func (w *writer) storeSpooled(b spool.Batch) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
 	defer cancel()
-	for _, e := range []*store.Event{&b.Events[0], &b.Events[len(b.Events)-1]} {
-		if ok, err := eventStored(ctx, w.db, e); err != nil || !ok {
+	stored, err := storedBefore(ctx, w.db, b.Events)
+	if err != nil {
+		w.log.Warn("spooled batch: looking up whether it was stored", "err", err)
+		return false
+	}
+	if !stored || w.db.Info().Features().ReplicatedDedup {
+		if w.insert(b) != nil {
 			return false
 		}
+	}
+	repairs, err := daysToRepair(ctx, w.db, b.Events, stored)
+	if err == nil {
+		err = w.spool.AddRepairs(repairs)
+	}
+	if err != nil {
+		// The events are stored; the replay of the batch (found stored then) records them.
+		w.log.Warn("spooled batch stored, but the days to repair could not be recorded; trying again", "err", err)
+		return false
+	}
+	if stored {
+		w.log.Info("spooled batch was stored already; its days' rollups will be computed again", "events", len(b.Events), "days", len(repairs))
 	}
 	return true
 }
 
-// eventStored reports whether ClickHouse holds the event.
-func eventStored(ctx context.Context, db store.Store, e *store.Event) (bool, error) {
+// storedBefore reports whether an earlier insert stored any event of the batch. On one
+// server an insert of a batch is one block, stored whole or not at all, so its first
+// and last event tell. On a cluster each shard stores its part or not, so every event is
+// looked up, in chunks that keep each query short; this costs queries only on replay,
+// which only an outage or a crash causes.
+func storedBefore(ctx context.Context, db store.Store, events []store.Event) (bool, error) {
+	if len(events) == 0 {
+		return false, nil
+	}
+	if !db.Info().Features().ReplicatedDedup {
+		for _, e := range []*store.Event{&events[0], &events[len(events)-1]} {
+			if ok, err := anyStored(ctx, db, []store.Event{*e}); err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	const chunk = 1000
+	for i := 0; i < len(events); i += chunk {
+		if ok, err := anyStored(ctx, db, events[i:min(i+chunk, len(events))]); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// anyStored reports whether ClickHouse holds any of the events.
+func anyStored(ctx context.Context, db store.Store, events []store.Event) (bool, error) {
+	sites := map[string]bool{}
+	ids := make([]string, len(events))
+	from, to := events[0].Timestamp, events[0].Timestamp
+	for i := range events {
+		e := &events[i]
+		sites[e.Site] = true
+		ids[i] = e.EventID.String()
+		from, to = minTime(from, e.Timestamp), maxTime(to, e.Timestamp)
+	}
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	err := db.Select(ctx, &rows, `SELECT count() AS n FROM events
-		WHERE site = ? AND timestamp = ? AND event_id = toUUID(?)`, e.Site, e.Timestamp, e.EventID.String())
+	err := db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site IN "+literal.StringList(slices.Sorted(maps.Keys(sites)))+
+		" AND timestamp BETWEEN ? AND ? AND toString(event_id) IN "+literal.StringList(ids), from, to)
 	if err != nil {
-		return false, fmt.Errorf("look up an event of the batch: %w", err)
+		return false, fmt.Errorf("look up the events of a batch: %w", err)
 	}
 	return len(rows) > 0 && rows[0].N > 0, nil
 }
 
-// repairRollups rebuilds the rollups of the days of a batch that was found stored after
-// its insert failed. The insert that stored its events may have died before every
-// materialized view had written its part (they are separate parts, and ClickHouse 18.16
-// writes them one after the other); a repeated insert would duplicate the events on
-// 18.16, and on newer engines the deduplicated repeat skips the views altogether. So the
-// days' rollups are recomputed from events instead, which is right whatever the dead
-// insert managed.
-func repairRollups(ctx context.Context, db store.Store, events []store.Event) error {
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// daysToRepair are the site days of a spooled batch whose derived tables must be
+// computed again: all of them when an earlier insert had stored the batch, else those
+// of events older than their site's written visits (the finalizer will not come back
+// for them).
+func daysToRepair(ctx context.Context, db store.Store, events []store.Event, stored bool) ([]spool.Repair, error) {
+	done := map[string]time.Time{}
+	set := map[spool.Repair]bool{}
+	for i := range events {
+		e := &events[i]
+		if !stored {
+			d, ok := done[e.Site]
+			if !ok {
+				var err error
+				if d, err = derived.Done(ctx, db, e.Site); err != nil {
+					return nil, err
+				}
+				done[e.Site] = d
+			}
+			if !e.Timestamp.Before(d) {
+				continue
+			}
+		}
+		set[spool.Repair{Site: e.Site, Day: e.Timestamp.UTC().Format(time.DateOnly)}] = true
+	}
+	return slices.Collect(maps.Keys(set)), nil
+}
+
+// A day's repair deletes its derived rows and computes them again from events, so an
+// insert that lands in between would be counted twice. It therefore waits until nothing
+// writes the day: until its site has stored no event for repairQuiet (or three flush
+// intervals, if longer) while this process holds none and its spool is empty, or until
+// the day has been over for repairLateness (a busy site's day is repaired after it ends).
+const (
+	repairQuiet    = 10 * time.Second
+	repairLateness = time.Hour
+	repairEvery    = 5 * time.Second
+)
+
+// repairDue repairs the recorded days that are due; the others wait for a later call.
+func (w *writer) repairDue(ctx context.Context) {
+	now := time.Now()
+	due := map[string][]string{} // site -> days
+	quiet := map[string]bool{}
+	for _, r := range w.spool.Repairs() {
+		day, err := time.Parse(time.DateOnly, r.Day)
+		if err == nil && now.Before(day.Add(24*time.Hour+repairLateness)) {
+			q, seen := quiet[r.Site]
+			if !seen {
+				if q, err = w.quiet(ctx, r.Site, now); err != nil {
+					w.log.Warn("repair of replayed days: looking up the site's latest events", "err", err)
+				}
+				quiet[r.Site] = q
+			}
+			if !q {
+				continue
+			}
+		}
+		due[r.Site] = append(due[r.Site], r.Day)
+	}
+	for site, days := range due {
+		if err := repairDays(ctx, w.db, site, days); err != nil {
+			w.log.Warn("repair of replayed days failed; trying again", "days", len(days), "err", err)
+			continue
+		}
+		for _, d := range days {
+			if err := w.spool.Repaired(spool.Repair{Site: site, Day: d}); err != nil {
+				w.log.Error("repair of replayed days: forgetting a repaired day", "err", err)
+			}
+		}
+		w.log.Info("rollups and visits of replayed days computed again from events", "days", len(days))
+	}
+}
+
+// quiet reports whether nothing is writing site's events: this process holds none and
+// has nothing spooled, and no event of the site was stored in the last quiet period.
+func (w *writer) quiet(ctx context.Context, site string, now time.Time) (bool, error) {
+	if (w.held != nil && w.held.Load() > 0) || !w.spoolEmpty() {
+		return false, nil
+	}
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	since := now.Add(-max(repairQuiet, 3*w.interval))
+	if err := w.db.Select(ctx, &rows, "SELECT count() AS n FROM events WHERE site = ? AND timestamp > ?", site, since); err != nil {
+		return false, err
+	}
+	return len(rows) > 0 && rows[0].N == 0, nil
+}
+
+// repairDays computes the derived tables of a site's UTC days again from events.
+func repairDays(ctx context.Context, db store.Store, site string, days []string) error {
 	cat, err := erasure.Discover(ctx, db)
 	if err != nil {
 		return fmt.Errorf("repair rollups: %w", err)
 	}
-	days := map[string]map[string]bool{} // site -> UTC days
-	for i := range events {
-		e := &events[i]
-		if days[e.Site] == nil {
-			days[e.Site] = map[string]bool{}
-		}
-		days[e.Site][e.Timestamp.UTC().Format(time.DateOnly)] = true
-	}
-	for site, set := range days {
-		if err := erasure.Recompute(ctx, db, site, slices.Sorted(maps.Keys(set)), cat.Rollups); err != nil {
-			return fmt.Errorf("repair rollups of %s: %w", site, err)
-		}
+	slices.Sort(days)
+	if err := erasure.Recompute(ctx, db, site, days, cat.Rollups); err != nil {
+		return fmt.Errorf("repair rollups of %s: %w", site, err)
 	}
 	return nil
-}
-
-// storeSpooled inserts a spooled batch, or, when an earlier insert of it did land,
-// rebuilds its rollups instead; false means neither worked, for now. A batch that
-// arrives after the finalizer wrote the visits of its time has those days rebuilt.
-func (w *writer) storeSpooled(b spool.Batch) bool {
-	if w.landed(b) {
-		return w.repaired(b)
-	}
-	if w.insert(b) != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
-	defer cancel()
-	if err := rebuildLateVisits(ctx, w.db, b.Events); err != nil {
-		// The events are stored; only the visits of their days are short of them.
-		w.log.Warn("spooled batch stored, but the visits of its days could not be rebuilt", "err", err)
-	}
-	return true
-}
-
-// rebuildLateVisits rebuilds what derives from the events of sites whose visits were
-// written past the events' time already: the finalizer will not come back for them.
-func rebuildLateVisits(ctx context.Context, db store.Store, events []store.Event) error {
-	late := map[string][]store.Event{}
-	for i := range events {
-		late[events[i].Site] = append(late[events[i].Site], events[i])
-	}
-	for site, evs := range late {
-		done, err := derived.Done(ctx, db, site)
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(evs, func(e store.Event) bool { return e.Timestamp.Before(done) }) {
-			delete(late, site)
-		}
-	}
-	var all []store.Event
-	for _, evs := range late {
-		all = append(all, evs...)
-	}
-	if len(all) == 0 {
-		return nil
-	}
-	return repairRollups(ctx, db, all)
 }
 
 // ack removes a stored batch from the spool.
@@ -303,19 +398,6 @@ func (w *writer) ack(b spool.Batch) bool {
 		return false
 	}
 	w.log.Info("spooled batch replayed", "events", len(b.Events))
-	return true
-}
-
-// repaired rebuilds the rollups of a batch found already stored; false means it
-// failed, and the batch stays spooled for the next attempt.
-func (w *writer) repaired(b spool.Batch) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
-	defer cancel()
-	if err := repairRollups(ctx, w.db, b.Events); err != nil {
-		w.log.Warn("spooled batch was already stored, but its rollups could not be rebuilt; trying again", "err", err)
-		return false
-	}
-	w.log.Info("spooled batch was already stored; rollups of its days rebuilt instead of inserting it again", "events", len(b.Events))
 	return true
 }
 
@@ -332,6 +414,7 @@ func (w *writer) replay(ctx context.Context) {
 		return
 	}
 	delay := minRetryDelay
+	var lastRepair time.Time
 	for {
 		b, ok, err := w.spool.Oldest()
 		switch {
@@ -339,6 +422,10 @@ func (w *writer) replay(ctx context.Context) {
 			w.log.Error("read spool", "err", err)
 		case !ok:
 			delay = minRetryDelay
+			if time.Since(lastRepair) >= repairEvery {
+				w.repairDue(ctx)
+				lastRepair = time.Now()
+			}
 			select {
 			case <-ctx.Done():
 				return

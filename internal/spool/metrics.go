@@ -14,6 +14,7 @@ type metrics struct {
 	corrupt     prometheus.Counter
 	full        prometheus.Counter
 	quarantined prometheus.Counter
+	repairs     prometheus.Gauge
 }
 
 // newMetrics creates the metrics and registers them on reg, if any. A spool opened
@@ -30,8 +31,11 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 			Name: "loendur_spool_full_total", Help: "Batches refused because the disk spool was full."}),
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_spool_quarantined_bytes_total", Help: "Bytes of damaged spool records moved to the quarantine folder."}),
+		repairs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loendur_spool_repairs", Help: "Site days whose derived tables wait to be computed again from events, after a replayed batch (see Repair)."}),
 	}
 	err := errors.Join(metricreg.Register(reg, &m.bytes), metricreg.Register(reg, &m.batches),
-		metricreg.Register(reg, &m.corrupt), metricreg.Register(reg, &m.full), metricreg.Register(reg, &m.quarantined))
+		metricreg.Register(reg, &m.corrupt), metricreg.Register(reg, &m.full), metricreg.Register(reg, &m.quarantined),
+		metricreg.Register(reg, &m.repairs))
 	return m, err
 }

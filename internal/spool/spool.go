@@ -140,6 +140,7 @@ type Spool struct {
 	segs    []*segFile // oldest first
 	active  *segFile   // the segment Append writes to, or nil
 	pending map[uuid.UUID]location
+	repairs map[Repair]bool // see Repair
 	nextSeq uint64
 	enc     encoder
 	rec     []byte // record being written
@@ -246,6 +247,7 @@ func (s *Spool) load() error {
 		}
 	}
 	s.sweep()
+	s.loadRepairs()
 	s.rbuf = nil // as large as the largest record read
 	if err := segment.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
