@@ -92,6 +92,17 @@ func (q *queue) signal() {
 	}
 }
 
+// full is how many full chunks are waiting.
+func (q *queue) full() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.chunks)
+	if n > 0 && len(q.chunks[n-1].events) < q.batch {
+		n--
+	}
+	return n
+}
+
 // waiting is how many chunks are waiting, the filling one included.
 func (q *queue) waiting() int {
 	q.mu.Lock()

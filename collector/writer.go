@@ -28,7 +28,10 @@ type writer struct {
 	alog     *acceptlog.Log // nil: no accept log
 	queue    *queue
 	held     *atomic.Int64
-	interval time.Duration
+	// batchSize is the most events one insert takes (Options.BatchSize): whole chunks
+	// of the queue, as many as fit.
+	batchSize int
+	interval  time.Duration
 	log      *slog.Logger
 	m        *metrics
 	done     chan struct{}
@@ -47,6 +50,16 @@ const (
 	insertTimeout = 30 * time.Second
 )
 
+// maxChunkEvents bounds the queue's chunks. ClickHouse's cost is mostly per insert
+// (its parts, the materialized views' parts and their merges: BENCHMARKS.md measured
+// 23 µs of ClickHouse server CPU per event at 10,000 events per insert and 10 µs at
+// 50,000), so the default batch is large and under load an insert takes what one flush
+// interval gathered. The queue still holds it in chunks of at most this many events,
+// inserted together without a copy (store.InsertEventChunks), so that memory follows
+// the traffic rather than the batch size: a chunk is allocated whole, and a couple are
+// kept for reuse.
+const maxChunkEvents = 10_000
+
 // run batches events until the queue is closed and drained, then returns. stop is
 // closed when shutdown gives up waiting for a batch that can be neither inserted nor
 // spooled.
@@ -61,13 +74,13 @@ func (w *writer) run(stop <-chan struct{}) {
 				w.deliverQueued(stop)
 				return
 			}
-			// Full batches only; a partial one waits for its interval.
-			c := w.queue.take(false)
-			if c == nil {
+			// A full batch goes at once; less waits for the interval (and the timer
+			// keeps running: it is not reset below).
+			if w.queue.full()*w.queue.batch < w.batchSize {
 				continue
 			}
-			for ; c != nil; c = w.queue.take(false) {
-				w.deliverChunk(c, stop)
+			for w.queue.full()*w.queue.batch >= w.batchSize {
+				w.deliverChunks(w.takeChunks(w.queue.full(), false), stop)
 			}
 		case done := <-w.flushes:
 			w.deliverQueued(stop)
@@ -79,10 +92,11 @@ func (w *writer) run(stop <-chan struct{}) {
 	}
 }
 
-// batch is the events the writer delivers in one insert, with the accept log sequence
-// numbers of the first and the last (0 without a log).
+// batch is the events the writer delivers in one insert, chunk by chunk, with the accept
+// log sequence numbers of the first and the last (0 without a log).
 type batch struct {
-	events      []store.Event
+	chunks      [][]store.Event
+	events      int
 	first, last uint64
 }
 
@@ -90,62 +104,92 @@ type batch struct {
 // Events arriving meanwhile wait for the next batch, so that a steady stream cannot
 // keep a flush (Collector.WaitQueued) from ending. After close, that is everything.
 func (w *writer) deliverQueued(stop <-chan struct{}) {
-	for n := w.queue.waiting(); n > 0; n-- {
-		c := w.queue.take(true)
-		if c == nil {
+	for n := w.queue.waiting(); n > 0; {
+		taken := w.takeChunks(n, true)
+		if len(taken) == 0 {
 			return
 		}
-		w.deliverChunk(c, stop)
+		n -= len(taken)
+		w.deliverChunks(taken, stop)
 	}
 }
 
-// deliverChunk delivers one chunk of the queue and gives it back for reuse.
-func (w *writer) deliverChunk(c *chunk, stop <-chan struct{}) {
-	if len(c.events) > 0 {
-		w.deliver(&batch{events: c.events, first: c.seqs[0], last: c.seqs[len(c.seqs)-1]}, stop)
+// takeChunks takes up to n of the oldest chunks, as many as one insert may hold (at
+// least one); partial allows a chunk that is still filling.
+func (w *writer) takeChunks(n int, partial bool) []*chunk {
+	var taken []*chunk
+	events := 0
+	for len(taken) < n {
+		if len(taken) > 0 && events+w.queue.batch > w.batchSize {
+			break
+		}
+		c := w.queue.take(partial)
+		if c == nil {
+			break
+		}
+		taken = append(taken, c)
+		events += len(c.events)
 	}
-	w.queue.giveBack(c)
+	return taken
+}
+
+// deliverChunks delivers chunks of the queue in one insert and gives them back for reuse.
+func (w *writer) deliverChunks(chunks []*chunk, stop <-chan struct{}) {
+	b := batch{chunks: make([][]store.Event, 0, len(chunks))}
+	for _, c := range chunks {
+		if len(c.events) == 0 {
+			continue
+		}
+		if b.events == 0 {
+			b.first = c.seqs[0]
+		}
+		b.chunks = append(b.chunks, c.events)
+		b.events += len(c.events)
+		b.last = c.seqs[len(c.seqs)-1]
+	}
+	if b.events > 0 {
+		w.deliver(&b, stop)
+	}
+	for _, c := range chunks {
+		w.queue.giveBack(c)
+	}
 }
 
 // deliver stores a batch in ClickHouse or, failing that, in the spool, retrying until
 // one of them takes it (or stop). Either way the batch is then safe and may leave memory.
 func (w *writer) deliver(pending *batch, stop <-chan struct{}) {
-	events := pending.events
-	if len(events) == 0 {
-		return
-	}
-	b := spool.Batch{ID: uuid.New(), Events: events}
-	defer w.held.Add(-int64(len(events)))
+	id := uuid.New()
+	defer w.held.Add(-int64(pending.events))
 	if w.alog != nil {
-		if err := w.alog.Delivering(pending.first, pending.last, b.ID); err != nil {
+		if err := w.alog.Delivering(pending.first, pending.last, id); err != nil {
 			w.log.Error("accept log: marking a batch as being delivered", "err", err)
 		}
 	}
 	delay := minRetryDelay
 	for {
-		if w.spoolEmpty() && w.insert(b) == nil {
+		if w.spoolEmpty() && w.insert(id, pending.chunks) == nil {
 			w.delivered(pending.last)
 			return
 		}
 		if w.spool != nil {
-			err := w.spool.Append(b)
+			err := w.spool.Append(spool.Batch{ID: id, Events: slices.Concat(pending.chunks...)})
 			if err == nil {
 				w.delivered(pending.last)
 				w.wakeReplayer()
 				return
 			}
 			if errors.Is(err, spool.ErrFull) {
-				w.log.Error("spool full: holding the batch in memory; the beacon answers 503 when the queue fills", "events", len(events))
+				w.log.Error("spool full: holding the batch in memory; the beacon answers 503 when the queue fills", "events", pending.events)
 			} else {
-				w.log.Error("spool write failed", "events", len(events), "err", err)
+				w.log.Error("spool write failed", "events", pending.events, "err", err)
 			}
 		}
 		select {
 		case <-stop:
 			if w.alog != nil {
-				w.log.Error("shutdown: batch neither stored nor spooled; left in the accept log for the next start", "events", len(events))
+				w.log.Error("shutdown: batch neither stored nor spooled; left in the accept log for the next start", "events", pending.events)
 			} else {
-				w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", len(events))
+				w.log.Error("shutdown: batch neither stored nor spooled; lost", "events", pending.events)
 			}
 			return
 		case <-time.After(delay):
@@ -174,18 +218,22 @@ func (w *writer) spoolEmpty() bool {
 
 // insert writes one batch, with its id as the deduplication token so that a retry of
 // an insert that did land is dropped by engines that support it.
-func (w *writer) insert(b spool.Batch) error {
+func (w *writer) insert(id uuid.UUID, chunks [][]store.Event) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(store.WithInsertToken(context.Background(), b.ID.String()), insertTimeout)
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	ctx, cancel := context.WithTimeout(store.WithInsertToken(context.Background(), id.String()), insertTimeout)
 	defer cancel()
-	if err := store.InsertEvents(ctx, w.db, b.Events); err != nil {
+	if err := store.InsertEventChunks(ctx, w.db, chunks); err != nil {
 		w.m.insertErrors.Inc()
-		w.log.Warn("insert batch failed", "events", len(b.Events), "err", err)
+		w.log.Warn("insert batch failed", "events", n, "err", err)
 		return err
 	}
 	w.m.flushDuration.Observe(time.Since(start).Seconds())
-	w.m.batchSize.Observe(float64(len(b.Events)))
-	w.m.stored.Add(float64(len(b.Events)))
+	w.m.batchSize.Observe(float64(n))
+	w.m.stored.Add(float64(n))
 	return nil
 }
 
@@ -208,7 +256,7 @@ func (w *writer) storeSpooled(b spool.Batch) bool {
 		return false
 	}
 	if !stored || w.db.Info().Features().ReplicatedDedup {
-		if w.insert(b) != nil {
+		if w.insert(b.ID, [][]store.Event{b.Events}) != nil {
 			return false
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/websystems/loendur/collector"
 	"github.com/websystems/loendur/internal/store"
 )
 
@@ -93,9 +94,9 @@ func cmdBench(args []string) error {
 	fs.StringVar(&cfg.bare, "bare", "bin/bench-bare", "the bare Fiber server binary")
 	engines := fs.String("engines", "server,chdb", "engines to load, in order: server (ClickHouse server at -clickhouse), chdb (embedded)")
 	fs.StringVar(&cfg.chAddr, "clickhouse", "127.0.0.1:"+envOr("LOENDUR_CH_TCP_PORT", "19000"), "native address of the ClickHouse server")
-	fs.IntVar(&cfg.queueSize, "queue-size", 100_000, "collector --queue-size")
-	fs.IntVar(&cfg.batchSize, "batch-size", 10_000, "collector --batch-size")
-	fs.DurationVar(&cfg.flushInterval, "flush-interval", time.Second, "collector --flush-interval")
+	fs.IntVar(&cfg.queueSize, "queue-size", collector.DefaultQueueSize, "collector --queue-size")
+	fs.IntVar(&cfg.batchSize, "batch-size", 0, "collector --batch-size (0: the collector's default for the engine)")
+	fs.DurationVar(&cfg.flushInterval, "flush-interval", collector.DefaultFlushInterval, "collector --flush-interval")
 	fs.DurationVar(&cfg.acceptSync, "accept-log-sync", 100*time.Millisecond, "collector --accept-log-sync")
 	fs.DurationVar(&cfg.waitStored, "wait", 60*time.Second, "how long to wait after the load for every accepted event to be stored")
 	fs.BoolVar(&cfg.geo, "geoip", true, "give the collector a GeoIP City database covering the generated addresses")
@@ -268,7 +269,7 @@ func benchCollector(cfg benchConfig, w *workload, tmp, engine, geoPath string, o
 	}
 	args := []string{"serve", "--addr", addr, "--db", dsn, "--site", cfg.load.site,
 		"--rate-limit", "-1", "--trusted-proxy", "127.0.0.1/32",
-		"--queue-size", strconv.Itoa(cfg.queueSize), "--batch-size", strconv.Itoa(cfg.batchSize),
+		"--queue-size", strconv.Itoa(cfg.queueSize), "--batch-size", strconv.Itoa(cfg.batchSize), // 0: the engine's default
 		"--flush-interval", cfg.flushInterval.String(), "--accept-log-sync", cfg.acceptSync.String(), "--spool", filepath.Join(tmp, engine+"-spool")}
 	if geoPath != "" {
 		args = append(args, "--geoip", geoPath)

@@ -6,8 +6,11 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/websystems/loendur/collector"
 )
 
 // Targets of issues 6 and 18.
@@ -87,9 +90,9 @@ func renderReport(cfg benchConfig, runs []run) string {
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n\n%d CPUs; load generator GOMAXPROCS=%d, %d keep-alive connections, at most %v (bare Fiber %v) or %s requests per run; "+
-		"collector --queue-size %d --batch-size %d --flush-interval %v --accept-log-sync %v --rate-limit -1%s\n\n",
+		"collector --queue-size %d --batch-size %s --flush-interval %v --accept-log-sync %v --rate-limit -1%s\n\n",
 		machine(), cpus(), cfg.load.procs, cfg.load.conns, cfg.load.duration, cfg.bareDuration, num(float64(cfg.load.max)),
-		cfg.queueSize, cfg.batchSize, cfg.flushInterval, cfg.acceptSync, map[bool]string{true: " --geoip (generated City database)", false: ""}[cfg.geo])
+		cfg.queueSize, batchSizeText(cfg.batchSize), cfg.flushInterval, cfg.acceptSync, map[bool]string{true: " --geoip (generated City database)", false: ""}[cfg.geo])
 	fmt.Fprintf(&b, "Then, on the bare server before each engine and on the engine: an open loop at %.0f%% of that bare run's rate for %v "+
 		"(requests due on a fixed schedule over up to %d connections, latency from each request's due time), and %v with %d connections, saturated.\n\n",
 		100*cfg.openShare, cfg.openDuration, cfg.openConns, cfg.satDuration, cfg.satConns)
@@ -360,3 +363,12 @@ func (r run) cost() float64 {
 
 // ratio shows two decimals rounded down, so a ratio shown as 0.50 is at least 0.5.
 func ratio(f float64) string { return fmt.Sprintf("%.2f", math.Floor(f*100)/100) }
+
+// batchSizeText is the collector's --batch-size as the table states it.
+func batchSizeText(n int) string {
+	if n == 0 {
+		return fmt.Sprintf("0 (the engine's default: %s on the server, %s embedded)",
+			num(float64(collector.DefaultBatchSize("server"))), num(float64(collector.DefaultBatchSize("embedded"))))
+	}
+	return strconv.Itoa(n)
+}

@@ -156,20 +156,23 @@ func (s *embedded) Insert(ctx context.Context, table string, columns []string, r
 // insertEvents sends the batch as TabSeparated data inline in the INSERT, written
 // straight from the events: ClickHouse reads TSV on its fastest text path, where
 // VALUES goes through the expression parser.
-func (s *embedded) insertEvents(ctx context.Context, events []Event) error {
+func (s *embedded) insertEvents(ctx context.Context, chunks [][]Event) error {
+	n := countEvents(chunks)
 	b := s.insertPrefix(ctx, "events", insertColumns, "FORMAT TabSeparated\n")
-	b = slices.Grow(b, len(events)*512)
-	for i := range events {
-		for j, c := range eventColumns {
-			if j > 0 {
-				b = append(b, '\t')
+	b = slices.Grow(b, n*512)
+	for _, events := range chunks {
+		for i := range events {
+			for j, c := range eventColumns {
+				if j > 0 {
+					b = append(b, '\t')
+				}
+				b = c.tsv(b, &events[i])
 			}
-			b = c.tsv(b, &events[i])
+			b = append(b, '\n')
 		}
-		b = append(b, '\n')
 	}
 	if _, err := s.queryC(ctx, append(b, 0), "TabSeparated"); err != nil {
-		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
+		return fmt.Errorf("insert %d rows into events: %w", n, err)
 	}
 	return nil
 }

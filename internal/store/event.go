@@ -175,5 +175,20 @@ func arrayColumn(name string, addr func(*Event) *[]string) eventColumn {
 // batch straight from the events (eventColumns), because boxing every field of every
 // event in an []any row cost more than the rest of the writer together.
 func InsertEvents(ctx context.Context, s Store, events []Event) error {
-	return s.insertEvents(ctx, events)
+	return s.insertEvents(ctx, [][]Event{events})
+}
+
+// InsertEventChunks writes the events of several chunks, in order, in a single insert,
+// without joining them first: the batch writer inserts what its queue holds, chunk by
+// chunk, and ClickHouse's cost is mostly per insert.
+func InsertEventChunks(ctx context.Context, s Store, chunks [][]Event) error {
+	return s.insertEvents(ctx, chunks)
+}
+
+func countEvents(chunks [][]Event) int {
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	return n
 }

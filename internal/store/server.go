@@ -156,26 +156,29 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 	return nil
 }
 
-// insertEvents sends a batch column by column: one append per column, not per value.
-func (s *server) insertEvents(ctx context.Context, events []Event) error {
+// insertEvents sends a batch column by column: one append per column and chunk, not per
+// value.
+func (s *server) insertEvents(ctx context.Context, chunks [][]Event) error {
 	batch, err := s.prepareInsert(ctx, "events", insertColumns)
 	if err != nil {
 		return err
 	}
 	defer batch.Abort()
 	for i, c := range eventColumns {
-		var err error
-		if c.rows != nil {
-			err = appendArrayRows(batch.Column(i), events, c.rows)
-		} else {
-			err = batch.Column(i).Append(c.values(events))
-		}
-		if err != nil {
-			return fmt.Errorf("append column %s to events: %w", c.name, err)
+		for _, events := range chunks {
+			var err error
+			if c.rows != nil {
+				err = appendArrayRows(batch.Column(i), events, c.rows)
+			} else {
+				err = batch.Column(i).Append(c.values(events))
+			}
+			if err != nil {
+				return fmt.Errorf("append column %s to events: %w", c.name, err)
+			}
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into events: %w", len(events), err)
+		return fmt.Errorf("insert %d rows into events: %w", countEvents(chunks), err)
 	}
 	return nil
 }

@@ -22,9 +22,9 @@ type Store interface {
 	// Select runs a query and appends one element per row to dest, a pointer to a
 	// slice of structs whose fields carry `ch:"column"` tags.
 	Select(ctx context.Context, dest any, query string, args ...any) error
-	// insertEvents writes a batch of events in one insert (InsertEvents); unexported,
-	// as only this package's two backends encode events.
-	insertEvents(ctx context.Context, events []Event) error
+	// insertEvents writes the events of every chunk, in order, in one insert
+	// (InsertEvents); unexported, as only this package's two backends encode events.
+	insertEvents(ctx context.Context, chunks [][]Event) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
