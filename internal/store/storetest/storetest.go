@@ -21,10 +21,17 @@ func Engines(t testing.TB) map[string]store.Store {
 	return map[string]store.Store{"server": Server(t), "embedded": Embedded(t)}
 }
 
-// ServerDSN names a fresh database on the test server.
+// ServerDSN names a fresh database on the test server, dropped when the test ends (the
+// commands a test runs create it).
 func ServerDSN(t testing.TB) string {
 	t.Helper()
-	return fmt.Sprintf("clickhouse://%s/loendur_test_%d", testenv.ClickHouseAddr(t), rand.Uint32())
+	dsn := fmt.Sprintf("clickhouse://%s/loendur_test_%d", testenv.ClickHouseAddr(t), rand.Uint32())
+	t.Cleanup(func() {
+		if s, err := store.Open(context.Background(), dsn, store.Options{}); err == nil {
+			DropAndClose(s)
+		}
+	})
+	return dsn
 }
 
 // Server opens and migrates a fresh database on the test ClickHouse server.
@@ -34,7 +41,7 @@ func Server(t testing.TB) store.Store {
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
-	t.Cleanup(func() { DropAndClose(s) })
+	t.Cleanup(func() { s.Close() }) // before ServerDSN's drop: cleanups run last first
 	if _, err := store.Migrate(context.Background(), s); err != nil {
 		t.Fatalf("migrate server: %v", err)
 	}
