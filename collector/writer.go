@@ -23,19 +23,19 @@ import (
 // A batch that cannot be inserted goes to the disk spool, and while anything is spooled
 // new batches go there too; a replayer drains the spool in order once ClickHouse answers.
 type writer struct {
-	db       store.Store
-	spool    *spool.Spool   // nil: no spool, failed batches are retried in memory
-	alog     *acceptlog.Log // nil: no accept log
-	queue    *queue
-	held     *atomic.Int64
+	db    store.Store
+	spool *spool.Spool   // nil: no spool, failed batches are retried in memory
+	alog  *acceptlog.Log // nil: no accept log
+	queue *queue
+	held  *atomic.Int64
 	// batchSize is the most events one insert takes (Options.BatchSize): whole chunks
 	// of the queue, as many as fit.
 	batchSize int
 	interval  time.Duration
-	log      *slog.Logger
-	m        *metrics
-	done     chan struct{}
-	spooled  chan struct{} // wakes the replayer
+	log       *slog.Logger
+	m         *metrics
+	done      chan struct{}
+	spooled   chan struct{} // wakes the replayer
 	// flushes asks the writer to deliver at once what is queued; it closes the channel
 	// it receives once that is stored or spooled (see Collector.WaitQueued).
 	flushes chan chan struct{}
@@ -51,13 +51,10 @@ const (
 )
 
 // maxChunkEvents bounds the queue's chunks. ClickHouse's cost is mostly per insert
-// (its parts, the materialized views' parts and their merges: BENCHMARKS.md measured
-// 23 µs of ClickHouse server CPU per event at 10,000 events per insert and 10 µs at
-// 50,000), so the default batch is large and under load an insert takes what one flush
-// interval gathered. The queue still holds it in chunks of at most this many events,
-// inserted together without a copy (store.InsertEventChunks), so that memory follows
-// the traffic rather than the batch size: a chunk is allocated whole, and a couple are
-// kept for reuse.
+// (DefaultBatchSize), so a server's batch is larger than this; the queue still holds it
+// in chunks of at most this many events, inserted together without a copy
+// (store.InsertEventChunks), because a chunk is allocated whole and a couple are kept
+// for reuse: memory then follows the traffic rather than the batch size.
 const maxChunkEvents = 10_000
 
 // run batches events until the queue is closed and drained, then returns. stop is
