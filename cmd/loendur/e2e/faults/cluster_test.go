@@ -127,6 +127,7 @@ func TestClusterDrills(t *testing.T) {
 	c2.Kill()
 	load.setTarget(c1.URL(""))
 	t.Logf("collector 2 SIGKILLed")
+	logs := []string{c2.Log()}
 	c2 = startCollector(t, d, spool2)
 	load.setTarget(c1.URL(""), c2.URL(""))
 	sleepOrFail(t, c1, 3*time.Second)
@@ -138,6 +139,14 @@ func TestClusterDrills(t *testing.T) {
 	assertExactlyOnce(t, d, r)
 	assertRollupsAgree(t, d)
 	assertShardsAgree(t, d, uint64(r.rows))
+	// How often a replay found its batch stored (partly, on some shard) already, so that
+	// its days were rebuilt: a failure above is then easier to place.
+	var found, rebuilt int
+	for _, l := range append(logs, c1.Log(), c2.Log()) {
+		found += strings.Count(l, "spooled batch was stored already")
+		rebuilt += strings.Count(l, "computed again from events")
+	}
+	t.Logf("replayed batches found stored already: %d; rebuilds of their days: %d", found, rebuilt)
 	t.Logf("drills took %s", time.Since(began).Round(time.Second))
 }
 
