@@ -302,13 +302,12 @@ func storedBefore(ctx context.Context, db store.Store, events []store.Event) (bo
 func anyStored(ctx context.Context, db store.Store, events []store.Event) (bool, error) {
 	sites := map[string]bool{}
 	ids := make([]string, len(events))
-	from, to := events[0].Timestamp, events[0].Timestamp
 	for i := range events {
-		e := &events[i]
-		sites[e.Site] = true
-		ids[i] = e.EventID.String()
-		from, to = minTime(from, e.Timestamp), maxTime(to, e.Timestamp)
+		sites[events[i].Site] = true
+		ids[i] = events[i].EventID.String()
 	}
+	byTime := func(a, b store.Event) int { return a.Timestamp.Compare(b.Timestamp) }
+	from, to := slices.MinFunc(events, byTime).Timestamp, slices.MaxFunc(events, byTime).Timestamp
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
@@ -318,20 +317,6 @@ func anyStored(ctx context.Context, db store.Store, events []store.Event) (bool,
 		return false, fmt.Errorf("look up the events of a batch: %w", err)
 	}
 	return len(rows) > 0 && rows[0].N > 0, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // daysToRepair are the site days of a spooled batch whose derived tables must be
