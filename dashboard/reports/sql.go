@@ -28,12 +28,11 @@ var queries = template.Must(template.New("").Funcs(template.FuncMap{
 	"sub":  func(n int) int { return n - 1 },
 	// rollup is a rollup's aggregates computed from events, for spans its tables cannot
 	// answer: the expressions live once, in the rollup's definition (internal/derived).
-	"rollup":      func(r derived.Rollup, cond string) string { return r.Grouped(cond) },
-	"pageStats":   func() derived.Rollup { return derived.PageStats },
-	"kinds":       byKind,
-	"spans":       spans,
-	"eventStats":  func() derived.Rollup { return derived.EventStats },
-	"scrollStats": func() derived.Rollup { return derived.ScrollStats },
+	"rollup":     func(r derived.Rollup, cond string) string { return r.Grouped(cond) },
+	"pageStats":  func() derived.Rollup { return derived.PageStats },
+	"kinds":      byKind,
+	"spans":      spans,
+	"eventStats": func() derived.Rollup { return derived.EventStats },
 }).ParseFS(sqlFiles, "sql/*.sql"))
 
 // render executes the named template (a file name without .sql) with data.

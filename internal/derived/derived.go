@@ -16,8 +16,6 @@ package derived
 import (
 	"context"
 	"fmt"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,21 +155,6 @@ type Rollup struct {
 	// at a time (one dimension value per day) deserializes fewer uniq states with small
 	// granules than with the default 8,192 rows.
 	Granularity int
-	// Retired are measures no longer computed, oldest first.
-	Retired []Retired
-}
-
-// Retired are measures a rollup no longer computes, since migration Version. Their
-// columns stay (ClickHouse 18.16's ALTER … DROP COLUMN on a cluster stalled its DDL
-// queue when tried), and a materialized view must give every column of its table, so
-// from that migration on the tables' views and rebuilds write Empty, a constant empty
-// state, a byte or two per row. Migrations before it still compute them, so that a new
-// database goes through the same steps as one created then; the reports never read
-// them (Grouped leaves them out).
-type Retired struct {
-	Version  uint32
-	Measures []Measure
-	Empty    string // the value written for each of them from Version on
 }
 
 // Table is one rollup table: a definition at one bucket.
@@ -270,13 +253,8 @@ func (t Table) DDL() []string {
 	if t.Granularity > 0 {
 		table += "\nSETTINGS index_granularity = " + strconv.Itoa(t.Granularity)
 	}
-	return []string{table, t.Rollup.view(t.Bucket)}
-}
-
-// view is the statement that creates the materialized view of the rollup's table at b.
-func (r Rollup) view(b Bucket) string {
-	t := Table{r, b}
-	return "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + " TO " + t.Name() + " AS\n" + t.Query("")
+	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + t.View() + " TO " + t.Name() + " AS\n" + t.Query("")
+	return []string{table, view}
 }
 
 // partition splits a table by month of its bucket (by year for monthly rows, which
@@ -288,9 +266,8 @@ func (t Table) partition() string {
 	return "toYYYYMM(" + t.Bucket.Column.Name + ")"
 }
 
-// Tables are the rollup definitions at every bucket they are kept in, as they are now.
+// Tables are the rollup definitions at every bucket they are kept in.
 func (r Rollup) Tables() []Table {
-	r = r.latest()
 	out := make([]Table, 0, len(r.Buckets)+len(r.Later))
 	for _, b := range r.Buckets {
 		out = append(out, Table{r, b})
@@ -345,18 +322,15 @@ func Migrations(d Deployment) ([]Migration, error) {
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
 		for _, b := range r.Buckets {
-			t := Table{r.at(r.Version), b}
+			t := Table{r, b}
 			m.Statements = append(m.Statements, t.DDL()...)
 			m.Statements = append(m.Statements, t.backfill())
 		}
 		out = append(out, m)
 		for _, l := range r.Later {
-			t := Table{r.at(l.Version), l.Bucket}
+			t := Table{r, l.Bucket}
 			out = append(out, Migration{Version: l.Version, Name: fmt.Sprintf("%04d_%s.derived", l.Version, t.Name()),
 				Statements: append(t.DDL(), t.backfill())})
-		}
-		for _, ret := range r.Retired {
-			out = append(out, r.retire(ret))
 		}
 	}
 	for i := range out {
@@ -366,47 +340,6 @@ func Migrations(d Deployment) ([]Migration, error) {
 		}
 	}
 	return out, nil
-}
-
-// at is the rollup as migration version computes it: a retired measure with its own
-// expression before it was retired, and Empty since.
-func (r Rollup) at(version uint32) Rollup {
-	measures := slices.Clone(r.Measures)
-	for _, ret := range r.Retired {
-		for _, m := range ret.Measures {
-			if ret.Version <= version {
-				m.Expr = ret.Empty
-			}
-			measures = append(measures, m)
-		}
-	}
-	r.Measures, r.Retired = measures, nil
-	return r
-}
-
-// latest is the rollup as its tables are now.
-func (r Rollup) latest() Rollup { return r.at(math.MaxUint32) }
-
-// retire is the migration that stops computing retired measures in every table of the
-// rollup made before it: its materialized view is made again, writing Empty for them.
-func (r Rollup) retire(ret Retired) Migration {
-	m := Migration{Version: ret.Version, Name: fmt.Sprintf("%04d_%s_retire.derived", ret.Version, r.Base)}
-	for _, t := range r.Tables() {
-		if t.createdBy() <= ret.Version {
-			m.Statements = append(m.Statements, "DROP TABLE IF EXISTS "+t.View(), r.at(ret.Version).view(t.Bucket))
-		}
-	}
-	return m
-}
-
-// createdBy is the migration that creates the table.
-func (t Table) createdBy() uint32 {
-	for _, l := range t.Later {
-		if l.Bucket == t.Bucket {
-			return l.Version
-		}
-	}
-	return t.Version
 }
 
 // backfill fills a new table from what a database upgraded from an earlier release

@@ -27,26 +27,10 @@ var PageStats = Rollup{
 		{"engagements", "UInt64", "toUInt64(countIf(name = 'engagement'))"},
 		{"engaged_total", "UInt64", "toUInt64(sumIf(engaged_ms, name = 'engagement'))"},
 		{"scroll_total", "UInt64", "toUInt64(sumIf(scroll, name = 'engagement'))"},
+		scrollReached("25"), scrollReached("50"), scrollReached("75"), scrollReached("100"),
 	},
 	Buckets: []Bucket{Hourly, Daily},
 	Later:   []LaterBucket{{Monthly, 83}},
-	// Four uniq states on every page row cost ClickHouse more than the rest of the page
-	// views' rollups together (BENCHMARKS.md); ScrollStats keeps one per depth reached.
-	Retired: []Retired{{91, []Measure{scrollReached("25"), scrollReached("50"), scrollReached("75"), scrollReached("100")},
-		"arrayReduce('uniqIfState', emptyArrayUInt64(), emptyArrayUInt8())"}},
-}
-
-// ScrollStats are the visitors whose engagement with a page reached each scroll depth
-// (25, 50, 75, 100 %), by the deepest one reached: one uniq state per page and depth,
-// from engagement events only. Those who reached 50 % are the merge of the rows of
-// depths 50, 75 and 100.
-var ScrollStats = Rollup{
-	Base: "scroll_stats", Source: EventsTable, Time: "timestamp", Version: 90,
-	Keys:     []Column{{"pathname", "String"}, {"depth", "UInt8"}},
-	KeyExprs: []string{"", "toUInt8(multiIf(scroll >= 100, 100, scroll >= 75, 75, scroll >= 50, 50, 25))"},
-	Where:    "name = 'engagement' AND scroll >= 25",
-	Measures: []Measure{{"visitors", "AggregateFunction(uniq, UInt64)", "uniqState(visitor_id)"}},
-	Buckets:  []Bucket{Hourly, Daily, Monthly},
 }
 
 // EventStats are custom events per name and per property key and value. The row with
@@ -141,4 +125,4 @@ var VisitPageStats = Rollup{
 
 // Rollups is every rollup definition. A table derived from events or visits that is
 // not here has no rebuild, and the coverage test (internal/erasure) fails.
-var Rollups = []Rollup{PageStats, EventStats, VisitStats, VisitDimStats, VisitPageStats, ScrollStats}
+var Rollups = []Rollup{PageStats, EventStats, VisitStats, VisitDimStats, VisitPageStats}

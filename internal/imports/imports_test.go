@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/imports"
 	"github.com/websystems/loendur/internal/imports/importstest"
@@ -127,8 +126,7 @@ func TestRawImports(t *testing.T) {
 				if leaks[0].N != 0 {
 					t.Errorf("%d events keep an identifier of the source or an address, or lack a visitor", leaks[0].N)
 				}
-				// No source has engagement events with a scroll depth: nothing to put in scroll_stats.
-				derivedtest.RequireRows(t, db, site, derived.ScrollStats.Base)
+				derivedtest.RequireRows(t, db, site)
 				derivedtest.NoDrift(t, db, site, "after the import")
 				list, err := im.List(ctx, site)
 				if err != nil || len(list) != 1 || list[0].ID != rec.ID || list[0].Rows != rec.Rows || list[0].FileHash == "" {

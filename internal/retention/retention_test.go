@@ -36,9 +36,7 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 					evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview",
 						Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"},
 						store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(time.Second), Name: "Signup",
-							Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"},
-						store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(2 * time.Second), Name: "engagement",
-							Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0", EngagedMS: 4000, Scroll: 80})
+							Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"})
 				}
 			}
 			if err := store.InsertEvents(ctx, db, evs); err != nil {

@@ -7,15 +7,15 @@ matching visits (page_visits.sql). Columns as in page_stats_*. */ -}}
 UNION ALL
 {{end}}
 {{- if eq $g.Kind "month"}}
-SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total
+SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, reached_25, reached_50, reached_75, reached_100
 FROM page_stats_monthly
 WHERE site = {{str $.Site}} AND month >= {{date $g.From}} AND month < {{date $g.To}}{{$.Where}}
 {{- else if eq $g.Kind "day"}}
-SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total
+SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, reached_25, reached_50, reached_75, reached_100
 FROM page_stats_daily
 WHERE site = {{str $.Site}} AND day >= {{date $g.From}} AND day < {{date $g.To}}{{$.Where}}
 {{- else if eq $g.Kind "hour"}}
-SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total
+SELECT pathname, visitors, pageviews, engagements, engaged_total, scroll_total, reached_25, reached_50, reached_75, reached_100
 FROM page_stats_hourly
 WHERE site = {{str $.Site}} AND hour >= {{ts $g.From}} AND hour < {{ts $g.To}}{{$.Where}}
 {{- else}}

@@ -1,5 +1,4 @@
-{{- /* Page rows (columns as in page_stats.sql, then the visitors who reached each scroll
-depth, for the scroll report) from the visits that match filters the
+{{- /* Page rows (columns as in page_stats.sql) from the visits that match filters the
 rollups cannot answer: the page views and engagement events of those visits, read in
 one pass as tuples (path, is page view, is engagement, engaged ms, scroll %). */ -}}
 SELECT tupleElement(x, 1) AS pathname,

@@ -1,13 +1,5 @@
 -- dashboard/reports: Scroll (GET /api/v1/stats/scroll)
-{{- if .Stats.Visits}}
 SELECT toUInt64(uniqIfMerge(visitors)) AS n_visitors,
     toUInt64(uniqIfMerge(reached_25)) AS n_25, toUInt64(uniqIfMerge(reached_50)) AS n_50,
     toUInt64(uniqIfMerge(reached_75)) AS n_75, toUInt64(uniqIfMerge(reached_100)) AS n_100
-FROM ({{template "page_visits.sql" .Stats.Visits}})
-{{- else}}
-SELECT
-    (SELECT toUInt64(uniqIfMerge(visitors)) FROM ({{template "page_stats.sql" .Stats}})) AS n_visitors,
-    toUInt64(uniqMergeIf(visitors, depth >= 25)) AS n_25, toUInt64(uniqMergeIf(visitors, depth >= 50)) AS n_50,
-    toUInt64(uniqMergeIf(visitors, depth >= 75)) AS n_75, toUInt64(uniqMergeIf(visitors, depth >= 100)) AS n_100
-FROM ({{template "scroll_stats.sql" .Stats}})
-{{- end}}
+FROM ({{template "page_stats.sql" .Stats}})
