@@ -42,27 +42,40 @@ func quarantine(dir string, f *os.File, seq uint64, off, size int64) (string, er
 		}
 	}
 	path := filepath.Join(qdir, quarantineName(seq, off))
-	tmp := path + tmpExt
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(out, io.NewSectionReader(f, off, size-off))
+	err := writeDurably(path, func(w io.Writer) error {
+		_, err := io.Copy(w, io.NewSectionReader(f, off, size-off))
+		return err
+	})
 	if err == nil {
-		err = out.Sync()
+		err = segment.SyncDir(qdir)
 	}
-	if cerr := out.Close(); err == nil {
+	if err != nil {
+		return "", fmt.Errorf("quarantining %s from byte %d: %w", segmentName(seq), off, err)
+	}
+	return path, nil
+}
+
+// writeDurably writes a file through write into a temporary file, syncs it and renames
+// it over path, so that a crash leaves the old file or the whole new one. The caller
+// syncs the folder.
+func writeDurably(path string, write func(io.Writer) error) error {
+	tmp := path + tmpExt
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
-	if err == nil {
-		err = segment.SyncDir(qdir)
-	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("quarantining %s from byte %d: %w", segmentName(seq), off, err)
 	}
-	return path, nil
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,7 +91,7 @@ func (s *Spool) saveRepairs(set map[Repair]bool) error {
 		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("spool: repairs: %w", err)
 		}
-	} else if err := writeDurably(path, sortedRepairs(set)); err != nil {
+	} else if err := writeDurably(path, func(w io.Writer) error { return json.NewEncoder(w).Encode(sortedRepairs(set)) }); err != nil {
 		return fmt.Errorf("spool: repairs: %w", err)
 	}
 	if err := segment.SyncDir(s.dir); err != nil {
@@ -99,32 +100,6 @@ func (s *Spool) saveRepairs(set map[Repair]bool) error {
 	s.repairs = set
 	s.m.repairs.Set(float64(len(set)))
 	return nil
-}
-
-func writeDurably(path string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	tmp := path + tmpExt
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // loadRepairs reads the repairs file. One that cannot be read is moved aside (to
