@@ -23,14 +23,19 @@ import (
 // chDB allows one connection per process, so the embedded store is opened once.
 func openEngines(t testing.TB) map[string]Store {
 	t.Helper()
-	return map[string]Store{"server": openTestServer(t), "embedded": openTestEmbedded(t)}
+	return map[string]Store{
+		"server": openTestServer(t, ""),
+		// A loopback server gets uncompressed blocks; a remote one gets LZ4's path.
+		"server-lz4": openTestServer(t, "?compress=lz4"),
+		"embedded":   openTestEmbedded(t),
+	}
 }
 
-func openTestServer(t testing.TB) Store {
+func openTestServer(t testing.TB, params string) Store {
 	t.Helper()
 	addr := testenv.ClickHouseAddr(t)
 	database := fmt.Sprintf("loendur_store_%d", rand.Uint32())
-	s, err := Open(context.Background(), "clickhouse://"+addr+"/"+database, Options{})
+	s, err := Open(context.Background(), "clickhouse://"+addr+"/"+database+params, Options{})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
@@ -92,7 +97,7 @@ func TestConformance(t *testing.T) {
 				if err := s.Ping(ctx); err != nil {
 					t.Fatal(err)
 				}
-				if s.Info().Version == "" || s.Info().Engine != engine {
+				if s.Info().Version == "" || s.Info().Engine != strings.TrimSuffix(engine, "-lz4") {
 					t.Fatalf("info = %+v", s.Info())
 				}
 			})
@@ -224,6 +229,37 @@ func TestOpenErrors(t *testing.T) {
 		_, err := Open(context.Background(), tc.dsn, Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
 			t.Errorf("Open(%q) = %v, want an error mentioning %q and no password", tc.dsn, err, tc.want)
+		}
+	}
+}
+
+func TestBlockCompression(t *testing.T) {
+	for _, tc := range []struct {
+		dsn     string
+		lz4     bool
+		wantErr string
+	}{
+		{dsn: "clickhouse://127.0.0.1:9000/db"},
+		{dsn: "clickhouse://localhost/db"},
+		{dsn: "clickhouse://[::1]:9000/db"},
+		{dsn: "clickhouse://127.0.0.1:9000,ch2:9000/db", lz4: true},
+		{dsn: "clickhouse://ch1:9000/db", lz4: true},
+		{dsn: "clickhouse://127.0.0.1:9000/db?compress=lz4", lz4: true},
+		{dsn: "clickhouse://ch1:9000/db?compress=none"},
+		{dsn: "clickhouse://u:secret@ch1:9000/db?compress=zstd", wantErr: `compress="zstd": use lz4 or none`},
+	} {
+		opts, _, err := serverOptions(tc.dsn)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "secret") {
+				t.Errorf("%s: error %v, want one saying %q without the password", tc.dsn, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dsn, err)
+		}
+		if got := opts.Compression != nil; got != tc.lz4 {
+			t.Errorf("%s: compressed %v, want %v", tc.dsn, got, tc.lz4)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // already written, and new events store their sub-second order.
 func TestUpgradeFromPreviousRelease(t *testing.T) {
 	ctx := context.Background()
-	s := openTestServer(t)
+	s := openTestServer(t, "")
 	if _, err := migrate(ctx, s, os.DirFS("testdata/release-schema"), false); err != nil {
 		t.Fatalf("migrate to the previous release: %v", err)
 	}
