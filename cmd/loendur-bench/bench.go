@@ -232,8 +232,9 @@ func extraLoads(cfg benchConfig, w *workload, url, name string, rate float64) (o
 		if open, err = runLoad(lc); err != nil {
 			return open, sat, err
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s: open loop: %s answered/s, p50 %s, p99 %s, p99.9 %s, max %s, sent late p99 %s, status %v\n", name,
-			num(open.PerSecond(open.Sent-open.Errors)), ms(open.P50), ms(open.P99), ms(open.P999), ms(open.Max), ms(open.LagP99), open.Status)
+		fmt.Fprintf(os.Stderr, "bench: %s: open loop: %s answered/s, p50 %s, p99 %s, p99.9 %s, max %s, sent late p99 %s (over %v late: %s every connection busy, %s generator late), status %v\n", name,
+			num(open.PerSecond(open.Sent-open.Errors)), ms(open.P50), ms(open.P99), ms(open.P999), ms(open.Max), ms(open.LagP99),
+			lateAfter, percentOf(open.LateBusy, open.Sent), percentOf(open.LateWoke, open.Sent), open.Status)
 	}
 	if cfg.satConns > 0 && cfg.satDuration > 0 {
 		fmt.Fprintf(os.Stderr, "bench: %s: saturated with %d connections for %v\n", name, cfg.satConns, cfg.satDuration)

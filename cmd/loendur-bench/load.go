@@ -45,7 +45,15 @@ type loadResult struct {
 	// behind); that wait is part of its latency.
 	Rate   float64       `json:"rate,omitempty"`
 	LagP99 time.Duration `json:"lag_p99,omitempty"`
+	// Requests that left over lateAfter after they were due, by cause: every connection
+	// was busy when the request was taken up (the server is behind), or the generator
+	// slept until the due time and woke late (the generator did not get a CPU).
+	LateBusy int64 `json:"late_busy,omitempty"`
+	LateWoke int64 `json:"late_woke,omitempty"`
 }
+
+// lateAfter is where a request counts as sent late in LateBusy and LateWoke.
+const lateAfter = 5 * time.Millisecond
 
 // Elapsed is the sending window: first request to last answer.
 func (r loadResult) Elapsed() time.Duration { return r.End.Sub(r.Start) }
@@ -60,6 +68,8 @@ type workerStats struct {
 	firstErr  error
 	latencies []uint32 // microseconds, one per answered request
 	lags      []uint32 // open loop: microseconds from due to sent, one per request sent
+	lateBusy  int64
+	lateWoke  int64
 	last      time.Time
 }
 
@@ -124,6 +134,8 @@ func runLoad(cfg loadConfig) (loadResult, error) {
 		}
 		res.Sent += st.errors
 		res.Errors += st.errors
+		res.LateBusy += st.lateBusy
+		res.LateWoke += st.lateWoke
 		if st.firstErr != nil && res.FirstErr == "" {
 			res.FirstErr = st.firstErr.Error()
 		}
@@ -200,9 +212,11 @@ func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *
 		req.Header.SetBytesV("X-Forwarded-For", xff)
 		req.SetBodyRaw(t.body)
 
+		slept := false
 		if interval > 0 {
 			if wait := time.Until(due); wait > 0 {
 				time.Sleep(wait)
+				slept = true
 			}
 		}
 		sent := time.Now()
@@ -212,7 +226,15 @@ func work(client *fasthttp.HostClient, cfg loadConfig, st *workerStats, issued *
 			}
 			due = sent
 		} else {
-			st.lags = append(st.lags, uint32(sent.Sub(due)/time.Microsecond))
+			lag := sent.Sub(due)
+			st.lags = append(st.lags, uint32(lag/time.Microsecond))
+			switch {
+			case lag <= lateAfter:
+			case slept:
+				st.lateWoke++
+			default:
+				st.lateBusy++
+			}
 		}
 		err := client.Do(req, resp)
 		done := time.Now()

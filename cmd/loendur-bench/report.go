@@ -170,6 +170,12 @@ func renderReport(cfg benchConfig, runs []run) string {
 			}
 			return s + " / " + ms(r.Open.Max) + "; " + ms(r.Open.LagP99)
 		}),
+		row(fmt.Sprintf("open loop: requests sent over %v late because every connection was busy / because the generator woke late", lateAfter), func(r run) string {
+			if r.Open.Sent == 0 {
+				return "–"
+			}
+			return percentOf(r.Open.LateBusy, r.Open.Sent) + " / " + percentOf(r.Open.LateWoke, r.Open.Sent)
+		}),
 		row(fmt.Sprintf("%d connections, saturated: answered/s", cfg.satConns), func(r run) string {
 			if r.Sat.Sent == 0 {
 				return "–"
@@ -342,6 +348,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 func mb(b uint64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
 
 // pct is a share of the whole machine (all CPUs) in percent.
+// percentOf is n of total as a percentage with two decimals.
+func percentOf(n, total int64) string {
+	return fmt.Sprintf("%.2f %%", 100*float64(n)/float64(total))
+}
+
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
 
 // events is what a run's CPU is divided by: the first run's answered requests for the
