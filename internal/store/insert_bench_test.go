@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkInsertEvents inserts batches of 10,000 varied events on each engine, as the
-// batch writer does (columns on the server, TSV on chDB).
+// batch writer does (columns on the server, TSV on chDB), and 20,000 as two chunks.
 func BenchmarkInsertEvents(b *testing.B) {
 	now := time.Now().UTC()
 	batch := make([]Event, 10_000)
@@ -25,6 +25,14 @@ func BenchmarkInsertEvents(b *testing.B) {
 		b.Run(engine+"/batch", func(b *testing.B) {
 			for range b.N {
 				if err := InsertEvents(context.Background(), s, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The collector's insert on a server: two chunks of its queue in one insert.
+		b.Run(engine+"/chunks", func(b *testing.B) {
+			for range b.N {
+				if err := InsertEventChunks(context.Background(), s, [][]Event{batch, batch}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -190,28 +190,42 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 }
 
 // insertEvents sends a batch column by column: one append per column and chunk, not per
-// value.
+// value. Each chunk goes as a block of its own within the one INSERT (the server squashes
+// them into one part): a block sent is reset with its capacity kept, so the next chunk's
+// columns fill the same buffers instead of growing new ones from empty.
 func (s *server) insertEvents(ctx context.Context, chunks [][]Event) error {
 	batch, err := s.prepareInsert(ctx, "events", insertColumns)
 	if err != nil {
 		return err
 	}
 	defer batch.Abort()
-	for i, c := range eventColumns {
-		for _, events := range chunks {
-			var err error
-			if c.rows != nil {
-				err = appendArrayRows(batch.Column(i), events, c.rows)
-			} else {
-				err = batch.Column(i).Append(c.values(events))
-			}
-			if err != nil {
-				return fmt.Errorf("append column %s to events: %w", c.name, err)
+	for n, events := range chunks {
+		if err := appendEventColumns(batch, events); err != nil {
+			return err
+		}
+		if n < len(chunks)-1 {
+			if err := batch.Flush(); err != nil {
+				return fmt.Errorf("send block %d of %d to events: %w", n+1, len(chunks), err)
 			}
 		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert %d rows into events: %w", countEvents(chunks), err)
+	}
+	return nil
+}
+
+func appendEventColumns(batch driver.Batch, events []Event) error {
+	for i, c := range eventColumns {
+		var err error
+		if c.rows != nil {
+			err = appendArrayRows(batch.Column(i), events, c.rows)
+		} else {
+			err = batch.Column(i).Append(c.values(events))
+		}
+		if err != nil {
+			return fmt.Errorf("append column %s to events: %w", c.name, err)
+		}
 	}
 	return nil
 }
