@@ -21,7 +21,11 @@ type embedded struct {
 	conn unsafe.Pointer // chdb_connection*: a pointer to a struct holding the engine's handle
 	lock *os.File
 	info Info
-	mu   sync.Mutex // guards conn against Close during a query
+	mu   sync.Mutex // guards conn against Close during a query, and spare
+	// spare is the text of the last events insert, kept for the next one: about 5 MB
+	// per 10,000 events that would otherwise be garbage after every insert. chDB has
+	// parsed it by the time its query returns.
+	spare []byte
 }
 
 func openEmbedded(dir string, opts Options) (Store, error) {
@@ -158,8 +162,9 @@ func (s *embedded) Insert(ctx context.Context, table string, columns []string, r
 // VALUES goes through the expression parser.
 func (s *embedded) insertEvents(ctx context.Context, chunks [][]Event) error {
 	n := countEvents(chunks)
-	b := s.insertPrefix(ctx, "events", insertColumns, "FORMAT TabSeparated\n")
+	b := append(s.takeSpare(), s.insertPrefix(ctx, "events", insertColumns, "FORMAT TabSeparated\n")...)
 	b = slices.Grow(b, n*512)
+	defer func() { s.keepSpare(b) }()
 	for _, events := range chunks {
 		for i := range events {
 			for j, c := range eventColumns {
@@ -175,6 +180,26 @@ func (s *embedded) insertEvents(ctx context.Context, chunks [][]Event) error {
 		return fmt.Errorf("insert %d rows into events: %w", n, err)
 	}
 	return nil
+}
+
+// takeSpare hands out the kept insert buffer, empty; nil when another insert holds it.
+func (s *embedded) takeSpare() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.spare
+	s.spare = nil
+	return b[:0]
+}
+
+// keepSpare keeps b for the next insert unless one is kept already or b is larger than a
+// batch of the writer (an import's large insert is not held for good).
+func (s *embedded) keepSpare(b []byte) {
+	const maxSpare = 32 << 20
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spare == nil && cap(b) <= maxSpare {
+		s.spare = b[:0]
+	}
 }
 
 // insertPrefix is "INSERT INTO table (columns) [SETTINGS ...] " and then the data clause

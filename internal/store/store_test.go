@@ -330,3 +330,12 @@ func testLiterals(t *testing.T, s Store) {
 		t.Errorf("lists: %+v", r)
 	}
 }
+
+func TestAppendUUID(t *testing.T) {
+	for range 100 {
+		id := uuid.New()
+		if got := string(appendUUID([]byte("x"), id)); got != "x"+id.String() {
+			t.Fatalf("appendUUID(%v) = %q", id, got)
+		}
+	}
+}
