@@ -348,12 +348,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 func mb(b uint64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
 
 // pct is a share of the whole machine (all CPUs) in percent.
+func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
+
 // percentOf is n of total as a percentage with two decimals.
 func percentOf(n, total int64) string {
 	return fmt.Sprintf("%.2f %%", 100*float64(n)/float64(total))
 }
-
-func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
 
 // events is what a run's CPU is divided by: the first run's answered requests for the
 // bare server, its accepted events for the collector (every one of them verified stored:
