@@ -103,12 +103,14 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 	return layout, nil
 }
 
-// exec runs a statement on the cluster. An ALTER TABLE of a table (a delete, a
-// dropped partition) runs on one replica of each shard's local table (or on one server,
-// for a table every server holds), and replication carries it to the other replicas; a
-// delete or update then waits until every replica of every shard has done it, so the
-// callers' own wait (mutation.Wait, which looks at one server) and their counts see it
-// done everywhere.
+// exec runs a statement on the cluster. An ALTER TABLE of a table (a column change, a
+// delete, a dropped partition) runs on one replica of each shard's local table (or on
+// one server, for a table every server holds), and replication carries it to the other
+// replicas. The store then waits until every replica of every shard has done it: a
+// column change, so that the next statement (the Distributed table made again over
+// the local ones) finds the new columns on every server; a delete or update, so that
+// the callers' own wait (mutation.Wait, which looks at one server) and their counts
+// see it done everywhere.
 func (c *clusterStore) exec(ctx context.Context, query string, args ...any) error {
 	table, isAlter := clusterddl.Alter(query)
 	if !isAlter {
@@ -118,21 +120,30 @@ func (c *clusterStore) exec(ctx context.Context, query string, args ...any) erro
 	if err != nil {
 		return err
 	}
-	if !sharded {
-		if err := c.s.conn.Exec(ctx, stmt, args...); err != nil {
-			return err
-		}
-	} else if err := c.onEachShard(ctx, stmt, args...); err != nil {
-		return err
-	}
-	if _, isMutation := clusterddl.Mutation(query); !isMutation {
-		return nil
-	}
 	target := table
 	if sharded {
 		target = clusterddl.Local(table)
 	}
-	return c.waitMutations(ctx, target)
+	run := func(conn driver.Conn) error { return conn.Exec(ctx, stmt, args...) }
+	if m := addColumn.FindStringSubmatch(query); m != nil {
+		// A migration stopped halfway added the column on some shards only.
+		run = func(conn driver.Conn) error { return addColumnOnce(ctx, conn, stmt, target, m[2]) }
+	}
+	if !sharded {
+		err = run(c.s.conn)
+	} else {
+		err = c.onEachShard(ctx, run)
+	}
+	switch {
+	case err != nil:
+		return err
+	case clusterddl.ColumnChange(query):
+		return c.waitColumns(ctx, target)
+	}
+	if _, isMutation := clusterddl.Mutation(query); isMutation {
+		return c.waitMutations(ctx, target)
+	}
+	return nil
 }
 
 // replica is one server of the cluster, as system.clusters lists it.
@@ -152,8 +163,8 @@ func (c *clusterStore) replicas(ctx context.Context) ([]replica, error) {
 	return rs, nil
 }
 
-// onEachShard runs stmt on one replica of every shard: the first that takes it.
-func (c *clusterStore) onEachShard(ctx context.Context, stmt string, args ...any) error {
+// onEachShard runs run on one replica of every shard: the first that takes it.
+func (c *clusterStore) onEachShard(ctx context.Context, run func(driver.Conn) error) error {
 	rs, err := c.replicas(ctx)
 	if err != nil {
 		return err
@@ -166,7 +177,7 @@ func (c *clusterStore) onEachShard(ctx context.Context, stmt string, args ...any
 		}
 		conn, err := c.conn(r.addr())
 		if err == nil {
-			err = conn.Exec(ctx, stmt, args...)
+			err = run(conn)
 		}
 		if err != nil {
 			failed[r.Shard] = fmt.Errorf("%s: %w", r.addr(), err)
@@ -217,25 +228,73 @@ func (c *clusterStore) waitMutations(ctx context.Context, table string) error {
 	if err != nil {
 		return err
 	}
-	delay := 20 * time.Millisecond
 	for _, h := range hosts {
-		addr := h.addr()
-		for {
+		err := until(ctx, func() (bool, error) {
 			var rows []struct {
 				N uint64 `ch:"n"`
 			}
 			err := c.s.conn.Select(ctx, &rows, "SELECT count() AS n FROM remote(?, system, mutations) WHERE database = ? AND table = ? AND is_done = 0",
-				addr, c.ddl.Database, table)
-			if err == nil && len(rows) > 0 && rows[0].N == 0 {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("the delete in %s is not done on %s yet (see its system.mutations; last error: %v): %w", table, addr, err, ctx.Err())
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, time.Second)
+				h.addr(), c.ddl.Database, table)
+			return err == nil && len(rows) > 0 && rows[0].N == 0, err
+		})
+		if err != nil {
+			return fmt.Errorf("the delete in %s is not done on %s yet (see its system.mutations): %w", table, h.addr(), err)
 		}
 	}
 	return nil
+}
+
+// waitColumns polls every server of the cluster until all of them hold table with the
+// same columns.
+func (c *clusterStore) waitColumns(ctx context.Context, table string) error {
+	hosts, err := c.replicas(ctx)
+	if err != nil {
+		return err
+	}
+	var differing string
+	err = until(ctx, func() (bool, error) {
+		var first string
+		for _, h := range hosts {
+			var cols []struct {
+				Name string `ch:"name"`
+				Type string `ch:"type"`
+			}
+			if err := c.s.conn.Select(ctx, &cols, "SELECT name, type FROM remote(?, system, columns) WHERE database = ? AND table = ? ORDER BY name",
+				h.addr(), c.ddl.Database, table); err != nil {
+				return false, err
+			}
+			if got := fmt.Sprint(cols); first == "" {
+				first = got
+			} else if got != first {
+				differing = h.addr()
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the columns of %s on %s differ from another server's yet: %w", table, differing, err)
+	}
+	return nil
+}
+
+// until calls check, pausing longer each time up to a second, until it reports done
+// or the context ends; the error then names check's last one.
+func until(ctx context.Context, check func() (bool, error)) error {
+	delay := 20 * time.Millisecond
+	for {
+		done, err := check()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+			}
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
 }

@@ -153,6 +153,51 @@ func TestClusterMigrationsAndInserts(t *testing.T) {
 	}
 }
 
+// TestClusterMigrationFinishesAHalfAddedColumn stops migration 0024 (ADD COLUMN time_us
+// to the events) where a crash could: shard 1's local tables have the column, shard 2's
+// and the Distributed table over them do not. Migrating again adds it where it is
+// missing, and every server then reads and writes it; the distributed DDL queue still
+// works afterwards (ClickHouse 18.16's stops for good when two replicas race on an
+// ALTER … ON CLUSTER of a replicated table, which is why ALTERs go to one replica per
+// shard).
+func TestClusterMigrationFinishesAHalfAddedColumn(t *testing.T) {
+	ctx := context.Background()
+	s, c := storetest.Cluster(t)
+	db := s.Info().Database
+	nodes := c.Nodes()
+	shard2 := nodes[chcluster.Replicas]
+	query(t, shard2, db, "ALTER TABLE events_local DROP COLUMN time_us") // replicated to its other replica
+	for _, n := range nodes {
+		query(t, n, db, "ALTER TABLE events DROP COLUMN time_us") // each server's Distributed table
+	}
+	if err := s.Exec(ctx, "ALTER TABLE schema_migrations DELETE WHERE version = 24"); err != nil {
+		t.Fatal(err)
+	}
+
+	applied, err := store.Migrate(ctx, s)
+	if err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	if fmt.Sprint(applied) != "[0024_event_order.sql]" {
+		t.Errorf("applied %v, want [0024_event_order.sql]", applied)
+	}
+	for _, n := range nodes {
+		for _, table := range []string{"events_local", "events"} {
+			got := query(t, n, db, "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = '"+table+"' AND name = 'time_us'")
+			if strings.TrimSpace(got) != "UInt64" {
+				t.Errorf("server %d: %s.time_us is %q, want UInt64", n.Index+1, table, got)
+			}
+		}
+	}
+	events := eventtest.Realistic(500, 3)
+	if err := store.InsertEvents(ctx, s, events); err != nil {
+		t.Fatalf("insert after the migration: %v", err)
+	}
+	if got := count(t, s, "SELECT count() AS n FROM events WHERE time_us > 0"); got != uint64(len(events)) {
+		t.Errorf("%d events with their time_us, want %d", got, len(events))
+	}
+}
+
 func query(t *testing.T, n chcluster.Node, db, q string) string {
 	t.Helper()
 	out, err := n.Query(db, q)

@@ -169,36 +169,45 @@ func forDeployment(info Info, layout clusterddl.Layout, stmts ...string) ([]stri
 	return out, nil
 }
 
-// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration (on a cluster
-// "ALTER TABLE db.t ON CLUSTER name ADD COLUMN c ...").
-var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(?:\w+\.)?(\w+)\s+(?:ON\s+CLUSTER\s+\w+\s+)?ADD\s+COLUMN\s+(\w+)\s`)
+// addColumn finds "ALTER TABLE t ADD COLUMN c ..." in a migration.
+var addColumn = regexp.MustCompile(`(?i)^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
 
-// execStatement runs one statement of a migration. ClickHouse 18.16 knows no
-// ADD COLUMN IF NOT EXISTS, so an added column is looked up first, and a failed add is
-// forgiven when the column is there after all (another process added it meanwhile).
+// execStatement runs one statement of a migration.
 func execStatement(ctx context.Context, s Store, stmt string) error {
-	m := addColumn.FindStringSubmatch(stmt)
-	if m == nil {
-		return s.Exec(ctx, stmt)
+	if m := addColumn.FindStringSubmatch(stmt); m != nil {
+		return addColumnOnce(ctx, s, stmt, m[1], m[2])
 	}
-	if ok, err := hasColumn(ctx, s, m[1], m[2]); err != nil || ok {
+	return s.Exec(ctx, stmt)
+}
+
+// database is what addColumnOnce needs of a store, or of one server of a cluster.
+type database interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// addColumnOnce runs stmt, an ADD COLUMN of column to table. ClickHouse 18.16 knows no
+// ADD COLUMN IF NOT EXISTS, so the column is looked up first, and a failed add is
+// forgiven when the column is there after all (another process added it meanwhile).
+func addColumnOnce(ctx context.Context, db database, stmt, table, column string) error {
+	if ok, err := hasColumn(ctx, db, table, column); err != nil || ok {
 		return err
 	}
-	err := s.Exec(ctx, stmt)
+	err := db.Exec(ctx, stmt)
 	if err == nil {
 		return nil
 	}
-	if ok, _ := hasColumn(ctx, s, m[1], m[2]); ok {
+	if ok, _ := hasColumn(ctx, db, table, column); ok {
 		return nil
 	}
 	return err
 }
 
-func hasColumn(ctx context.Context, s Store, table, column string) (bool, error) {
+func hasColumn(ctx context.Context, db database, table, column string) (bool, error) {
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	if err := s.Select(ctx, &rows, `SELECT count() AS n FROM system.columns
+	if err := db.Select(ctx, &rows, `SELECT count() AS n FROM system.columns
 		WHERE database = currentDatabase() AND table = ? AND name = ?`, table, column); err != nil {
 		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
 	}

@@ -12,13 +12,16 @@
 //   - Every other table (sites, users, salts, the ledger, the audit log, …) is small
 //     and shared: one Replicated* table NAME on every server of the cluster, all in one
 //     ZooKeeper path (/clickhouse/tables/all/DB/NAME, replica {shard}-{replica}).
-//   - Every DDL statement runs ON CLUSTER with database-qualified names (a server that
+//   - Every CREATE and DROP runs ON CLUSTER with database-qualified names (a server that
 //     runs a distributed DDL task resolves unqualified names in its default database).
 //   - A materialized view is created on every server over the local tables, writing
-//     into the local table of its target; ALTER of a sharded table goes to the local
-//     tables (after a column change the Distributed table is made again over them);
-//     ALTER … DELETE is a mutation of the local tables (at run time, OnServer: on one
-//     replica of each shard). INSERT … SELECT runs once, through the Distributed tables.
+//     into the local table of its target.
+//   - ALTER TABLE stays as written, never ON CLUSTER: every table it can name is
+//     replicated, and the store runs it at run time on one replica of each shard's local
+//     table, or on one server for a shared table (OnServer); replication carries it to
+//     the other replicas. After a column change of a sharded table the Distributed
+//     table is made again over the local tables. INSERT … SELECT runs once, through the
+//     Distributed tables.
 //
 // Statements it does not recognise are refused with the statement named, so a
 // migration the rule does not cover fails its test rather than half a cluster.
@@ -87,7 +90,7 @@ func (c Cluster) Render(stmt string, l Layout) ([]string, error) {
 		return []string{c.createView(m[1], m[2], m[3], l)}, nil
 	case alterTable.MatchString(s):
 		m := alterTable.FindStringSubmatch(s)
-		return c.alter(m[1], m[2], l), nil
+		return c.alter(s, m[1], m[2], l), nil
 	case dropTable.MatchString(s):
 		name := dropTable.FindStringSubmatch(s)[1]
 		out := []string{"DROP TABLE IF EXISTS " + c.qualify(name) + c.onCluster()}
@@ -182,17 +185,18 @@ func (c Cluster) localSources(query string, l Layout) string {
 	})
 }
 
-// alter renders ALTER TABLE name rest: for a sharded table on its local parts. After a
-// column change the Distributed table over them is made again with their columns: it
-// holds no rows (inserts are synchronous), and 18.16 refuses ALTER … ON CLUSTER of a
-// table that is not replicated on a cluster whose shards are.
-func (c Cluster) alter(name, rest string, l Layout) []string {
-	key, sharded := l[name]
-	if !sharded {
-		return []string{"ALTER TABLE " + c.qualify(name) + c.onCluster() + " " + rest}
-	}
-	out := []string{"ALTER TABLE " + c.qualify(Local(name)) + c.onCluster() + " " + rest}
-	if columnAlter.MatchString(rest) {
+// alter renders ALTER TABLE name rest: the statement as written, for the store to run
+// on one replica of each shard (OnServer), not ON CLUSTER. In ClickHouse 18.16's
+// distributed DDL queue two replicas race on an ALTER of a replicated table: the second
+// finds the change already made by replication, fails, and its DDL worker then stops
+// for good on "Node exists", so every later ON CLUSTER statement times out. After a
+// column change of a sharded table the Distributed table over its local parts is made
+// again with their columns: it holds no rows (inserts are synchronous), and 18.16
+// refuses ALTER … ON CLUSTER of a table that is not replicated on a cluster whose
+// shards are.
+func (c Cluster) alter(stmt, name, rest string, l Layout) []string {
+	out := []string{stmt}
+	if key, sharded := l[name]; sharded && columnAlter.MatchString(rest) {
 		out = append(out, "DROP TABLE IF EXISTS "+c.qualify(name)+c.onCluster(), c.distributed(name, key))
 	}
 	return out
@@ -222,6 +226,13 @@ func Mutation(stmt string) (table string, ok bool) {
 	return m[1], op == "DELETE" || op == "UPDATE"
 }
 
+// ColumnChange reports whether stmt is an ALTER TABLE that adds, drops or modifies a
+// column (the caller waits until every replica has the table's new columns).
+func ColumnChange(stmt string) bool {
+	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
+	return m != nil && columnAlter.MatchString(m[2])
+}
+
 // Alter reports whether stmt is an ALTER TABLE of an unqualified table name (as
 // loendur's callers write them; a rendered one names its database) and of which.
 func Alter(stmt string) (table string, ok bool) {
@@ -232,11 +243,10 @@ func Alter(stmt string) (table string, ok bool) {
 	return m[1], true
 }
 
-// OnServer renders an ALTER TABLE (a delete, a dropped partition) for one server,
+// OnServer renders an ALTER TABLE (a column change, a delete, a dropped partition) for one server,
 // without ON CLUSTER: on the local table of a sharded table (run it on one replica of
 // each shard) or on a shared table (run it on any one server). Replication carries it
-// to the other replicas, which is sturdier than the distributed DDL queue: ClickHouse
-// 18.16's queue can stall after two replicas race on an ALTER of a replicated table.
+// to the other replicas, which is sturdier than the distributed DDL queue (see alter).
 func (c Cluster) OnServer(stmt string, l Layout) (sql string, sharded bool, err error) {
 	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
 	if m == nil {

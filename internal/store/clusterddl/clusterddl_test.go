@@ -54,13 +54,13 @@ func TestRenderViewsAltersDropsInserts(t *testing.T) {
 		{"CREATE MATERIALIZED VIEW IF NOT EXISTS stats_mv TO stats AS\nSELECT site, count() AS n\nFROM events\nARRAY JOIN arrayMap(x -> x, tags) AS tag\nWHERE name IN (SELECT name FROM names)\nGROUP BY site",
 			[]string{"CREATE MATERIALIZED VIEW IF NOT EXISTS db.stats_mv ON CLUSTER ck TO db.stats_local AS SELECT site, count() AS n\nFROM db.events_local\nARRAY JOIN arrayMap(x -> x, tags) AS tag\nWHERE name IN (SELECT name FROM db.names)\nGROUP BY site"}},
 		{"ALTER TABLE events ADD COLUMN time_us UInt64 DEFAULT 0",
-			[]string{"ALTER TABLE db.events_local ON CLUSTER ck ADD COLUMN time_us UInt64 DEFAULT 0",
+			[]string{"ALTER TABLE events ADD COLUMN time_us UInt64 DEFAULT 0", // the store runs it on each shard
 				"DROP TABLE IF EXISTS db.events ON CLUSTER ck",
 				"CREATE TABLE IF NOT EXISTS db.events ON CLUSTER ck AS db.events_local ENGINE = Distributed(ck, db, events_local, visitor_id)"}},
 		{"ALTER TABLE `events` DELETE WHERE visitor_id = ?",
-			[]string{"ALTER TABLE db.events_local ON CLUSTER ck DELETE WHERE visitor_id = ?"}},
+			[]string{"ALTER TABLE `events` DELETE WHERE visitor_id = ?"}},
 		{"ALTER TABLE salts DROP PARTITION '2025-01-01'",
-			[]string{"ALTER TABLE db.salts ON CLUSTER ck DROP PARTITION '2025-01-01'"}},
+			[]string{"ALTER TABLE salts DROP PARTITION '2025-01-01'"}},
 		{"DROP TABLE IF EXISTS events", []string{"DROP TABLE IF EXISTS db.events ON CLUSTER ck", "DROP TABLE IF EXISTS db.events_local ON CLUSTER ck"}},
 		{"INSERT INTO stats (site, n) SELECT site, count() FROM events GROUP BY site",
 			[]string{"INSERT INTO stats (site, n) SELECT site, count() FROM events GROUP BY site"}},
@@ -97,5 +97,11 @@ func TestMutationAndAlter(t *testing.T) {
 	}
 	if _, ok := Alter("ALTER TABLE db.events_local ON CLUSTER ck DELETE WHERE 1"); ok {
 		t.Error("a rendered statement is not rendered again")
+	}
+	if !ColumnChange("ALTER TABLE events ADD COLUMN x UInt8") || !ColumnChange("alter table events modify column x UInt16") {
+		t.Error("adding or modifying a column is a column change")
+	}
+	if ColumnChange("ALTER TABLE events DELETE WHERE 1") || ColumnChange("ALTER TABLE salts DROP PARTITION 1") {
+		t.Error("a delete or a dropped partition is no column change")
 	}
 }
