@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,24 @@ func storedEvents(t *testing.T, db store.Store, site string) uint64 {
 		t.Fatal(err)
 	}
 	return rows[0].N
+}
+
+// serve tunes the garbage collector to the engine unless GOGC is set.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		gogc, dsn string
+		want      int
+	}{
+		{"", "clickhouse://127.0.0.1:9000/loendur", serverGOGC},
+		{"", "chdb:///var/lib/loendur", embeddedGOGC},
+		{"80", "clickhouse://127.0.0.1:9000/loendur", 100}, // the variable rules; Go read it at start
+	} {
+		t.Setenv("GOGC", tc.gogc)
+		debug.SetGCPercent(100)
+		tuneGC(tc.dsn)
+		if got := debug.SetGCPercent(100); got != tc.want {
+			t.Errorf("GOGC=%q, %s: GC percent %d, want %d", tc.gogc, tc.dsn, got, tc.want)
+		}
+	}
 }
