@@ -339,3 +339,56 @@ func TestAppendUUID(t *testing.T) {
 		}
 	}
 }
+
+// A batch larger than a block goes as several blocks of one INSERT, and the server
+// stores it as one part with every event once: no extra parts for the server to merge.
+func TestInsertOfManyBlocksIsOnePart(t *testing.T) {
+	if got := fmt.Sprint(blockSizes(splitBlocks([][]Event{make([]Event, 7000), make([]Event, 5000)}, 4096))); got != "[4096 2904 4096 904]" {
+		t.Errorf("blocks of 4096 out of chunks of 7000 and 5000: %s", got)
+	}
+	ctx := context.Background()
+	s := openTestServer(t, "")
+	if _, err := Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Add(-time.Hour)
+	chunks := make([][]Event, 2)
+	for i := range 12000 {
+		e := sampleEvent("blocks.example", start)
+		e.Timestamp = start.Add(time.Duration(i) * time.Millisecond)
+		chunks[i/7000] = append(chunks[i/7000], e)
+	}
+	if err := InsertEventChunks(ctx, s, chunks); err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		Events uint64 `ch:"events"`
+		IDs    uint64 `ch:"ids"`
+		Times  uint64 `ch:"times"`
+	}
+	if err := s.Select(ctx, &rows, `SELECT count() AS events, uniqExact(event_id) AS ids, uniqExact(time_us) AS times
+		FROM events WHERE site = 'blocks.example'`); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Events != 12000 || rows[0].IDs != 12000 || rows[0].Times != 12000 {
+		t.Fatalf("stored %+v, want 12000 events, each once with its own time", rows)
+	}
+	var parts []struct {
+		Name string `ch:"name"`
+	}
+	// Level 0: a part as an insert wrote it, not one merged from several.
+	if err := s.Select(ctx, &parts, "SELECT name FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active AND level = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 1 {
+		t.Errorf("the insert made the parts %v of events, want one", parts)
+	}
+}
+
+func blockSizes(blocks [][]Event) []int {
+	var n []int
+	for _, b := range blocks {
+		n = append(n, len(b))
+	}
+	return n
+}
