@@ -189,25 +189,23 @@ func (s *server) Insert(ctx context.Context, table string, columns []string, row
 	return nil
 }
 
-// insertEvents sends a batch column by column: one append per column and block, not per
-// value. The batch goes as blocks of at most blockRows events within the one INSERT (the
-// server squashes them into one part): a block sent is reset with its capacity kept, so
-// the next block's columns fill the same buffers, and an insert grows its columns to one
-// block's size instead of the batch's.
+// insertEvents sends a batch column by column: one append per column and chunk, not per
+// value. Each chunk goes as a block of its own within the one INSERT (the server squashes
+// them into one part): a block sent is reset with its capacity kept, so the next chunk's
+// columns fill the same buffers instead of growing new ones from empty.
 func (s *server) insertEvents(ctx context.Context, chunks [][]Event) error {
 	batch, err := s.prepareInsert(ctx, "events", insertColumns)
 	if err != nil {
 		return err
 	}
 	defer batch.Abort()
-	blocks := splitBlocks(chunks, blockRows)
-	for n, events := range blocks {
+	for n, events := range chunks {
 		if err := appendEventColumns(batch, events); err != nil {
 			return err
 		}
-		if n < len(blocks)-1 {
+		if n < len(chunks)-1 {
 			if err := batch.Flush(); err != nil {
-				return fmt.Errorf("send block %d of %d to events: %w", n+1, len(blocks), err)
+				return fmt.Errorf("send block %d of %d to events: %w", n+1, len(chunks), err)
 			}
 		}
 	}
@@ -215,27 +213,6 @@ func (s *server) insertEvents(ctx context.Context, chunks [][]Event) error {
 		return fmt.Errorf("insert %d rows into events: %w", countEvents(chunks), err)
 	}
 	return nil
-}
-
-// blockRows is the most events in one block of an insert: small enough that an
-// insert's column buffers stay small (a few MB), large enough that the blocks' own
-// overhead does not show. The server squashes the blocks of one INSERT into one part,
-// on a cluster too (one part per shard).
-const blockRows = 4096
-
-// splitBlocks cuts the chunks into blocks of at most n events.
-func splitBlocks(chunks [][]Event, n int) [][]Event {
-	var blocks [][]Event
-	for _, c := range chunks {
-		for len(c) > n {
-			blocks = append(blocks, c[:n])
-			c = c[n:]
-		}
-		if len(c) > 0 {
-			blocks = append(blocks, c)
-		}
-	}
-	return blocks
 }
 
 func appendEventColumns(batch driver.Batch, events []Event) error {
