@@ -307,7 +307,7 @@ func openGeo(path string, log *slog.Logger) (*geo.Reader, error) {
 //
 //   - With a ClickHouse server the process holds only Go memory (about 65 MB live under
 //     make bench's load), so the heap may grow to three times that: collecting half as
-//     often took 12–16 % less CPU per event, for a peak of 208–220 MB instead of 135.
+//     often took 12–16 % less CPU per event, for a peak of 186–220 MB instead of 135.
 //   - chDB keeps its own memory inside the process (100 MB and more under load, beside
 //     its mapped code), so the Go heap gets less room above what it holds live; it
 //     costs a few more collections.
