@@ -134,10 +134,10 @@ func (c *clusterStore) exec(ctx context.Context, query string, args ...any) erro
 	} else {
 		err = c.onEachShard(ctx, run)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case clusterddl.ColumnChange(query):
+	}
+	if clusterddl.ColumnChange(query) {
 		return c.waitColumns(ctx, target)
 	}
 	if _, isMutation := clusterddl.Mutation(query); isMutation {

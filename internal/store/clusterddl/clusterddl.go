@@ -243,10 +243,11 @@ func Alter(stmt string) (table string, ok bool) {
 	return m[1], true
 }
 
-// OnServer renders an ALTER TABLE (a column change, a delete, a dropped partition) for one server,
-// without ON CLUSTER: on the local table of a sharded table (run it on one replica of
-// each shard) or on a shared table (run it on any one server). Replication carries it
-// to the other replicas, which is sturdier than the distributed DDL queue (see alter).
+// OnServer renders an ALTER TABLE (a column change, a delete, a dropped partition) for
+// one server, without ON CLUSTER: on the local table of a sharded table (run it on one
+// replica of each shard) or on a shared table (run it on any one server). Replication
+// carries it to the other replicas, which is sturdier than the distributed DDL queue
+// (see alter).
 func (c Cluster) OnServer(stmt string, l Layout) (sql string, sharded bool, err error) {
 	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
 	if m == nil {
