@@ -44,7 +44,7 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	// holds them; a replica that has not fetched them yet (as under a loaded machine)
 	// would leave its shard's visits out.
 	for shard := 1; shard <= chcluster.Shards; shard++ {
-		replicasAgree(t, nodes, shard, src.Info().Database, "SELECT count() FROM events_local")
+		storetest.ReplicasAgree(t, nodes, shard, src.Info().Database, "SELECT count() FROM events_local")
 	}
 	derivedtest.WriteVisits(t, src, site, done)
 	derivedtest.RequireRows(t, src, site)
@@ -57,7 +57,7 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	before := map[string]string{}
 	for shard := 1; shard <= chcluster.Shards; shard++ {
 		for _, q := range perShard {
-			got := replicasAgree(t, nodes, shard, src.Info().Database, q)
+			got := storetest.ReplicasAgree(t, nodes, shard, src.Info().Database, q)
 			if strings.HasPrefix(got, "0\t") {
 				t.Fatalf("shard %d: %s = %s: the source holds nothing there", shard, q, got)
 			}
@@ -92,7 +92,7 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	}
 	for shard := 1; shard <= chcluster.Shards; shard++ {
 		for _, q := range perShard {
-			if got, want := replicasAgree(t, nodes, shard, dst.Info().Database, q), before[fmt.Sprint(shard, q)]; got != want {
+			if got, want := storetest.ReplicasAgree(t, nodes, shard, dst.Info().Database, q), before[fmt.Sprint(shard, q)]; got != want {
 				t.Errorf("shard %d after the restore: %s = %s, want the source's %s", shard, q, got, want)
 			}
 		}
@@ -130,7 +130,7 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	}
 	for shard := 1; shard <= chcluster.Shards; shard++ {
 		for _, q := range perShard {
-			replicasAgree(t, nodes, shard, dst.Info().Database, q)
+			storetest.ReplicasAgree(t, nodes, shard, dst.Info().Database, q)
 		}
 	}
 	rollupsAgree(t, dst)
@@ -167,37 +167,11 @@ func TestBackupRestoreOnCluster(t *testing.T) {
 	// A read through the Distributed table may ask the replica that has not fetched
 	// the new part yet: wait until the replicas agree.
 	for shard := 1; shard <= chcluster.Shards; shard++ {
-		replicasAgree(t, nodes, shard, dst.Info().Database, "SELECT count(), sum(pageviews) FROM page_stats_daily_local")
+		storetest.ReplicasAgree(t, nodes, shard, dst.Info().Database, "SELECT count(), sum(pageviews) FROM page_stats_daily_local")
 	}
 	if got := count(t, dst, "SELECT sum(pageviews) AS n FROM page_stats_daily"); got != pv+1 {
 		t.Errorf("a new page view after the restore: %d page views in the rollup, want %d", got, pv+1)
 	}
-}
-
-// replicasAgree is q's answer on the replicas of shard once they agree (replication
-// is asynchronous).
-func replicasAgree(t *testing.T, nodes []chcluster.Node, shard int, db, q string) string {
-	t.Helper()
-	var outs []string
-	for range 150 {
-		outs = outs[:0]
-		for _, n := range nodes {
-			if n.Shard != shard {
-				continue
-			}
-			out, err := n.Query(db, q)
-			if err != nil {
-				t.Fatalf("server %d: %s: %v", n.Index+1, q, err)
-			}
-			outs = append(outs, strings.TrimSpace(out))
-		}
-		if outs[0] == outs[len(outs)-1] {
-			return outs[0]
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("shard %d: the replicas disagree on %s: %v", shard, q, outs)
-	return ""
 }
 
 // rollupsAgree fails the test when the rollups count other page views or custom events

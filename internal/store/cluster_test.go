@@ -92,7 +92,7 @@ func TestClusterMigrationsAndInserts(t *testing.T) {
 		}
 		var total uint64
 		for shard := 1; shard <= chcluster.Shards; shard++ {
-			n := waitReplicasAgree(t, nodes, shard, db, "SELECT count() FROM events_local")
+			n, _ := strconv.ParseUint(storetest.ReplicasAgree(t, nodes, shard, db, "SELECT count() FROM events_local"), 10, 64)
 			if n == 0 {
 				t.Errorf("%s: shard %d holds no events: the sharding key does not spread them", when, shard)
 			}
@@ -238,32 +238,6 @@ func visits(t *testing.T, s store.Store, q string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
-}
-
-// waitReplicasAgree returns the answer of q (a count) on the replicas of shard once
-// they all give the same one: a replica fetches what another wrote in the background.
-func waitReplicasAgree(t *testing.T, nodes []chcluster.Node, shard int, db, q string) uint64 {
-	t.Helper()
-	var last []string
-	for range 300 {
-		last = last[:0]
-		for _, n := range nodes {
-			if n.Shard == shard {
-				last = append(last, strings.TrimSpace(query(t, n, db, q)))
-			}
-		}
-		same := true
-		for _, v := range last {
-			same = same && v == last[0]
-		}
-		if same {
-			n, _ := strconv.ParseUint(last[0], 10, 64)
-			return n
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the replicas of shard %d do not agree on %q: %v", shard, q, last)
-	return 0
 }
 
 // BenchmarkInsertEventsCluster inserts batches of 10,000 realistic events (new ones each

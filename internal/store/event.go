@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/hex"
 	"slices"
 	"strconv"
 	"time"
@@ -79,7 +78,7 @@ type eventColumn struct {
 }
 
 var eventColumns = []eventColumn{
-	column("event_id", func(e *Event) uuid.UUID { return e.EventID }, appendUUID),
+	column("event_id", func(e *Event) uuid.UUID { return e.EventID }, literal.AppendUUIDText),
 	stringColumn("site", func(e *Event) string { return e.Site }),
 	column("timestamp", func(e *Event) time.Time { return e.Timestamp.UTC() },
 		func(b []byte, t time.Time) []byte { return t.AppendFormat(b, dateTimeLayout) }),
@@ -111,22 +110,6 @@ var eventColumns = []eventColumn{
 	arrayColumn("prop_values", func(e *Event) *[]string { return &e.PropValues }),
 	// Last: EventColumns leaves it out (Event has no field of its own for it).
 	uintColumn(TimeColumn, func(e *Event) uint64 { return uint64(max(e.Timestamp.UnixMicro(), 0)) }),
-}
-
-// appendUUID writes id in its text form (8-4-4-4-12 hex digits) without the string
-// uuid.UUID.String allocates for every event of an embedded insert.
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	var text [36]byte
-	hex.Encode(text[0:8], id[0:4])
-	text[8] = '-'
-	hex.Encode(text[9:13], id[4:6])
-	text[13] = '-'
-	hex.Encode(text[14:18], id[6:8])
-	text[18] = '-'
-	hex.Encode(text[19:23], id[8:10])
-	text[23] = '-'
-	hex.Encode(text[24:], id[10:])
-	return append(b, text[:]...)
 }
 
 // EventValues are the fields of e in the order of EventColumns: a uuid.UUID, strings,

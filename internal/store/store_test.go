@@ -331,15 +331,6 @@ func testLiterals(t *testing.T, s Store) {
 	}
 }
 
-func TestAppendUUID(t *testing.T) {
-	for range 100 {
-		id := uuid.New()
-		if got := string(appendUUID([]byte("x"), id)); got != "x"+id.String() {
-			t.Fatalf("appendUUID(%v) = %q", id, got)
-		}
-	}
-}
-
 // A batch of several queue chunks goes as a block per chunk within one INSERT, and the
 // server stores it as one part with every event once: no extra parts for the server to
 // merge.

@@ -17,6 +17,7 @@
 package literal
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,25 @@ func appendUint(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10)
 
 // appendUUID appends the literal of id (see UUID).
 func appendUUID(b []byte, id uuid.UUID) []byte {
-	return append(append(append(b, "toUUID('"...), id.String()...), "')"...)
+	return append(AppendUUIDText(append(b, "toUUID('"...), id), "')"...)
+}
+
+// AppendUUIDText appends id's text form, 8-4-4-4-12 lowercase hex digits as
+// uuid.UUID.String writes it, without the string String allocates: a UUID as
+// TabSeparated data holds it (an embedded insert writes one per event), and inside
+// toUUID('…').
+func AppendUUIDText(b []byte, id uuid.UUID) []byte {
+	var text [36]byte
+	hex.Encode(text[0:8], id[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], id[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], id[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], id[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], id[10:])
+	return append(b, text[:]...)
 }
 
 // AppendQuote appends s as a ClickHouse string literal (see Quote).

@@ -51,3 +51,15 @@ func TestLiteralText(t *testing.T) {
 		t.Errorf("UUIDList = %s, want %s", got, want)
 	}
 }
+
+func TestAppendUUIDText(t *testing.T) {
+	for range 100 {
+		id := uuid.New()
+		if got := string(AppendUUIDText([]byte("x"), id)); got != "x"+id.String() {
+			t.Fatalf("AppendUUIDText(%v) = %q", id, got)
+		}
+		if got := UUID(id); got != "toUUID('"+id.String()+"')" {
+			t.Fatalf("UUID(%v) = %q", id, got)
+		}
+	}
+}

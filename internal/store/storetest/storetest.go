@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/testenv"
@@ -114,4 +117,31 @@ func Embedded(t testing.TB) store.Store {
 		t.Fatalf("open embedded: %v", embeddedErr)
 	}
 	return embedded
+}
+
+// ReplicasAgree returns q's answer (trimmed) on the replicas of shard once they all give
+// the same one: a replica fetches what another wrote in the background. It fails t when
+// they still differ after 30 s.
+func ReplicasAgree(t testing.TB, nodes []chcluster.Node, shard int, db, q string) string {
+	t.Helper()
+	var outs []string
+	for range 300 {
+		outs = outs[:0]
+		for _, n := range nodes {
+			if n.Shard != shard {
+				continue
+			}
+			out, err := n.Query(db, q)
+			if err != nil {
+				t.Fatalf("server %d: %s: %v", n.Index+1, q, err)
+			}
+			outs = append(outs, strings.TrimSpace(out))
+		}
+		if !slices.ContainsFunc(outs, func(o string) bool { return o != outs[0] }) {
+			return outs[0]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the replicas of shard %d do not agree on %q: %v", shard, q, outs)
+	return ""
 }
