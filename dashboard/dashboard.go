@@ -62,6 +62,8 @@ type Options struct {
 	// GeoIP says whether the collector looks up locations (--geoip): without it the
 	// Locations card says how to add a database.
 	GeoIP bool
+	// SampleAbove: see reports.Deps.SampleAbove.
+	SampleAbove int
 }
 
 // Dashboard serves the staff pages and API.
@@ -127,7 +129,7 @@ func (d *Dashboard) Run(ctx context.Context) { d.auth.Run(ctx) }
 // it. An error means the dashboard is incomplete and must not be served.
 func (d *Dashboard) Register(app fiber.Router) error {
 	rep, err := reports.New(reports.Deps{DB: d.opts.DB, Sites: d.opts.Sites, Log: d.log,
-		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit})
+		Registry: d.opts.Registry, Now: d.opts.Now, Audit: d.auth.Audit, SampleAbove: d.opts.SampleAbove})
 	if err != nil {
 		return fmt.Errorf("dashboard reports: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/collector"
+	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/mailer"
 	"github.com/websystems/loendur/internal/privacy"
@@ -41,6 +42,7 @@ type serveConfig struct {
 	QueueSize     int
 	BatchSize     int
 	FlushInterval time.Duration
+	SampleAbove   int
 	RateLimit     float64
 	SessionSync   time.Duration
 	ShutdownWait  time.Duration
@@ -167,6 +169,8 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	intf(&cfg.IPv6Prefix, "ipv6-prefix", "IPV6_PREFIX", privacy.DefaultV6Bits, "bits of an IPv6 address kept; at most 48")
 	intf(&cfg.QueueSize, "queue-size", "QUEUE_SIZE", collector.DefaultQueueSize, "events held in memory before the beacon answers 503")
 	intf(&cfg.BatchSize, "batch-size", "BATCH_SIZE", 0, "events per insert at most (0: 20,000 on a ClickHouse server, 10,000 embedded)")
+	intf(&cfg.SampleAbove, "sample-above", "SAMPLE_ABOVE", reports.DefaultSampleAbove,
+		"visits a report's period may have before it is estimated from 1 in 32 visitors (faster; ?sample=off counts all); 0: never")
 	dur := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
 		fs.DurationVar(p, name, def, usage+" ($"+envPrefix+envName+")")
 		env[name] = envName
@@ -233,6 +237,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.FlushInterval <= 0 {
 		errs = append(errs, errors.New("--flush-interval must be positive, e.g. 1s"))
+	}
+	if c.SampleAbove < 0 {
+		errs = append(errs, errors.New("--sample-above must be a number of visits, or 0 to never sample"))
 	}
 	if c.AcceptLogSync < 0 {
 		errs = append(errs, errors.New("--accept-log-sync must be 0 (fsync only when a batch is delivered) or positive, e.g. 100ms"))

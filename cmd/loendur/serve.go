@@ -260,7 +260,7 @@ func newServices(cfg serveConfig, d serveDeps) (*services, error) {
 	noticeOpts.Prefixes = &d.truncator
 	dash, err := dashboard.New(dashboard.Options{DB: d.db, Sites: d.sites, Log: d.log, Registry: d.registry,
 		Secure: cfg.SecureCookies, Truncator: d.truncator, Erasure: erasures, Exclusions: d.exclusions,
-		Notify: d.notify, Notice: noticeOpts,
+		Notify: d.notify, Notice: noticeOpts, SampleAbove: sampleAbove(cfg.SampleAbove),
 		Salt:      d.salts.For,
 		PublicURL: cfg.Mail.PublicURL, GeoIP: d.geo != nil,
 		ClientIP: func(c *fiber.Ctx) netip.Addr {
@@ -410,4 +410,13 @@ func openReferrerSpam(path string, log *slog.Logger) (*referrer.SpamList, error)
 	}
 	log.Info("referrer spam list loaded", "hosts", l.Len())
 	return l, nil
+}
+
+// sampleAbove is --sample-above as reports.Deps takes it (there 0 is the default and
+// a negative number never samples).
+func sampleAbove(visits int) int {
+	if visits == 0 {
+		return -1
+	}
+	return visits
 }

@@ -74,6 +74,10 @@ type answer struct {
 	Totals     map[string]any   `json:"totals,omitempty"`
 	// IncludesImported: the figures include imported aggregates (?imported=0 hides them).
 	IncludesImported bool `json:"includes_imported"`
+	// SampleRate is 1 when every visit was counted, N when the figures are estimated
+	// from one visitor in N, scaled up (a long period of a large site; ?sample=off
+	// counts every visit).
+	SampleRate int `json:"sample_rate"`
 }
 
 // request is what every report handler has parsed and checked.
@@ -155,6 +159,13 @@ func (rep *Service) parse(c *fiber.Ctx) (request, error) {
 	if q.Interval == "" {
 		q.Interval = p.Current.DefaultInterval()
 	}
+	switch v := c.Query(SampleParam); v {
+	case "", "auto":
+	case "off":
+		q.Sample = 1
+	default:
+		return request{}, badRequest("sample must be auto or off")
+	}
 	return request{site: site, period: p, query: q}, nil
 }
 
@@ -194,6 +205,12 @@ func (rep *Service) run(ctx context.Context, c *fiber.Ctx, report string, req re
 		a.Filters = Filters{}
 	}
 	var err error
+	if q.Sample == 0 && sampleable(report, q.Filters) {
+		if q.Sample, err = rep.SampleRate(ctx, q); err != nil {
+			return a, err
+		}
+	}
+	a.SampleRate = max(q.Sample, 1)
 	switch report {
 	case "overview":
 		var m OverviewMetrics

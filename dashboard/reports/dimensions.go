@@ -100,6 +100,9 @@ func (rep *Service) dimensionRows(ctx context.Context, s scope, dim dimension, w
 	if err := rep.query(ctx, "dimension", &rows, sql); err != nil {
 		return nil, err
 	}
+	for i := range rows {
+		s.scaleUp(&rows[i].Visitors, &rows[i].Visits, &rows[i].Bounces, &rows[i].Duration)
+	}
 	return rows, nil
 }
 
@@ -203,6 +206,7 @@ func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, erro
 	}
 	views := make(map[string]uint64, len(pages))
 	for _, p := range pages {
+		s.scaleUp(&p.Pageviews)
 		views[p.Page] = p.Pageviews
 	}
 	out := make([]exitRow, len(exits))
@@ -223,6 +227,9 @@ func (rep *Service) exitsOfVisits(ctx context.Context, s scope) ([]exitRow, erro
 	var rows []exitRow
 	if err := rep.query(ctx, "exit_visits", &rows, sql); err != nil {
 		return nil, err
+	}
+	for i := range rows {
+		s.scaleUp(&rows[i].Visitors, &rows[i].Exits, &rows[i].Pageviews)
 	}
 	return rows, nil
 }

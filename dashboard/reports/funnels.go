@@ -210,6 +210,7 @@ func (rep *Service) FunnelReport(ctx context.Context, q Query, f Funnel) ([]Row,
 	counts := make([]uint64, len(f.Steps))
 	visits := make([]uint64, len(f.Steps))
 	for _, row := range rows {
+		s.scaleUp(&row.Visitors, &row.Visits)
 		if i := int(row.Step) - 1; i >= 0 && i < len(counts) {
 			counts[i], visits[i] = row.Visitors, row.Visits
 		}

@@ -26,8 +26,8 @@ func (s scope) stats(rg Range, where string, rollupable bool, eventsMatchEvent b
 }
 
 // pageStats plans the page rows of the query's range under its filters: from the
-// rollups when the only filters are on the page (a column they keep), else from the
-// matching visits. extra, when set, renders a further condition on the path column it
+// rollups when the only filters are on the page (a column they keep) and the report is
+// not sampled, else from the matching visits. extra, when set, renders a further condition on the path column it
 // is given.
 func (s scope) pageStats(extra func(col string) string) statsData {
 	cond := func(col string) string {
@@ -36,7 +36,7 @@ func (s scope) pageStats(extra func(col string) string) statsData {
 		}
 		return s.Filters.pageWhere(col)
 	}
-	if s.Filters.onlyPages() {
+	if s.Filters.onlyPages() && !s.sampled() {
 		return statsData{Site: s.Site, Segments: segmentsUpTo(s.Range.Start, s.Range.End, upToMonth), Where: cond("pathname")}
 	}
 	return statsData{Site: s.Site, Visits: &visitRowsData{Sessions: s.sessions(s.Range),
@@ -73,6 +73,10 @@ func (rep *Service) pageRows(ctx context.Context, s scope, limit int) ([]pageRow
 	var rows []pageRow
 	if err := rep.query(ctx, "top_pages", &rows, sql); err != nil {
 		return nil, err
+	}
+	for i := range rows {
+		r := &rows[i]
+		s.scaleUp(&r.Visitors, &r.Pageviews, &r.Engagements, &r.Engaged, &r.Scroll)
 	}
 	return rows, nil
 }
@@ -129,6 +133,7 @@ func (rep *Service) Scroll(ctx context.Context, q Query, page string) ([]Row, er
 	if len(rows) > 0 {
 		v, r25, r50, r75, r100 = rows[0].Visitors, rows[0].R25, rows[0].R50, rows[0].R75, rows[0].R100
 	}
+	s.scaleUp(&v, &r25, &r50, &r75, &r100)
 	out := []Row{{{"depth", 0}, {"visitors", v}, {"share", percent(float64(v), float64(v))}}}
 	for i, n := range []uint64{r25, r50, r75, r100} {
 		// A visitor counted as scrolling whose page view fell just outside the period
@@ -148,7 +153,11 @@ func (rep *Service) Events(ctx context.Context, q Query) ([]Row, error) {
 	}
 	event, props := s.Filters.Get(FilterEvent)
 	var stats statsData
-	switch rest := s.Filters.Without(FilterEvent); {
+	rest := s.Filters.Without(FilterEvent)
+	if !sampleable("events", s.Filters) {
+		s.Sample = 0
+	}
+	switch {
 	case len(rest) == 0:
 		where := " AND prop_key = ''"
 		if props {
@@ -186,6 +195,7 @@ func (rep *Service) Events(ctx context.Context, q Query) ([]Row, error) {
 	}
 	out := make([]Row, 0, len(rows))
 	for _, e := range rows {
+		s.scaleUp(&e.Visitors, &e.Count)
 		if props {
 			out = append(out, Row{{"event", e.Event}, {"property", e.Property}, {"value", e.Value},
 				{"visitors", e.Visitors}, {"events", e.Count}})
@@ -206,6 +216,7 @@ func (rep *Service) Realtime(ctx context.Context, q Query) (visitors uint64, row
 	if err != nil {
 		return 0, nil, err
 	}
+	s.Sample = 0 // five minutes of events (sampleable)
 	now := rep.now().UTC()
 	window := Range{Start: now.Add(-RealtimeWindow), End: now.Add(time.Second)}
 	// A page filter asks who is on that page now: it applies to each visitor's latest

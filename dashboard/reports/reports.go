@@ -47,6 +47,9 @@ type Deps struct {
 	Now      func() time.Time      // nil: time.Now
 	// Audit records funnel changes in the audit log (auth.Service.Audit); nil: not recorded.
 	Audit func(ctx context.Context, actor *auth.User, action, target, detail string)
+	// SampleAbove is how many visits a period may have before its reports read the
+	// visit sample (SampleRate); 0: DefaultSampleAbove, negative: never.
+	SampleAbove int
 }
 
 // Service answers report queries. It only reads: the sessions table is written by
@@ -58,6 +61,8 @@ type Service struct {
 	now     func() time.Time
 	metrics *metrics
 	auditFn func(ctx context.Context, actor *auth.User, action, target, detail string)
+	// sampleAbove: see Deps.SampleAbove.
+	sampleAbove int
 }
 
 // New checks deps and returns the reports service.
@@ -75,7 +80,11 @@ func New(deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{db: deps.DB, sites: deps.Sites, log: deps.Log, now: deps.Now, metrics: m, auditFn: deps.Audit}, nil
+	if deps.SampleAbove == 0 {
+		deps.SampleAbove = DefaultSampleAbove
+	}
+	return &Service{db: deps.DB, sites: deps.Sites, log: deps.Log, now: deps.Now, metrics: m, auditFn: deps.Audit,
+		sampleAbove: deps.SampleAbove}, nil
 }
 
 // Query is one report question: a site, a range of days in its time zone, filters.
@@ -91,6 +100,9 @@ type Query struct {
 	Compare string
 	// Interval is the time series' bucket (Range.Intervals); "": Range.DefaultInterval.
 	Interval string
+	// Sample is the rate visits are read at: 0 or 1 every visit, derived.VisitSample.Rate
+	// one visitor in that many, the counts scaled up (SampleRate chooses).
+	Sample int
 }
 
 // previous is the range q's figures are compared with; false when comparison is off.
@@ -122,6 +134,7 @@ func (q Query) limit() int {
 // sessionsData feeds sessions.sql.
 type sessionsData struct {
 	Columns    string // derived.Visits.Computed
+	Table      string // the sessions table or its sample
 	Site       string
 	Start, End time.Time // visits that started in [Start, End)
 	Done       time.Time // the sessions table holds every visit that ended before Done
@@ -131,9 +144,12 @@ type sessionsData struct {
 }
 
 // visits describes the visits of site that started in [start, end), given that the
-// sessions table is complete up to done.
-func visits(site string, start, end, done time.Time) sessionsData {
-	d := sessionsData{Columns: derived.Visits.Computed(), Site: site, Start: start, End: end, Done: done}
+// sessions table is complete up to done; sampled: those of derived.VisitSample.
+func visits(site string, start, end, done time.Time, sampled bool) sessionsData {
+	d := sessionsData{Columns: derived.Visits.Computed(), Table: derived.Visits.Name, Site: site, Start: start, End: end, Done: done}
+	if sampled {
+		d.Table = derived.VisitSample.Name
+	}
 	// A visit that started before end and is not in the table ended at or after done,
 	// so it started after done - derived.MaxVisitLength: none when end is before that.
 	if end.After(done.Add(-derived.MaxVisitLength)) {
@@ -143,7 +159,7 @@ func visits(site string, start, end, done time.Time) sessionsData {
 		}
 		d.Live = derived.VisitSpan{
 			Site: site, From: from.Add(-derived.MaxVisitLength), To: end.Add(derived.MaxVisitLength),
-			EndFrom: done, StartFrom: start, StartTo: end,
+			EndFrom: done, StartFrom: start, StartTo: end, Sampled: sampled,
 		}.Query()
 	}
 	return d
@@ -168,13 +184,31 @@ func (rep *Service) scope(ctx context.Context, q Query) (scope, error) {
 
 // sessions are the visits of the range rg.
 func (s scope) sessions(rg Range) sessionsData {
-	return visits(s.Site, rg.Start, rg.End, s.done)
+	return visits(s.Site, rg.Start, rg.End, s.done, s.sampled())
+}
+
+// sampled says whether the visits are read from derived.VisitSample.
+func (s scope) sampled() bool { return s.Sample > 1 }
+
+// scaleUp multiplies counts read from the visit sample by its rate, so they estimate
+// the whole; exact counts are left as they are.
+func (s scope) scaleUp(counts ...*uint64) {
+	if !s.sampled() {
+		return
+	}
+	for _, n := range counts {
+		*n *= uint64(s.Sample)
+	}
 }
 
 // eventFilter renders the filters as conditions on events of the range rg: direct
-// conditions on the event's own columns, and membership of a matching visit.
+// conditions on the event's own columns, and membership of a matching visit; when
+// sampled, only the sampled visitors' events.
 func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
 	direct, visit := s.Filters.split(eventsMatchEvent)
+	if s.sampled() {
+		direct += " AND " + derived.VisitSample.Where()
+	}
 	if len(visit) == 0 {
 		return direct, nil
 	}
@@ -182,7 +216,7 @@ func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
 	in, err := render("visit_filter", struct {
 		Sessions sessionsData
 		Where    string
-	}{visits(s.Site, rg.Start.Add(-derived.MaxVisitLength), rg.End, s.done), visit.sessionWhere()})
+	}{visits(s.Site, rg.Start.Add(-derived.MaxVisitLength), rg.End, s.done, s.sampled()), visit.sessionWhere()})
 	if err != nil {
 		return "", err
 	}

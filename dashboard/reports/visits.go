@@ -53,6 +53,10 @@ type visitTotals struct {
 	Engaged   uint64 `ch:"sum_engaged"`
 }
 
+func (t *visitTotals) scaleUp(s scope) {
+	s.scaleUp(&t.Visitors, &t.Visits, &t.Pageviews, &t.Bounces, &t.Duration, &t.Engaged)
+}
+
 func (t visitTotals) bounceRate() float64    { return percent(float64(t.Bounces), float64(t.Visits)) }
 func (t visitTotals) visitDuration() float64 { return avg(float64(t.Duration), float64(t.Visits)) }
 func (t visitTotals) engagedTime() float64   { return avg(float64(t.Engaged)/1000, float64(t.Visits)) }
@@ -167,7 +171,8 @@ type visitStatsData struct {
 
 // visitRollup is the visit rollup that answers a report under fs, the condition that
 // chooses its rows and whether it has hourly rows; ok is false when no rollup does
-// (several filters, a pattern, "is not", "contains", an event filter).
+// (several filters, a pattern, "is not", "contains", an event filter). A sampled report
+// reads no rollup: their uniq states are the cost sampling avoids.
 func visitRollup(fs Filters) (table, where string, hourly, ok bool) {
 	switch {
 	case len(fs) == 0:
@@ -196,7 +201,7 @@ var dimValueColumn = map[string]string{
 // false when the filters need the visits themselves.
 func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
 	table, where, hourly, ok := visitRollup(s.Filters)
-	if !ok {
+	if !ok || s.sampled() {
 		return visitStatsData{}, false
 	}
 	if !hourly {
@@ -211,7 +216,7 @@ func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
 // states of each dimension value; false under filters (they need the visits).
 func (s scope) dimensionStats(rg Range, dim dimension, order string) (visitStatsData, bool) {
 	rowWhere, rawWhere, ok := exitPagesOnly(s.Filters, dim)
-	if !ok {
+	if !ok || s.sampled() {
 		return visitStatsData{}, false
 	}
 	data := visitStatsData{Site: s.Site, Segments: withoutHours(segmentsUpTo(rg.Start, rg.End, upToMonth)), Done: s.done,
@@ -304,6 +309,7 @@ func (rep *Service) visitTotals(ctx context.Context, s scope, rg Range) (visitTo
 	if len(rows) == 0 {
 		rows = append(rows, visitTotals{})
 	}
+	rows[0].scaleUp(s)
 	return rep.addImportedTotals(ctx, s, rg, rows[0])
 }
 
@@ -409,6 +415,7 @@ func (rep *Service) series(ctx context.Context, s scope, rg Range, interval stri
 	}
 	got := make(map[int64]visitTotals, len(rows))
 	for _, row := range rows {
+		row.scaleUp(s)
 		got[int64(row.Bucket)] = row
 	}
 	if err := rep.addImportedSeries(ctx, s, rg, got); err != nil {

@@ -12,7 +12,8 @@ import (
 
 // Drift names the derived tables whose rows for site differ from what their definition
 // computes from the sources now: the rollups by their keys and sums, the written visits
-// (those that ended before the progress mark) by id, page views, entry and exit page.
+// (those that ended before the progress mark) by id, page views, entry and exit page,
+// and their sample by the same against the sampled visitors' written visits.
 // Empty when every derived table agrees. For tests of every path that changes events
 // (erasure, retention, replay), and for an operator who doubts a figure.
 func Drift(ctx context.Context, db DB, site string) ([]string, error) {
@@ -31,6 +32,14 @@ func Drift(ctx context.Context, db DB, site string) ([]string, error) {
 		if err != nil {
 			return out, err
 		}
+	}
+	sample := func(table, cond string) string {
+		return "SELECT " + visitRow + " AS r FROM " + table + " FINAL WHERE site = ?" + cond
+	}
+	d, err := differ(ctx, db, VisitSample.Name, sample(VisitSample.Name, ""), sample(Visits.Name, " AND "+VisitSample.Where()), site, true)
+	out = appendNonEmpty(out, d)
+	if err != nil {
+		return out, err
 	}
 	for _, t := range All() {
 		keys := t.keyNames()[1:]

@@ -52,7 +52,8 @@ const RollupShardKey = "rand()"
 // keys: events and visits by visitor, so that one visit, and all of one visitor's, are
 // on one shard; the rollups anywhere (RollupShardKey). The progress table is shared.
 func ShardKeys() clusterddl.Layout {
-	l := clusterddl.Layout{EventsTable: clusterddl.VisitorKey, SessionsTable: clusterddl.VisitorKey}
+	l := clusterddl.Layout{EventsTable: clusterddl.VisitorKey, SessionsTable: clusterddl.VisitorKey,
+		VisitSample.Name: clusterddl.VisitorKey}
 	for _, t := range All() {
 		l[t.Name()] = RollupShardKey
 	}
@@ -298,10 +299,10 @@ func Lookup(name string) (Table, bool) {
 }
 
 // Names are the names of every table this package owns: the rollups at every bucket,
-// the visits and their progress. A table holding event data that is not here, nor the
+// the visits, their sample and their progress. A table holding event data that is not here, nor the
 // events table, has no rebuild (the coverage test in internal/erasure fails).
 func Names() []string {
-	names := []string{Visits.Name, Visits.Progress}
+	names := []string{Visits.Name, Visits.Progress, VisitSample.Name}
 	for _, t := range All() {
 		names = append(names, t.Name())
 	}
@@ -318,7 +319,7 @@ type Migration struct {
 // Migrations renders the migrations of every derived table for a deployment. They take
 // their place among schema/*.sql by version.
 func Migrations(d Deployment) ([]Migration, error) {
-	out := []Migration{Visits.migration()}
+	out := []Migration{Visits.migration(), VisitSample.migration()}
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
 		for _, b := range r.Buckets {

@@ -105,15 +105,19 @@ func (v VisitTable) Computed() string {
 // server (Deployment.render makes them a cluster's). Both have existed since migration
 // 21 (then a .sql file); IF NOT EXISTS keeps an upgraded database's rows.
 func (v VisitTable) DDL() []string {
+	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = ReplacingMergeTree(version)\nORDER BY site"
+	return []string{v.tableDDL(v.Name), progress}
+}
+
+// tableDDL creates a table named name that holds visits as the sessions table does.
+func (v VisitTable) tableDDL(name string) string {
 	cols := []string{"    site String"}
 	for _, c := range v.Columns {
 		cols = append(cols, "    "+c.Name+" "+c.Type)
 	}
 	cols = append(cols, "    version UInt64")
-	table := "CREATE TABLE IF NOT EXISTS " + v.Name + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
+	return "CREATE TABLE IF NOT EXISTS " + name + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
 		"ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(start_time)\nORDER BY (site, toDate(start_time), session_id)\nSETTINGS index_granularity = 8192"
-	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = ReplacingMergeTree(version)\nORDER BY site"
-	return []string{table, progress}
 }
 
 func (v VisitTable) migration() Migration {
@@ -126,12 +130,16 @@ type VisitSpan struct {
 	From, To           time.Time // events read
 	EndFrom, EndTo     time.Time // visits whose last event is in [EndFrom, EndTo); EndTo zero: no bound
 	StartFrom, StartTo time.Time // and whose first is in [StartFrom, StartTo); zero: no bound
+	// Sampled keeps only the visitors of VisitSample: the reports' live part of a
+	// sampled period.
+	Sampled bool
 }
 
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": literal.Quote, "ts": literal.DateTime}).ParseFS(sqlFiles, "sql/*.sql"))
+var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": literal.Quote, "ts": literal.DateTime,
+	"sampled": VisitSample.Where}).ParseFS(sqlFiles, "sql/*.sql"))
 
 // Query is the one computation of a visit from its events: one row per visit of the
 // span, with the columns of Visits.Columns. The finalizer writes its rows, a rebuild
@@ -169,9 +177,12 @@ func (v VisitTable) rebuild(ctx context.Context, db DB, site string, days []time
 	if err != nil || done.Unix() <= 0 {
 		return err
 	}
-	if err := deleteWhere(ctx, db, v.Name, "site = ? AND toDate(start_time) IN "+in+" AND end_time < ?",
-		site, done.UTC()); err != nil {
-		return err
+	// The sample gets the new rows through its view; its old ones go with the table's.
+	for _, table := range []string{v.Name, VisitSample.Name} {
+		if err := deleteWhere(ctx, db, table, "site = ? AND toDate(start_time) IN "+in+" AND end_time < ?",
+			site, done.UTC()); err != nil {
+			return err
+		}
 	}
 	for _, day := range days {
 		span := VisitSpan{Site: site, From: day.Add(-MaxVisitLength), To: day.Add(24*time.Hour + 2*MaxVisitLength),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/store"
@@ -34,9 +35,9 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 			for _, site := range []string{long, short} {
 				for i, at := range ages {
 					evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview",
-						Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"},
+						Pathname: "/", VisitorID: visitor(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"},
 						store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(time.Second), Name: "Signup",
-							Pathname: "/", VisitorID: uint64(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"})
+							Pathname: "/", VisitorID: visitor(i + 1), SessionID: uint64(i + 1), IP: "203.0.0.0"})
 				}
 			}
 			if err := store.InsertEvents(ctx, db, evs); err != nil {
@@ -72,11 +73,11 @@ func TestRetentionDropsOnlyWhatIsTooOld(t *testing.T) {
 				}
 				return out
 			}
-			if got := left("events", "visitor_id", long); !slices.Equal(got, []uint64{2, 3, 4, 5, 6, 7}) {
-				t.Errorf("25 months: visitors left %v, want [2 3 4 5 6 7]", got)
+			if got, want := left("events", "visitor_id", long), visitors(2, 3, 4, 5, 6, 7); !slices.Equal(got, want) {
+				t.Errorf("25 months: visitors left %v, want %v", got, want)
 			}
-			if got := left("events", "visitor_id", short); !slices.Equal(got, []uint64{4, 5, 7}) {
-				t.Errorf("2 months: visitors left %v, want [4 5 7]", got)
+			if got, want := left("events", "visitor_id", short), visitors(4, 5, 7); !slices.Equal(got, want) {
+				t.Errorf("2 months: visitors left %v, want %v", got, want)
 			}
 			if got := left("page_stats_daily", "day", short); len(got) != 3 {
 				t.Errorf("2 months: page_stats_daily rows left %v, want 3", got)
@@ -117,4 +118,16 @@ func deletedEvents(t *testing.T, reg *prometheus.Registry) float64 {
 	}
 	t.Fatal("no loendur_retention_deleted_total{table=events}")
 	return 0
+}
+
+// visitor is the id of the fixture's n-th visitor: a multiple of the visit sample's
+// rate, so that every visit is in the sample (derived.VisitSample) too.
+func visitor(n int) uint64 { return uint64(n * derived.VisitSample.Rate) }
+
+func visitors(ns ...int) []uint64 {
+	out := make([]uint64, len(ns))
+	for i, n := range ns {
+		out[i] = visitor(n)
+	}
+	return out
 }

@@ -223,6 +223,7 @@
       filters: parseFilters(q.get('filters')),
       scroll: q.get('scroll') || '', funnel: q.get('funnel') || '',
       imported: q.get('imported') === '0' ? '0' : '',
+      sample: q.get('sample') === 'off' ? 'off' : '',
       metric: q.get('metric') || DEFAULT_METRIC, compare: q.get('compare') || DEFAULT_COMPARE,
       interval: q.get('interval') || ''
     };
@@ -252,11 +253,12 @@
   function pageQuery(s) {
     return query(periodPairs(s).concat([['filters', formatFilters(s.filters)], ['scroll', s.scroll], ['funnel', s.funnel],
       ['metric', s.metric === DEFAULT_METRIC ? '' : s.metric], ['compare', s.compare === DEFAULT_COMPARE ? '' : s.compare],
-      ['interval', s.interval], ['imported', s.imported]]));
+      ['interval', s.interval], ['imported', s.imported], ['sample', s.sample]]));
   }
   // The API query of a report for a state, plus extra parameters.
   function apiQuery(s, extra) {
-    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)], ['imported', s.imported]],
+    var pairs = [['site', SITE]].concat(periodPairs(s), [['filters', formatFilters(s.filters)], ['imported', s.imported],
+      ['sample', s.sample]],
       s.compare === DEFAULT_COMPARE ? [] : [['compare', s.compare]]);
     if (extra) Object.keys(extra).forEach(function (k) { pairs.push([k, extra[k]]); });
     return query(pairs);
@@ -669,6 +671,7 @@
       renderMetrics(data || {});
       renderPeriodLabel(data || {});
       renderImported(data || {});
+      renderSample(data || {});
     } catch (err) {
       if (err.name === 'AbortError') return;
       clear($('metrics')).appendChild(h('p', { class: 'empty error' }, 'Could not load the overview: ' + err.message));
@@ -688,6 +691,21 @@
     var note = h('p', { id: 'imported-note', class: 'muted small' }, hidden ? 'Imported data hidden. ' : 'Includes imported data. ');
     var toggle = h('button', { type: 'button', class: 'link' }, hidden ? 'Show imported data' : 'Hide imported data');
     toggle.addEventListener('click', function () { navigate(Object.assign({}, state, { imported: hidden ? '' : '0' })); });
+    note.appendChild(toggle);
+    $('metrics').after(note);
+  }
+
+  // A long period of a large site is counted from one visitor in N (sample_rate) and
+  // scaled up; the note says so and offers exact figures (?sample=off), which take longer.
+  function renderSample(data) {
+    var old = $('sample-note');
+    if (old) old.remove();
+    var exact = state.sample === 'off';
+    if (!(data.sample_rate > 1) && !exact) return;
+    var note = h('p', { id: 'sample-note', class: 'muted small' }, exact ? 'Every visit counted. ' :
+      'Estimated from 1 in ' + data.sample_rate + ' visitors. ');
+    var toggle = h('button', { type: 'button', class: 'link' }, exact ? 'Estimate (faster)' : 'Count every visit');
+    toggle.addEventListener('click', function () { navigate(Object.assign({}, state, { sample: exact ? '' : 'off' })); });
     note.appendChild(toggle);
     $('metrics').after(note);
   }

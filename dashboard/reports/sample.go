@@ -1,0 +1,54 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/store/literal"
+)
+
+// DefaultSampleAbove is how many visits a period may have before its reports read the
+// visit sample (derived.VisitSample): below it every visit is read in well under a
+// second on two cores; above it the sample still holds this ÷ the rate visits or more,
+// enough for totals within about one percent.
+const DefaultSampleAbove = 1_000_000
+
+// SampleParam is the query parameter that turns sampling off (?sample=off): exact
+// figures, however long they take.
+const SampleParam = "sample"
+
+// SampleRate is the rate q's visits are to be read at: derived.VisitSample.Rate when
+// the current period has more visits than Deps.SampleAbove (counted from the per-day
+// visit rollup, a row per day), else 1.
+func (rep *Service) SampleRate(ctx context.Context, q Query) (int, error) {
+	if rep.sampleAbove < 0 {
+		return 1, nil
+	}
+	sql := "SELECT toUInt64(sum(visits)) AS n FROM " + derived.Table{Rollup: derived.VisitStats, Bucket: derived.Daily}.Name() +
+		" WHERE site = " + literal.Quote(q.Site) + " AND day >= " + literal.Date(q.Range.Start.UTC()) +
+		" AND day <= " + literal.Date(q.Range.End.UTC())
+	var rows []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := rep.query(ctx, "sample", &rows, sql); err != nil {
+		return 0, fmt.Errorf("estimate visits: %w", err)
+	}
+	if len(rows) > 0 && rows[0].N > uint64(rep.sampleAbove) {
+		return derived.VisitSample.Rate, nil
+	}
+	return 1, nil
+}
+
+// sampleable says whether a report under fs reads visits, so that a sample can answer
+// it: not realtime (five minutes of events), not dropped events (counters), and not
+// custom events without other filters (their rollups answer exactly, and fast).
+func sampleable(report string, fs Filters) bool {
+	switch report {
+	case "realtime", "dropped":
+		return false
+	case "events":
+		return len(fs.Without(FilterEvent)) > 0
+	}
+	return true
+}

@@ -1,0 +1,175 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/store"
+	"github.com/websystems/loendur/internal/store/storetest"
+	"github.com/websystems/loendur/internal/testclock"
+)
+
+// TestSampledReports: every report read from the visit sample equals the exact report
+// of the sampled visitors alone with its counts multiplied by the rate, while its rates
+// and averages stay as they are. The sampled visitors' events are stored a second time
+// as another site, whose reports are read exactly. On both engines, with the visits
+// computed from events and then written, with and without a filter; the sample table
+// then holds exactly the sampled visitors' written visits.
+func TestSampledReports(t *testing.T) {
+	rate := derived.VisitSample.Rate
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			all, only := "sample-all-"+engine+".test", "sample-only-"+engine+".test"
+			c := testclock.New(time.Date(2024, 4, 20, 12, 0, 0, 0, time.UTC))
+			r, _ := newSite(t, db, c, "Europe/Tallinn", all, only)
+			events := sampleEvents(all)
+			var kept []store.Event
+			for _, e := range events {
+				if e.VisitorID%uint64(rate) == 0 {
+					e.EventID, e.Site, e.Hostname = uuid.New(), only, only
+					kept = append(kept, e)
+				}
+			}
+			if len(kept) == 0 || len(kept) == len(events) {
+				t.Fatalf("%d of %d events are the sampled visitors': the fixture must have both kinds", len(kept), len(events))
+			}
+			insertEvents(t, db, events)
+			insertEvents(t, db, kept)
+			loc, _ := time.LoadLocation("Europe/Tallinn")
+			p, err := ParsePeriod("custom", "2024-01-20", "2024-04-10", loc, c.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stage := range []string{"from events", "written"} {
+				if stage == "written" {
+					for _, site := range []string{all, only} {
+						if _, err := r.Finalize(ctx, site); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				for _, filters := range []string{"", "country==EE", "page==/pricing"} {
+					fs, err := ParseFilters(filters)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sampled := Query{Site: all, Location: loc, Range: p.Current, Filters: fs, Sample: rate}
+					exact := Query{Site: only, Location: loc, Range: p.Current, Filters: fs}
+					for _, rc := range sampleCases(ctx, r) {
+						name := stage + " " + rc.name + " " + filters
+						got, err := rc.run(sampled)
+						if err != nil {
+							t.Fatalf("%s, sampled: %v", name, err)
+						}
+						want, err := rc.run(exact)
+						if err != nil {
+							t.Fatalf("%s, exact: %v", name, err)
+						}
+						// Sign-ups happen on /signup: none under the page filter, and none is what both say.
+						if len(want) == 0 && (rc.name != "events" || !strings.HasPrefix(filters, "page")) {
+							t.Errorf("%s: no rows: pick a case the fixture answers", name)
+						}
+						equalLines(t, name, rowLines(got, 1), rowLines(want, uint64(rate)))
+					}
+				}
+			}
+			drift, err := derived.Drift(ctx, db, all)
+			if err != nil || len(drift) > 0 {
+				t.Errorf("drift %v, err %v", drift, err)
+			}
+			var n []struct {
+				N uint64 `ch:"n"`
+			}
+			if err := db.Select(ctx, &n, "SELECT count() AS n FROM "+derived.VisitSample.Name+" WHERE site = ?", all); err != nil || len(n) == 0 || n[0].N == 0 {
+				t.Errorf("the sample holds %v visits (err %v), want the sampled visitors'", n, err)
+			}
+		})
+	}
+}
+
+type sampleCase struct {
+	name string
+	run  func(q Query) ([]Row, error)
+}
+
+// sampleCases are the reports a sample answers, as rows (the overview's metrics too).
+func sampleCases(ctx context.Context, r *Service) []sampleCase {
+	funnel := Funnel{Name: "f", Steps: []Step{{StepPage, "/"}, {StepPage, "/pricing"}, {StepEvent, "Signup"}}}
+	dim := func(report, by string) sampleCase {
+		return sampleCase{report + " by " + by, func(q Query) ([]Row, error) { return r.Dimension(ctx, q, report, by) }}
+	}
+	return []sampleCase{
+		{"overview", func(q Query) ([]Row, error) { o, err := r.Overview(ctx, q); return o.rows(), err }},
+		{"timeseries", func(q Query) ([]Row, error) { return r.Timeseries(ctx, q) }},
+		{"monthly", func(q Query) ([]Row, error) { q.Interval = IntervalMonth; return r.Timeseries(ctx, q) }},
+		{"top pages", func(q Query) ([]Row, error) { return r.TopPages(ctx, q) }},
+		{"exit pages", func(q Query) ([]Row, error) { return r.ExitPages(ctx, q) }},
+		{"scroll", func(q Query) ([]Row, error) { return r.Scroll(ctx, q, "/pricing") }},
+		{"funnel", func(q Query) ([]Row, error) { return r.FunnelReport(ctx, q, funnel) }},
+		{"events", func(q Query) ([]Row, error) {
+			q.Filters = append(slices.Clone(q.Filters), Filter{Key: FilterDevice, Op: OpIsNot, Value: "none"})
+			return r.Events(ctx, q)
+		}},
+		dim("entry-pages", FilterEntryPage), dim("sources", FilterSource), dim("utm", FilterUTMCampaign),
+		dim("locations", FilterCity), dim("devices", FilterBrowser),
+	}
+}
+
+// rowLines renders each row's fields as name=value, counts multiplied by k (the
+// overview's counts are the metrics visitors, visits and pageviews), sorted: rows that
+// tie may come in another order.
+func rowLines(rows []Row, k uint64) []string {
+	counts := map[string]bool{"visitors": true, "visits": true, "pageviews": true}
+	out := make([]string, len(rows))
+	for i, row := range rows {
+		metric, _ := row.Get("metric").(string)
+		var f []string
+		for _, fd := range row {
+			v := fd.Value
+			switch n := v.(type) {
+			case uint64:
+				v = n * k
+			case float64:
+				if counts[metric] && (fd.Name == "value" || fd.Name == "previous") {
+					v = n * float64(k)
+				}
+			case *float64:
+				if n != nil {
+					v = *n
+				}
+			}
+			f = append(f, fmt.Sprintf("%s=%v", fd.Name, v))
+		}
+		out[i] = strings.Join(f, " ")
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sampleEvents are pathEvents with a sign-up after each view of /signup, a third of
+// their visitors (every third number) in the sample, their ids a multiple of the rate.
+func sampleEvents(site string) []store.Event {
+	var out []store.Event
+	for _, e := range pathEvents(site) {
+		in := e.VisitorID%3 == 0
+		e.VisitorID *= uint64(derived.VisitSample.Rate)
+		if !in {
+			e.VisitorID++
+		}
+		out = append(out, e)
+		if e.Name == "pageview" && e.Pathname == "/signup" {
+			s := e
+			s.EventID, s.Name, s.Timestamp = uuid.New(), "Signup", e.Timestamp.Add(5*time.Second)
+			s.ReferrerSource, s.ReferrerHost, s.UTMSource, s.UTMMedium, s.UTMCampaign = "", "", "", "", ""
+			out = append(out, s)
+		}
+	}
+	return out
+}

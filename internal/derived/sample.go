@@ -1,0 +1,47 @@
+package derived
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SampleTable is a table of the visits of one visitor in Rate, picked by visitor_id
+// (a salted hash, so the pick is as good as random and keeps each visitor whole): a
+// report over a period too large to read every visit in time reads these and scales
+// the counts up by Rate, as other analytics tools do past some millions of visits.
+// Every visit of a sampled visitor is there, so a visitor's figures (unique visitors,
+// funnels, entry and exit pages) keep their meaning.
+type SampleTable struct {
+	Name    string
+	Rate    int
+	Version uint32 // the migration that creates it
+}
+
+// VisitSample is the sample of the sessions table. A materialized view copies the
+// sampled visitors' rows as the finalizer writes them; the rebuild of visits deletes
+// its rows with the sessions table's (VisitTable.rebuild) and erasure and retention
+// find it by its visitor_id and start_time like the sessions table.
+var VisitSample = SampleTable{Name: "sessions_sample", Rate: 32, Version: 84}
+
+// View is the name of the materialized view that keeps the sample.
+func (s SampleTable) View() string { return s.Name + "_mv" }
+
+// Where is the condition on visitor_id that picks the sample's visitors, for visits
+// and for events alike.
+func (s SampleTable) Where() string { return "visitor_id % " + strconv.Itoa(s.Rate) + " = 0" }
+
+// DDL renders the table, its view and the fill of an upgraded database's visits.
+func (s SampleTable) DDL() []string {
+	cols := strings.Join(Visits.ColumnNames(), ", ")
+	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + s.View() + " TO " + s.Name + " AS\nSELECT " + cols +
+		"\nFROM " + SessionsTable + "\nWHERE " + s.Where()
+	// Only into an empty table, so that a second run adds nothing (as Table.backfill).
+	fill := "INSERT INTO " + s.Name + " (" + cols + ") SELECT " + cols + "\nFROM " + SessionsTable +
+		" FINAL\nWHERE " + s.Where() + " AND (SELECT count() FROM " + s.Name + ") = 0"
+	return []string{Visits.tableDDL(s.Name), view, fill}
+}
+
+func (s SampleTable) migration() Migration {
+	return Migration{Version: s.Version, Name: fmt.Sprintf("%04d_%s.derived", s.Version, s.Name), Statements: s.DDL()}
+}
