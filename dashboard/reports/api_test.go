@@ -34,8 +34,12 @@ func newAPIEnv(t *testing.T, engine string) *apiEnv {
 	ctx := context.Background()
 	e := &apiEnv{site: "api-" + engine + ".test", other: "api-other-" + engine + ".test"}
 	c := testclock.New(time.Date(2024, 3, 6, 12, 0, 0, 0, time.UTC))
-	_, reg := newSite(t, db, c, "Europe/Tallinn", e.site, e.other)
+	r, reg := newSite(t, db, c, "Europe/Tallinn", e.site, e.other)
 	loadFixture(t, db, e.site)
+	// Written visits, as serve's finalizer leaves them: sampling counts those.
+	if _, err := r.Finalize(ctx, e.site); err != nil {
+		t.Fatal(err)
+	}
 	a, err := auth.New(auth.Options{DB: db, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +65,12 @@ func newAPIEnv(t *testing.T, engine string) *apiEnv {
 		t.Fatal(err)
 	}
 	rep.Register(e.app.Group("/api/v1", auth.RequireUser))
+	// The same reports with the sampling threshold below the fixture's visits.
+	sampling, err := New(Deps{DB: db, Sites: reg, Now: c.Now, SampleAbove: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampling.Register(e.app.Group("/sampling/api/v1", auth.RequireUser))
 	return e
 }
 
@@ -108,6 +118,30 @@ func TestAPI(t *testing.T) {
 				}
 				if m := a.Metrics["visitors"]; m.Value != 4 || m.Previous != 2 || m.Change == nil || *m.Change != 100 {
 					t.Errorf("visitors = %+v", m)
+				}
+			})
+
+			t.Run("sampling: the rate in every answer, off on request", func(t *testing.T) {
+				for _, c := range []struct {
+					target string
+					code   int
+					want   string
+				}{
+					{"/api/v1/stats/overview?site=" + e.site + period, 200, `"sample_rate":1`},
+					// The period's 5 visits are over the threshold of 3: one visitor in 32, and
+					// the fixture has none of them.
+					{"/sampling/api/v1/stats/overview?site=" + e.site + period, 200, `"sample_rate":32`},
+					{"/sampling/api/v1/stats/sources?site=" + e.site + period, 200, `"rows":[],"includes_imported":false,"sample_rate":32`},
+					{"/sampling/api/v1/stats/overview?site=" + e.site + period + "&sample=off", 200, `"visitors":{"value":4,`},
+					{"/sampling/api/v1/stats/overview?site=" + e.site + period + "&sample=off", 200, `"sample_rate":1`},
+					{"/sampling/api/v1/stats/events?site=" + e.site + period, 200, `"sample_rate":1`},
+					{"/sampling/api/v1/stats/realtime?site=" + e.site, 200, `"sample_rate":1`},
+					{"/sampling/api/v1/stats/overview?site=" + e.site + period + "&sample=half", 400, "sample must be auto or off"},
+				} {
+					code, _, body := e.do(t, "GET", e.mgrKey, c.target, "")
+					if code != c.code || !strings.Contains(body, c.want) {
+						t.Errorf("%s: %d %s, want %d and %s", c.target, code, body, c.code, c.want)
+					}
 				}
 			})
 

@@ -19,8 +19,9 @@ const DefaultSampleAbove = 1_000_000
 const SampleParam = "sample"
 
 // SampleRate is the rate q's visits are to be read at: derived.VisitSample.Rate when
-// the current period has more visits than Deps.SampleAbove (counted from the per-day
-// visit rollup, a row per day), else 1.
+// the current period has more visits than Deps.SampleAbove, else 1. The count is of
+// the visits written so far (the per-day visit rollup, a row per day): a site's
+// last hour is never what makes a period large.
 func (rep *Service) SampleRate(ctx context.Context, q Query) (int, error) {
 	if rep.sampleAbove < 0 {
 		return 1, nil
