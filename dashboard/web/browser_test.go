@@ -44,6 +44,12 @@ type server struct {
 // registered beside shop.test and client.test.
 func startServer(t *testing.T, more ...string) *server {
 	t.Helper()
+	return startServerWith(t, nil, more...)
+}
+
+// startServerWith is startServer with the dashboard's options changed by set.
+func startServerWith(t *testing.T, set func(*dashboard.Options), more ...string) *server {
+	t.Helper()
 	ctx := context.Background()
 	db := storetest.Server(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,7 +66,11 @@ func startServer(t *testing.T, more ...string) *server {
 	if _, _, err := auth.AddUser(ctx, db, mgrEmail, auth.RoleManager, []string{clientSite}, password); err != nil {
 		t.Fatal(err)
 	}
-	d, err := dashboard.New(dashboard.Options{DB: db, Sites: reg, Log: log})
+	opts := dashboard.Options{DB: db, Sites: reg, Log: log}
+	if set != nil {
+		set(&opts)
+	}
+	d, err := dashboard.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
