@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/websystems/loendur/dashboard/reports"
+	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/eventtest"
 	"github.com/websystems/loendur/internal/sites"
 	"github.com/websystems/loendur/internal/store"
@@ -16,7 +18,8 @@ import (
 
 // The reports on the local cluster (2 shards × 2 replicas) equal those of a single
 // server fed the same events: overview, top and exit pages, custom events, sources,
-// devices and entry pages, read through the Distributed tables.
+// devices and entry pages, read through the Distributed tables, and the overview and
+// top pages from the visit sample (derived.VisitSample), once the visits are written.
 func TestReportsOnClusterEqualSingleServer(t *testing.T) {
 	ctx := context.Background()
 	cluster, _ := storetest.Cluster(t)
@@ -35,6 +38,7 @@ func TestReportsOnClusterEqualSingleServer(t *testing.T) {
 		if _, err := reg.Ensure(ctx, []string{site}); err != nil {
 			t.Fatal(err)
 		}
+		derivedtest.Finalize(t, db, site, day.Add(48*time.Hour))
 		rep, err := reports.New(reports.Deps{DB: db, Sites: reg, Now: func() time.Time { return day.Add(48 * time.Hour) }})
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +62,12 @@ func TestReportsOnClusterEqualSingleServer(t *testing.T) {
 			rows, err := rep.Dimension(ctx, q, dim, "")
 			add(dim, rows, err)
 		}
+		sq := q
+		sq.Sample = derived.VisitSample.Rate
+		ov, err = rep.Overview(ctx, sq)
+		add("sampled overview", ov, err)
+		pages, err = rep.TopPages(ctx, sq)
+		add("sampled top pages", pages, err)
 		answers[name] = got
 	}
 	for report, want := range answers["single"] {
@@ -65,7 +75,9 @@ func TestReportsOnClusterEqualSingleServer(t *testing.T) {
 			t.Errorf("%s on the cluster:\n%+v\nsingle server:\n%+v", report, got, want)
 		}
 	}
-	if ov := answers["single"]["overview"]; reflect.ValueOf(ov).IsZero() {
-		t.Errorf("the overview is empty: the fixture's day is not the one asked (%v)", ov)
+	for _, name := range []string{"overview", "sampled overview"} {
+		if ov := answers["single"][name]; reflect.ValueOf(ov).IsZero() {
+			t.Errorf("the %s is empty: the fixture's day is not the one asked, or none of its visitors is in the sample (%v)", name, ov)
+		}
 	}
 }
