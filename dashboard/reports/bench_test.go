@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -145,6 +146,11 @@ func BenchmarkReports(b *testing.B) {
 		}
 	}
 	md := res.markdown(events, stamp)
+	acc, err := sampleAccuracy(ctx, r, loc, now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	md += acc
 	fmt.Print(md)
 	if path := os.Getenv("LOENDUR_BENCH_MD"); path != "" {
 		if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
@@ -152,6 +158,80 @@ func BenchmarkReports(b *testing.B) {
 		}
 		fmt.Printf("wrote %s\n", path)
 	}
+}
+
+// sampleAccuracy is a table of the figures the dashboard estimates from the visit
+// sample beside the exact ones, for the periods and filters it samples.
+func sampleAccuracy(ctx context.Context, r *Service, loc *time.Location, now time.Time) (string, error) {
+	var b strings.Builder
+	b.WriteString("\n| period | filter | figure | exact | sampled | error |\n|---|---|---|--:|--:|--:|\n")
+	rows := 0
+	for _, period := range []string{Period30d, Period12mo} {
+		p, err := ParsePeriod(period, "", "", loc, now)
+		if err != nil {
+			return "", err
+		}
+		for _, filters := range []string{"", "country==EE"} {
+			fs, err := ParseFilters(filters)
+			if err != nil {
+				return "", err
+			}
+			q := Query{Site: benchSite, Location: loc, Range: p.Current, Filters: fs, Compare: CompareOff}
+			if q.Sample, err = r.SampleRate(ctx, q); err != nil || q.Sample == 1 {
+				continue
+			}
+			est, err := figures(ctx, r, q)
+			if err != nil {
+				return "", err
+			}
+			q.Sample = 1
+			exact, err := figures(ctx, r, q)
+			if err != nil {
+				return "", err
+			}
+			for _, f := range exact {
+				i := slices.IndexFunc(est, func(x benchFigure) bool { return x.name == f.name })
+				if i < 0 {
+					continue
+				}
+				e := est[i]
+				fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %+.1f %% |\n", period, cmp.Or(filters, "none"), f.name, f.value, e.value,
+					100*(e.value-f.value)/f.value)
+				rows++
+			}
+		}
+	}
+	if rows == 0 {
+		return "\nNo period was sampled.\n", nil
+	}
+	return "\nSampled figures against exact ones (`?sample=off`):\n" + b.String(), nil
+}
+
+type benchFigure struct {
+	name  string
+	value float64
+}
+
+// figures are the overview's and the visitors of the three most visited pages.
+func figures(ctx context.Context, r *Service, q Query) ([]benchFigure, error) {
+	o, err := r.Overview(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := []benchFigure{{"visitors", o.Visitors.Value}, {"visits", o.Visits.Value}, {"pageviews", o.Pageviews.Value},
+		{"bounce rate", o.BounceRate.Value}, {"visit duration", o.VisitDuration.Value}}
+	pages, err := r.TopPages(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{"/p/1", "/p/17", "/p/39"} {
+		for _, row := range pages {
+			if row.Get("page") == p {
+				out = append(out, benchFigure{"visitors of " + p, float64(row.Get("visitors").(uint64))})
+			}
+		}
+	}
+	return out, nil
 }
 
 type benchCase struct {
