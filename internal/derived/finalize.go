@@ -233,28 +233,19 @@ func (f *Finalizer) finalizeSpan(ctx context.Context, site string, from, until t
 }
 
 // Dedupe merges away visits of site written twice that ended in [from, until): reports
-// read the sessions table without FINAL, which would double the cost of every query.
+// read the sessions table and its sample without FINAL, which would double the cost of
+// every query.
 // Two finalizers writing the same span at the same moment are rare (each re-reads the
 // progress just before writing); whichever writes second finds the copies here.
 func (f *Finalizer) Dedupe(ctx context.Context, site string, from, until time.Time) error {
-	var months []struct {
-		Month uint32 `ch:"month"`
-		N     uint64 `ch:"n"`
-		U     uint64 `ch:"u"`
+	merged, err := f.dedupe(ctx, Visits.Name, site, from, until)
+	if err != nil {
+		return err
 	}
-	if err := f.db.Select(ctx, &months, `SELECT toUInt32(toYYYYMM(start_time)) AS month, toUInt64(count()) AS n,
-			toUInt64(uniqExact(session_id)) AS u
-		FROM `+Visits.Name+`
-		WHERE site = ? AND start_time >= ? AND end_time >= ? AND end_time < ?
-		GROUP BY month
-		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC(), from.UTC(), until.UTC()); err != nil {
-		return fmt.Errorf("check visits of %s for duplicates: %w", site, err)
-	}
-	for _, m := range months {
-		f.log.Info("merging visits written twice", "site", site, "month", m.Month, "copies", m.N-m.U)
-		if err := f.db.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE sessions PARTITION %d FINAL", m.Month)); err != nil {
-			return fmt.Errorf("merge duplicate visits of %s: %w", site, err)
-		}
+	// The sample's view copied both writes too; a background merge may have removed
+	// the copies from one table and not yet from the other, so each is looked at.
+	if _, err := f.dedupe(ctx, VisitSample.Name, site, from, until); err != nil {
+		return err
 	}
 	// The visit rollups counted each copy as it was written, also copies that a
 	// background merge has already removed from the sessions table: when their count
@@ -277,7 +268,7 @@ func (f *Finalizer) Dedupe(ctx context.Context, site string, from, until time.Ti
 		site, first.Format(time.DateOnly), end.Format(time.DateOnly)); err != nil {
 		return fmt.Errorf("check visit states of %s: %w", site, err)
 	}
-	if len(months) == 0 && (len(counts) == 0 || counts[0].Stats == counts[0].Visits) {
+	if !merged && (len(counts) == 0 || counts[0].Stats == counts[0].Visits) {
 		return nil
 	}
 	if err := Rebuild(ctx, f.db, site, days, OfSessions()); err != nil {
@@ -300,4 +291,29 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// dedupe merges the months of table (sessions or its sample) that hold a visit of site
+// twice, and says whether there were any.
+func (f *Finalizer) dedupe(ctx context.Context, table, site string, from, until time.Time) (bool, error) {
+	var months []struct {
+		Month uint32 `ch:"month"`
+		N     uint64 `ch:"n"`
+		U     uint64 `ch:"u"`
+	}
+	if err := f.db.Select(ctx, &months, `SELECT toUInt32(toYYYYMM(start_time)) AS month, toUInt64(count()) AS n,
+			toUInt64(uniqExact(session_id)) AS u
+		FROM `+table+`
+		WHERE site = ? AND start_time >= ? AND end_time >= ? AND end_time < ?
+		GROUP BY month
+		HAVING n > u`, site, from.Add(-MaxVisitLength).UTC(), from.UTC(), until.UTC()); err != nil {
+		return false, fmt.Errorf("check visits of %s in %s for duplicates: %w", site, table, err)
+	}
+	for _, m := range months {
+		f.log.Info("merging visits written twice", "site", site, "table", table, "month", m.Month, "copies", m.N-m.U)
+		if err := f.db.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s PARTITION %d FINAL", table, m.Month)); err != nil {
+			return false, fmt.Errorf("merge duplicate visits of %s in %s: %w", site, table, err)
+		}
+	}
+	return len(months) > 0, nil
 }
