@@ -27,8 +27,8 @@ func (s scope) stats(rg Range, where string, rollupable bool, eventsMatchEvent b
 
 // pageStats plans the page rows of the query's range under its filters: from the
 // rollups when the only filters are on the page (a column they keep) and the report is
-// not sampled, else from the matching visits. extra, when set, renders a further condition on the path column it
-// is given.
+// not sampled, else from the matching visits. extra, when set, renders a further
+// condition on the path column it is given.
 func (s scope) pageStats(extra func(col string) string) statsData {
 	cond := func(col string) string {
 		if extra != nil {

@@ -171,8 +171,7 @@ type visitStatsData struct {
 
 // visitRollup is the visit rollup that answers a report under fs, the condition that
 // chooses its rows and whether it has hourly rows; ok is false when no rollup does
-// (several filters, a pattern, "is not", "contains", an event filter). A sampled report
-// reads no rollup: their uniq states are the cost sampling avoids.
+// (several filters, a pattern, "is not", "contains", an event filter).
 func visitRollup(fs Filters) (table, where string, hourly, ok bool) {
 	switch {
 	case len(fs) == 0:
@@ -198,7 +197,8 @@ var dimValueColumn = map[string]string{
 }
 
 // visitStats describes rg's visits, split into segs, for the mergeable visit states;
-// false when the filters need the visits themselves.
+// false when the filters need the visits themselves, and when sampled: the visit
+// sample has no rollups, whose uniq states are the cost sampling avoids.
 func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
 	table, where, hourly, ok := visitRollup(s.Filters)
 	if !ok || s.sampled() {

@@ -299,8 +299,9 @@ func Lookup(name string) (Table, bool) {
 }
 
 // Names are the names of every table this package owns: the rollups at every bucket,
-// the visits, their sample and their progress. A table holding event data that is not here, nor the
-// events table, has no rebuild (the coverage test in internal/erasure fails).
+// the visits, their sample and their progress. A table holding event data that is not
+// here, nor the events table, has no rebuild (the coverage test in internal/erasure
+// fails).
 func Names() []string {
 	names := []string{Visits.Name, Visits.Progress, VisitSample.Name}
 	for _, t := range All() {
