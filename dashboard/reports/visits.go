@@ -213,7 +213,8 @@ func (s scope) visitStats(rg Range, segs []segment) (visitStatsData, bool) {
 }
 
 // dimensionStats describes the breakdown of rg's visits by dim for the per-day visit
-// states of each dimension value; false under filters (they need the visits).
+// states of each dimension value; false under filters (they need the visits) and when
+// sampled.
 func (s scope) dimensionStats(rg Range, dim dimension, order string) (visitStatsData, bool) {
 	rowWhere, rawWhere, ok := exitPagesOnly(s.Filters, dim)
 	if !ok || s.sampled() {
