@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/websystems/loendur/dashboard/reports"
 	"github.com/websystems/loendur/internal/acceptlog"
 	"github.com/websystems/loendur/internal/erasure"
 )
@@ -38,6 +39,29 @@ func TestAcceptLogSyncConfig(t *testing.T) {
 	}
 	if _, err := parse("--accept-log-sync", "-1s"); err == nil || !strings.Contains(err.Error(), "--accept-log-sync") {
 		t.Errorf("negative: %v; want an error naming --accept-log-sync", err)
+	}
+}
+
+// --sample-above: its default, LOENDUR_SAMPLE_ABOVE, 0 (never: a negative threshold
+// for the reports), and a negative value refused.
+func TestSampleAboveConfig(t *testing.T) {
+	parse := func(args ...string) (int, error) {
+		t.Helper()
+		cfg, err := parseServeConfig(args)
+		return cfg.SampleAbove, err
+	}
+	if n, err := parse(); err != nil || n != reports.DefaultSampleAbove || sampleAbove(n) != n {
+		t.Errorf("default: %d, %v; want %d", n, err, reports.DefaultSampleAbove)
+	}
+	t.Setenv("LOENDUR_SAMPLE_ABOVE", "5000000")
+	if n, err := parse(); err != nil || n != 5_000_000 {
+		t.Errorf("environment: %d, %v; want 5000000", n, err)
+	}
+	if n, err := parse("--sample-above", "0"); err != nil || n != 0 || sampleAbove(n) >= 0 {
+		t.Errorf("0: %d, %v, reports get %d; want never to sample", n, err, sampleAbove(n))
+	}
+	if _, err := parse("--sample-above", "-1"); err == nil || !strings.Contains(err.Error(), "--sample-above") {
+		t.Errorf("negative: %v; want an error naming --sample-above", err)
 	}
 }
 
