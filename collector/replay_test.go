@@ -46,8 +46,8 @@ func testReplayRepairs(t *testing.T, engine string, db store.Store, visitsWritte
 	ctx := context.Background()
 	site := fmt.Sprintf("replay-%s-%d.test", engine, rand.Uint32())
 	landed := pageviews(site, 30)
-	landed[0].Name = "Signup"                              // a custom event, for the custom-event rollups
-	landed[1].VisitorID = uint64(derived.VisitSample.Rate) // a visitor of the visit sample, for its table
+	landed[0].Name = "Signup"                                     // a custom event, for the custom-event rollups
+	landed[1].VisitorID = derivedtest.SampledVisitors(1, 1000)[0] // a visitor of the visit sample, for its table
 	if err := store.InsertEvents(ctx, db, landed); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/store"
 	"github.com/websystems/loendur/internal/store/storetest"
 	"github.com/websystems/loendur/internal/testclock"
@@ -32,7 +33,7 @@ func TestSampledReports(t *testing.T) {
 			events := sampleEvents(all)
 			var kept []store.Event
 			for _, e := range events {
-				if e.VisitorID%uint64(rate) == 0 {
+				if derived.VisitSample.Has(e.VisitorID) {
 					e.EventID, e.Site, e.Hostname = uuid.New(), only, only
 					kept = append(kept, e)
 				}
@@ -171,14 +172,15 @@ func rowLines(rows []Row, k uint64) []string {
 }
 
 // sampleEvents are pathEvents with a sign-up after each view of /signup, a third of
-// their visitors (every third number) in the sample, their ids a multiple of the rate.
+// their visitors (every third number) given ids the visit sample holds.
 func sampleEvents(site string) []store.Event {
 	var out []store.Event
+	sampled := derivedtest.SampledVisitors(200, 1)
 	for _, e := range pathEvents(site) {
-		in := e.VisitorID%3 == 0
-		e.VisitorID *= uint64(derived.VisitSample.Rate)
-		if !in {
-			e.VisitorID++
+		if e.VisitorID%3 == 0 {
+			e.VisitorID = sampled[e.VisitorID%200]
+		} else if derived.VisitSample.Has(e.VisitorID) {
+			e.VisitorID += 1_000_000 // out of the sample: none of these is in it
 		}
 		out = append(out, e)
 		if e.Name == "pageview" && e.Pathname == "/signup" {

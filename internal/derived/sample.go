@@ -6,10 +6,11 @@ import (
 	"strings"
 )
 
-// SampleTable is a table of the visits of one visitor in Rate, picked by visitor_id
-// (a salted hash, so the pick is as good as random and keeps each visitor whole): a
-// report over a period too large to read every visit in time reads these and scales
-// the counts up by Rate, as other analytics tools do past some millions of visits.
+// SampleTable is a table of the visits of one visitor in Rate, picked by a hash of
+// visitor_id (so the pick is as good as random, whatever the ids are, and keeps each
+// visitor whole): a report over a period too large to read every visit in time reads
+// these and scales the counts up by Rate, as other analytics tools do past some
+// millions of visits.
 // Every visit of a sampled visitor is there, so a visitor's figures (unique visitors,
 // funnels, entry and exit pages) keep their meaning.
 type SampleTable struct {
@@ -28,8 +29,26 @@ var VisitSample = SampleTable{Name: "sessions_sample", Rate: 32, Version: 84}
 func (s SampleTable) View() string { return s.Name + "_mv" }
 
 // Where is the condition on visitor_id that picks the sample's visitors, for visits
-// and for events alike.
-func (s SampleTable) Where() string { return "visitor_id % " + strconv.Itoa(s.Rate) + " = 0" }
+// and for events alike. Hashed: the ids of imported or generated visitors may have a
+// pattern, and on a cluster the shards are picked by visitor_id itself.
+func (s SampleTable) Where() string {
+	return "intHash64(visitor_id) % " + strconv.Itoa(s.Rate) + " = 0"
+}
+
+// Has says whether the visitor is in the sample, as Where decides.
+func (s SampleTable) Has(visitorID uint64) bool { return intHash64(visitorID)%uint64(s.Rate) == 0 }
+
+// intHash64 is ClickHouse's function of that name: MurmurHash3's 64-bit finalizer of
+// the id mixed with a constant.
+func intHash64(x uint64) uint64 {
+	x ^= 0x4CF2D2BAAE6DA887
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
 
 // DDL renders the table, its view and the fill of an upgraded database's visits.
 func (s SampleTable) DDL() []string {

@@ -345,7 +345,7 @@ func TestExport(t *testing.T) {
 
 // sampledVisitor is a visitor of the visit sample (derived.VisitSample), so that the
 // sample too has a visit to recompute.
-const sampledVisitor = 64
+var sampledVisitor = derivedtest.SampledVisitors(1, 1)[0]
 
 // Erasing one page view of a visit leaves the visit, recomputed from its other events:
 // two page views, the exit page before the erased one, and visit states that agree.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/store"
@@ -120,9 +119,9 @@ func deletedEvents(t *testing.T, reg *prometheus.Registry) float64 {
 	return 0
 }
 
-// visitor is the id of the fixture's n-th visitor: a multiple of the visit sample's
-// rate, so that every visit is in the sample (derived.VisitSample) too.
-func visitor(n int) uint64 { return uint64(n * derived.VisitSample.Rate) }
+// visitor is the id of the fixture's n-th visitor (from 1), one the visit sample holds,
+// so that every visit is in the sample (derived.VisitSample) too.
+func visitor(n int) uint64 { return derivedtest.SampledVisitors(n, 1)[n-1] }
 
 func visitors(ns ...int) []uint64 {
 	out := make([]uint64, len(ns))

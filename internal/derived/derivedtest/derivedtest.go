@@ -78,3 +78,15 @@ func WriteVisits(t testing.TB, db derived.DB, site string, done time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// SampledVisitors are the first n visitor ids from first on that the visit sample
+// holds (derived.VisitSample): a fixture's visitors that its table gets too.
+func SampledVisitors(n int, first uint64) []uint64 {
+	var out []uint64
+	for id := first; len(out) < n; id++ {
+		if derived.VisitSample.Has(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
