@@ -565,8 +565,7 @@ func (r *benchResults) markdown(events uint64, s *benchStampData) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d events (%s), load %s (CPU %s), finalizer %s (CPU %s, %d visits), anchor %s.\n", events, s.dir,
 		s.Load, s.LoadCPU, s.Finalize, s.FinalizeCPU, s.Visits, s.Anchor.Format(time.RFC3339))
-	fmt.Fprintf(&b, "p95 (median) in ms; **bold**: p95 over %v; ˢ: estimated from the visit sample (1 in %d visitors).\n\n",
-		benchTarget, derived.VisitSample.Rate)
+	fmt.Fprintf(&b, "p95 (median) in ms; **bold**: p95 over %v; ˢN: estimated from 1 in N visitors (the visit sample).\n\n", benchTarget)
 	periods := []string{PeriodToday, Period30d, Period12mo}
 	b.WriteString("| report | filter | today | 30 days | 12 months |\n|---|---|--:|--:|--:|\n")
 	over, total := 0, 0
@@ -586,7 +585,7 @@ func (r *benchResults) markdown(events uint64, s *benchStampData) string {
 				total++
 				cell := fmt.Sprintf("%.0f (%.0f)", ms(c.p95), ms(c.median))
 				if c.rate > 1 {
-					cell += "ˢ"
+					cell += fmt.Sprintf(" ˢ%d", c.rate)
 				}
 				if c.p95 > benchTarget {
 					over++

@@ -151,7 +151,7 @@ func (rep *Service) ExitPages(ctx context.Context, q Query) ([]Row, error) {
 		return nil, err
 	}
 	var rows []exitRow
-	if s.Filters.onlyPages() {
+	if s.Filters.onlyPages() && !s.sampled() {
 		rows, err = rep.exitsAndViews(ctx, s)
 	} else {
 		rows, err = rep.exitsOfVisits(ctx, s)
@@ -217,7 +217,8 @@ func (rep *Service) exitsAndViews(ctx context.Context, s scope) ([]exitRow, erro
 }
 
 // exitsOfVisits counts exits and views within the visits that match the filters, in
-// one pass over their page views.
+// one pass over their page views: also for a sampled report, which has no rollups to
+// make exitsAndViews cheap.
 func (rep *Service) exitsOfVisits(ctx context.Context, s scope) ([]exitRow, error) {
 	sql, err := render("exit_visits", visitRowsData{Sessions: s.sessions(s.Range),
 		Where: s.Filters.Without(FilterPage).sessionWhere(), PageWhere: s.Filters.pageWhere("path"), Limit: s.limit()})

@@ -101,7 +101,8 @@ type Query struct {
 	// Interval is the time series' bucket (Range.Intervals); "": Range.DefaultInterval.
 	Interval string
 	// Sample is the rate visits are read at: 0 or 1 every visit, derived.VisitSample.Rate
-	// one visitor in that many, the counts scaled up (SampleRate chooses).
+	// or a multiple of it by a power of two one visitor in that many, the counts scaled
+	// up (SampleRate chooses).
 	Sample int
 }
 
@@ -135,6 +136,9 @@ func (q Query) limit() int {
 type sessionsData struct {
 	Columns    string // derived.Visits.Computed
 	Table      string // the sessions table or its sample
+	// SampleWhere, when set, is " AND " the condition that picks a part of the sample
+	// (derived.VisitSample.WhereAt).
+	SampleWhere string
 	Site       string
 	Start, End time.Time // visits that started in [Start, End)
 	Done       time.Time // the sessions table holds every visit that ended before Done
@@ -144,11 +148,15 @@ type sessionsData struct {
 }
 
 // visits describes the visits of site that started in [start, end), given that the
-// sessions table is complete up to done; sampled: those of derived.VisitSample.
-func visits(site string, start, end, done time.Time, sampled bool) sessionsData {
+// sessions table is complete up to done; with a sample rate over 1, those of the
+// visitors derived.VisitSample.WhereAt(sample) picks.
+func visits(site string, start, end, done time.Time, sample int) sessionsData {
 	d := sessionsData{Columns: derived.Visits.Computed(), Table: derived.Visits.Name, Site: site, Start: start, End: end, Done: done}
-	if sampled {
+	if sample > 1 {
 		d.Table = derived.VisitSample.Name
+	}
+	if sample > derived.VisitSample.Rate {
+		d.SampleWhere = " AND " + derived.VisitSample.WhereAt(sample)
 	}
 	// A visit that started before end and is not in the table ended at or after done,
 	// so it started after done - derived.MaxVisitLength: none when end is before that.
@@ -159,7 +167,7 @@ func visits(site string, start, end, done time.Time, sampled bool) sessionsData 
 		}
 		d.Live = derived.VisitSpan{
 			Site: site, From: from.Add(-derived.MaxVisitLength), To: end.Add(derived.MaxVisitLength),
-			EndFrom: done, StartFrom: start, StartTo: end, Sampled: sampled,
+			EndFrom: done, StartFrom: start, StartTo: end, Sample: sample,
 		}.Query()
 	}
 	return d
@@ -184,7 +192,7 @@ func (rep *Service) scope(ctx context.Context, q Query) (scope, error) {
 
 // sessions are the visits of the range rg.
 func (s scope) sessions(rg Range) sessionsData {
-	return visits(s.Site, rg.Start, rg.End, s.done, s.sampled())
+	return visits(s.Site, rg.Start, rg.End, s.done, s.Sample)
 }
 
 // sampled says whether the visits are read from derived.VisitSample.
@@ -207,7 +215,7 @@ func (s scope) scaleUp(counts ...*uint64) {
 func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
 	direct, visit := s.Filters.split(eventsMatchEvent)
 	if s.sampled() {
-		direct += " AND " + derived.VisitSample.Where()
+		direct += " AND " + derived.VisitSample.WhereAt(s.Sample)
 	}
 	if len(visit) == 0 {
 		return direct, nil
@@ -216,7 +224,7 @@ func (s scope) eventFilter(rg Range, eventsMatchEvent bool) (string, error) {
 	in, err := render("visit_filter", struct {
 		Sessions sessionsData
 		Where    string
-	}{visits(s.Site, rg.Start.Add(-derived.MaxVisitLength), rg.End, s.done, s.sampled()), visit.sessionWhere()})
+	}{visits(s.Site, rg.Start.Add(-derived.MaxVisitLength), rg.End, s.done, s.Sample), visit.sessionWhere()})
 	if err != nil {
 		return "", err
 	}

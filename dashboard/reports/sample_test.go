@@ -21,28 +21,35 @@ import (
 // and averages stay as they are. The sampled visitors' events are stored a second time
 // as another site, whose reports are read exactly. On both engines, with the visits
 // computed from events and then written, with and without a filter; the sample table
-// then holds exactly the sampled visitors' written visits.
+// then holds exactly the sampled visitors' written visits. At the sample's own rate
+// and at twice it (half of the sample, for the largest periods).
 func TestSampledReports(t *testing.T) {
-	rate := derived.VisitSample.Rate
+	rates := []int{derived.VisitSample.Rate, 2 * derived.VisitSample.Rate}
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			all, only := "sample-all-"+engine+".test", "sample-only-"+engine+".test"
+			all := "sample-all-" + engine + ".test"
+			only := map[int]string{}
+			for _, rate := range rates {
+				only[rate] = fmt.Sprintf("sample-only-%d-%s.test", rate, engine)
+			}
 			c := testclock.New(time.Date(2024, 4, 20, 12, 0, 0, 0, time.UTC))
-			r, _ := newSite(t, db, c, "Europe/Tallinn", all, only)
+			r, _ := newSite(t, db, c, "Europe/Tallinn", all, only[rates[0]], only[rates[1]])
 			events := sampleEvents(all)
-			var kept []store.Event
-			for _, e := range events {
-				if derived.VisitSample.Has(e.VisitorID) {
-					e.EventID, e.Site, e.Hostname = uuid.New(), only, only
-					kept = append(kept, e)
-				}
-			}
-			if len(kept) == 0 || len(kept) == len(events) {
-				t.Fatalf("%d of %d events are the sampled visitors': the fixture must have both kinds", len(kept), len(events))
-			}
 			insertEvents(t, db, events)
-			insertEvents(t, db, kept)
+			for _, rate := range rates {
+				var kept []store.Event
+				for _, e := range events {
+					if derived.VisitSample.HasAt(e.VisitorID, rate) {
+						e.EventID, e.Site, e.Hostname = uuid.New(), only[rate], only[rate]
+						kept = append(kept, e)
+					}
+				}
+				if len(kept) == 0 || len(kept) == len(events) {
+					t.Fatalf("%d of %d events are the sampled visitors': the fixture must have both kinds", len(kept), len(events))
+				}
+				insertEvents(t, db, kept)
+			}
 			loc, _ := time.LoadLocation("Europe/Tallinn")
 			p, err := ParsePeriod("custom", "2024-01-20", "2024-04-10", loc, c.Now())
 			if err != nil {
@@ -50,7 +57,7 @@ func TestSampledReports(t *testing.T) {
 			}
 			for _, stage := range []string{"from events", "written"} {
 				if stage == "written" {
-					for _, site := range []string{all, only} {
+					for _, site := range []string{all, only[rates[0]], only[rates[1]]} {
 						if _, err := r.Finalize(ctx, site); err != nil {
 							t.Fatal(err)
 						}
@@ -61,23 +68,25 @@ func TestSampledReports(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					sampled := Query{Site: all, Location: loc, Range: p.Current, Filters: fs, Sample: rate}
-					exact := Query{Site: only, Location: loc, Range: p.Current, Filters: fs}
-					for _, rc := range sampleCases(ctx, r) {
-						name := stage + " " + rc.name + " " + filters
-						got, err := rc.run(sampled)
-						if err != nil {
-							t.Fatalf("%s, sampled: %v", name, err)
+					for _, rate := range rates {
+						sampled := Query{Site: all, Location: loc, Range: p.Current, Filters: fs, Sample: rate}
+						exact := Query{Site: only[rate], Location: loc, Range: p.Current, Filters: fs}
+						for _, rc := range sampleCases(ctx, r) {
+							name := fmt.Sprintf("%s 1 in %d %s %s", stage, rate, rc.name, filters)
+							got, err := rc.run(sampled)
+							if err != nil {
+								t.Fatalf("%s, sampled: %v", name, err)
+							}
+							want, err := rc.run(exact)
+							if err != nil {
+								t.Fatalf("%s, exact: %v", name, err)
+							}
+							// Sign-ups happen on /signup: none under the page filter, and none is what both say.
+							if len(want) == 0 && (rc.name != "events" || !strings.HasPrefix(filters, "page")) {
+								t.Errorf("%s: no rows: pick a case the fixture answers", name)
+							}
+							equalLines(t, name, rowLines(got, 1), rowLines(want, uint64(rate)))
 						}
-						want, err := rc.run(exact)
-						if err != nil {
-							t.Fatalf("%s, exact: %v", name, err)
-						}
-						// Sign-ups happen on /signup: none under the page filter, and none is what both say.
-						if len(want) == 0 && (rc.name != "events" || !strings.HasPrefix(filters, "page")) {
-							t.Errorf("%s: no rows: pick a case the fixture answers", name)
-						}
-						equalLines(t, name, rowLines(got, 1), rowLines(want, uint64(rate)))
 					}
 				}
 			}

@@ -31,12 +31,22 @@ func (s SampleTable) View() string { return s.Name + "_mv" }
 // Where is the condition on visitor_id that picks the sample's visitors, for visits
 // and for events alike. Hashed: the ids of imported or generated visitors may have a
 // pattern, and on a cluster the shards are picked by visitor_id itself.
-func (s SampleTable) Where() string {
-	return "intHash64(visitor_id) % " + strconv.Itoa(s.Rate) + " = 0"
+func (s SampleTable) Where() string { return s.WhereAt(s.Rate) }
+
+// WhereAt is Where for one visitor in rate, a multiple of Rate by a power of two: a
+// part of the sample, for a period so large that the sample itself is more than a
+// report can read in time.
+func (s SampleTable) WhereAt(rate int) string {
+	return "intHash64(visitor_id) % " + strconv.Itoa(rate) + " = 0"
 }
 
 // Has says whether the visitor is in the sample, as Where decides.
-func (s SampleTable) Has(visitorID uint64) bool { return intHash64(visitorID)%uint64(s.Rate) == 0 }
+func (s SampleTable) Has(visitorID uint64) bool { return s.HasAt(visitorID, s.Rate) }
+
+// HasAt says whether the visitor is in the part of the sample WhereAt(rate) picks.
+func (s SampleTable) HasAt(visitorID uint64, rate int) bool {
+	return intHash64(visitorID)%uint64(rate) == 0
+}
 
 // intHash64 is ClickHouse's function of that name: MurmurHash3's 64-bit finalizer of
 // the id mixed with a constant.

@@ -130,16 +130,16 @@ type VisitSpan struct {
 	From, To           time.Time // events read
 	EndFrom, EndTo     time.Time // visits whose last event is in [EndFrom, EndTo); EndTo zero: no bound
 	StartFrom, StartTo time.Time // and whose first is in [StartFrom, StartTo); zero: no bound
-	// Sampled keeps only the visitors of VisitSample: the reports' live part of a
-	// sampled period.
-	Sampled bool
+	// Sample, when over 1, keeps only the visitors of VisitSample.WhereAt(Sample): the
+	// reports' live part of a sampled period.
+	Sample int
 }
 
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
 var queries = template.Must(template.New("").Funcs(template.FuncMap{"str": literal.Quote, "ts": literal.DateTime,
-	"sampled": VisitSample.Where}).ParseFS(sqlFiles, "sql/*.sql"))
+	"sampled": VisitSample.WhereAt}).ParseFS(sqlFiles, "sql/*.sql"))
 
 // Query is the one computation of a visit from its events: one row per visit of the
 // span, with the columns of Visits.Columns. The finalizer writes its rows, a rebuild

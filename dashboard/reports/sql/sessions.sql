@@ -6,7 +6,7 @@ table free of duplicates (internal/derived). Both parts select the columns by na
 the table's order (derived.Visits.Computed), so UNION ALL lines them up. */ -}}
 SELECT {{.Columns}}
 FROM {{.Table}}
-WHERE site = {{str .Site}} AND start_time >= {{ts .Start}} AND start_time < {{ts .End}} AND end_time < {{ts .Done}}
+WHERE site = {{str .Site}} AND start_time >= {{ts .Start}} AND start_time < {{ts .End}} AND end_time < {{ts .Done}}{{.SampleWhere}}
 {{- if .Live}}
 UNION ALL
 SELECT {{.Columns}} FROM ({{.Live}})

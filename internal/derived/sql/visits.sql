@@ -29,9 +29,9 @@ FROM (
         arraySort(groupArrayIf(tuple(time_us, event_id, name, pathname), name != 'engagement')) AS l_seq,
         arraySort(groupArrayIf(tuple(time_us, event_id, pathname, engaged_ms, scroll), name = 'engagement')) AS l_eng
     FROM events
-    WHERE site = {{str .Site}} AND timestamp >= {{ts .From}} AND timestamp < {{ts .To}}{{if .Sampled}} AND {{sampled}}{{end}}
+    WHERE site = {{str .Site}} AND timestamp >= {{ts .From}} AND timestamp < {{ts .To}}{{if gt .Sample 1}} AND {{sampled .Sample}}{{end}}
         AND session_id IN (SELECT session_id FROM events
-            WHERE site = {{str .Site}} AND timestamp >= {{ts .EndFrom}} AND timestamp < {{ts .To}}{{if .Sampled}} AND {{sampled}}{{end}})
+            WHERE site = {{str .Site}} AND timestamp >= {{ts .EndFrom}} AND timestamp < {{ts .To}}{{if gt .Sample 1}} AND {{sampled .Sample}}{{end}})
     GROUP BY session_id
     HAVING l_end >= {{ts .EndFrom}}{{if not .EndTo.IsZero}} AND l_end < {{ts .EndTo}}{{end}}
         {{- if not .StartTo.IsZero}} AND l_start >= {{ts .StartFrom}} AND l_start < {{ts .StartTo}}{{end}}
