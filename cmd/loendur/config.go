@@ -170,7 +170,7 @@ func parseServeConfig(args []string) (serveConfig, error) {
 	intf(&cfg.QueueSize, "queue-size", "QUEUE_SIZE", collector.DefaultQueueSize, "events held in memory before the beacon answers 503")
 	intf(&cfg.BatchSize, "batch-size", "BATCH_SIZE", 0, "events per insert at most (0: 20,000 on a ClickHouse server, 10,000 embedded)")
 	intf(&cfg.SampleAbove, "sample-above", "SAMPLE_ABOVE", reports.DefaultSampleAbove,
-		"visits a report's period may have before it is estimated from 1 in 32 visitors (faster; ?sample=off counts all); 0: never")
+		"visits a report's period may have before it is estimated from one visitor in 32 or fewer (faster; ?sample=off counts all); 0: never")
 	dur := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
 		fs.DurationVar(p, name, def, usage+" ($"+envPrefix+envName+")")
 		env[name] = envName
