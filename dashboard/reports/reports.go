@@ -134,14 +134,14 @@ func (q Query) limit() int {
 
 // sessionsData feeds sessions.sql.
 type sessionsData struct {
-	Columns    string // derived.Visits.Computed
-	Table      string // the sessions table or its sample
+	Columns string // derived.Visits.Computed
+	Table   string // the sessions table or its sample
 	// SampleWhere, when set, is " AND " the condition that picks a part of the sample
 	// (derived.VisitSample.WhereAt).
 	SampleWhere string
-	Site       string
-	Start, End time.Time // visits that started in [Start, End)
-	Done       time.Time // the sessions table holds every visit that ended before Done
+	Site        string
+	Start, End  time.Time // visits that started in [Start, End)
+	Done        time.Time // the sessions table holds every visit that ended before Done
 	// Live, when set, is the query computing from events the visits not yet written
 	// (derived.VisitSpan.Query): SQL built from typed values only.
 	Live string

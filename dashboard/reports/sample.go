@@ -3,9 +3,9 @@ package reports
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/websystems/loendur/internal/derived"
-	"github.com/websystems/loendur/internal/store/literal"
 )
 
 // DefaultSampleAbove is how many visits a period may have before its reports read the
@@ -35,9 +35,13 @@ func (rep *Service) SampleRate(ctx context.Context, q Query) (int, error) {
 	if rep.sampleAbove < 0 {
 		return 1, nil
 	}
-	sql := "SELECT toUInt64(sum(visits)) AS n FROM " + derived.Table{Rollup: derived.VisitStats, Bucket: derived.Daily}.Name() +
-		" WHERE site = " + literal.Quote(q.Site) + " AND day >= " + literal.Date(q.Range.Start.UTC()) +
-		" AND day <= " + literal.Date(q.Range.End.UTC())
+	sql, err := render("sample_rate", struct {
+		Site     string
+		From, To time.Time // UTC days
+	}{q.Site, q.Range.Start.UTC(), q.Range.End.UTC()})
+	if err != nil {
+		return 0, err
+	}
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
