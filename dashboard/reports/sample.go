@@ -20,9 +20,6 @@ const DefaultSampleAbove = 1_000_000
 // does. 400,000 visits keep a page seen by 1 % of them within about 5 %.
 const sampledVisits = 400_000
 
-// maxSampleRate bounds the doubling: one visitor in 1,024.
-const maxSampleRate = 1024
-
 // SampleParam is the query parameter that turns sampling off (?sample=off): exact
 // figures, however long they take.
 const SampleParam = "sample"
@@ -52,7 +49,7 @@ func (rep *Service) SampleRate(ctx context.Context, q Query) (int, error) {
 		return 1, nil
 	}
 	rate := derived.VisitSample.Rate
-	for rows[0].N/uint64(rate) > sampledVisits && rate < maxSampleRate {
+	for rows[0].N/uint64(rate) > sampledVisits && rate < derived.VisitSample.MaxRate {
 		rate *= 2
 	}
 	return rate, nil

@@ -51,9 +51,10 @@ const RollupShardKey = "rand()"
 // ShardKeys are the sharded tables this package reads or writes and their sharding
 // keys: events and visits by visitor, so that one visit, and all of one visitor's, are
 // on one shard; the rollups anywhere (RollupShardKey). The progress table is shared.
+// The sample's first table is here for the migrations that create and drop it.
 func ShardKeys() clusterddl.Layout {
 	l := clusterddl.Layout{EventsTable: clusterddl.VisitorKey, SessionsTable: clusterddl.VisitorKey,
-		VisitSample.Name: clusterddl.VisitorKey}
+		VisitSample.Name: clusterddl.VisitorKey, firstSample.Name: clusterddl.VisitorKey}
 	for _, t := range All() {
 		l[t.Name()] = RollupShardKey
 	}
@@ -320,7 +321,7 @@ type Migration struct {
 // Migrations renders the migrations of every derived table for a deployment. They take
 // their place among schema/*.sql by version.
 func Migrations(d Deployment) ([]Migration, error) {
-	out := []Migration{Visits.migration(), VisitSample.migration()}
+	out := []Migration{Visits.migration(), firstSample.migration(), VisitSample.migration()}
 	for _, r := range Rollups {
 		m := Migration{Version: r.Version, Name: fmt.Sprintf("%04d_%s.derived", r.Version, r.Base)}
 		for _, b := range r.Buckets {

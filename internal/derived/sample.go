@@ -2,6 +2,7 @@ package derived
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -14,16 +15,25 @@ import (
 // Every visit of a sampled visitor is there, so a visitor's figures (unique visitors,
 // funnels, entry and exit pages) keep their meaning.
 type SampleTable struct {
-	Name    string
-	Rate    int
-	Version uint32 // the migration that creates it
+	Name string
+	Rate int
+	// MaxRate is the smallest part of the sample a report may read: one visitor in
+	// MaxRate. The table is sorted by that part first (Part), so that reading half of
+	// the sample, or a quarter, reads that share of its granules, not all of them.
+	MaxRate  int
+	Version  uint32 // the migration that creates it
+	Replaces string // the table (and its view) of the first layout, which the migration drops
 }
 
 // VisitSample is the sample of the sessions table. A materialized view copies the
 // sampled visitors' rows as the finalizer writes them; the rebuild of visits deletes
 // its rows with the sessions table's (VisitTable.rebuild) and erasure and retention
 // find it by its visitor_id and start_time like the sessions table.
-var VisitSample = SampleTable{Name: "sessions_sample", Rate: 32, Version: 84}
+var VisitSample = SampleTable{Name: "visit_sample", Rate: 32, MaxRate: 1024, Version: 85, Replaces: "sessions_sample"}
+
+// firstSample is the sample's first layout (migration 84), sorted like the sessions
+// table: half of it cost nearly what all of it did. Its statements stay as they ran.
+var firstSample = SampleTable{Name: "sessions_sample", Rate: 32, MaxRate: 32, Version: 84}
 
 // View is the name of the materialized view that keeps the sample.
 func (s SampleTable) View() string { return s.Name + "_mv" }
@@ -31,21 +41,42 @@ func (s SampleTable) View() string { return s.Name + "_mv" }
 // Where is the condition on visitor_id that picks the sample's visitors, for visits
 // and for events alike. Hashed: the ids of imported or generated visitors may have a
 // pattern, and on a cluster the shards are picked by visitor_id itself.
-func (s SampleTable) Where() string { return s.WhereAt(s.Rate) }
-
-// WhereAt is Where for one visitor in rate, a multiple of Rate by a power of two: a
-// part of the sample, for a period so large that the sample itself is more than a
-// report can read in time.
-func (s SampleTable) WhereAt(rate int) string {
-	return "intHash64(visitor_id) % " + strconv.Itoa(rate) + " = 0"
+func (s SampleTable) Where() string {
+	return "intHash64(visitor_id) % " + strconv.Itoa(s.Rate) + " = 0"
 }
+
+// WhereAt is Where for one visitor in rate, a multiple of Rate by a power of two up to
+// MaxRate: a part of the sample, for a period so large that the sample itself is more
+// than a report can read in time. The part is a range of Part, the table's first sort
+// key after the site.
+func (s SampleTable) WhereAt(rate int) string {
+	if rate <= s.Rate {
+		return s.Where()
+	}
+	return s.Where() + " AND " + s.Part() + " < " + strconv.Itoa(s.parts(rate))
+}
+
+// Part is the sample's visitors split by the top bits of the same hash into
+// MaxRate/Rate parts of equal size (the low bits picked the sample).
+func (s SampleTable) Part() string {
+	return "bitShiftRight(intHash64(visitor_id), " + strconv.Itoa(s.partShift()) + ")"
+}
+
+func (s SampleTable) partShift() int { return 64 - bits.TrailingZeros(uint(s.MaxRate/s.Rate)) }
+
+// parts is how many of the MaxRate/Rate parts one visitor in rate reads.
+func (s SampleTable) parts(rate int) int { return s.MaxRate / rate }
 
 // Has says whether the visitor is in the sample, as Where decides.
 func (s SampleTable) Has(visitorID uint64) bool { return s.HasAt(visitorID, s.Rate) }
 
 // HasAt says whether the visitor is in the part of the sample WhereAt(rate) picks.
 func (s SampleTable) HasAt(visitorID uint64, rate int) bool {
-	return intHash64(visitorID)%uint64(rate) == 0
+	h := intHash64(visitorID)
+	if h%uint64(s.Rate) != 0 {
+		return false
+	}
+	return rate <= s.Rate || h>>s.partShift() < uint64(s.parts(rate))
 }
 
 // intHash64 is ClickHouse's function of that name: MurmurHash3's 64-bit finalizer of
@@ -60,15 +91,24 @@ func intHash64(x uint64) uint64 {
 	return x
 }
 
-// DDL renders the table, its view and the fill of an upgraded database's visits.
+// DDL renders the table, its view and the fill of an upgraded database's visits, then
+// drops the table this one replaces.
 func (s SampleTable) DDL() []string {
 	cols := strings.Join(Visits.ColumnNames(), ", ")
+	order := "(site, toDate(start_time), session_id)"
+	if s.MaxRate > s.Rate {
+		order = "(site, " + s.Part() + ", toDate(start_time), session_id)"
+	}
 	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + s.View() + " TO " + s.Name + " AS\nSELECT " + cols +
 		"\nFROM " + SessionsTable + "\nWHERE " + s.Where()
 	// Only into an empty table, so that a second run adds nothing (as Table.backfill).
 	fill := "INSERT INTO " + s.Name + " (" + cols + ") SELECT " + cols + "\nFROM " + SessionsTable +
 		" FINAL\nWHERE " + s.Where() + " AND (SELECT count() FROM " + s.Name + ") = 0"
-	return []string{Visits.tableDDL(s.Name), view, fill}
+	out := []string{Visits.tableDDL(s.Name, order), view, fill}
+	if s.Replaces != "" {
+		out = append(out, "DROP TABLE IF EXISTS "+s.Replaces+"_mv", "DROP TABLE IF EXISTS "+s.Replaces)
+	}
+	return out
 }
 
 func (s SampleTable) migration() Migration {

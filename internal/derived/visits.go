@@ -106,18 +106,19 @@ func (v VisitTable) Computed() string {
 // 21 (then a .sql file); IF NOT EXISTS keeps an upgraded database's rows.
 func (v VisitTable) DDL() []string {
 	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = ReplacingMergeTree(version)\nORDER BY site"
-	return []string{v.tableDDL(v.Name), progress}
+	return []string{v.tableDDL(v.Name, "(site, toDate(start_time), session_id)"), progress}
 }
 
-// tableDDL creates a table named name that holds visits as the sessions table does.
-func (v VisitTable) tableDDL(name string) string {
+// tableDDL creates a table named name that holds visits as the sessions table does,
+// sorted by order.
+func (v VisitTable) tableDDL(name, order string) string {
 	cols := []string{"    site String"}
 	for _, c := range v.Columns {
 		cols = append(cols, "    "+c.Name+" "+c.Type)
 	}
 	cols = append(cols, "    version UInt64")
 	return "CREATE TABLE IF NOT EXISTS " + name + " (\n" + strings.Join(cols, ",\n") + "\n) ENGINE = " +
-		"ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(start_time)\nORDER BY (site, toDate(start_time), session_id)\nSETTINGS index_granularity = 8192"
+		"ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(start_time)\nORDER BY " + order + "\nSETTINGS index_granularity = 8192"
 }
 
 func (v VisitTable) migration() Migration {

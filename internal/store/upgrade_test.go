@@ -2,19 +2,23 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/websystems/loendur/internal/derived"
 )
 
 // A database made by the previous release (testdata/release-schema is its schema/)
 // keeps its events and figures through the upgrade: old events get time_us from their
 // timestamp, the rollups and written visits keep their rows, the rollups added since
 // (visit states, monthly rows, visit dimensions) are filled from the events and visits
-// already written, and new events store their sub-second order.
+// already written, the visit sample is filled from the visits already written, and
+// new events store their sub-second order.
 func TestUpgradeFromPreviousRelease(t *testing.T) {
 	ctx := context.Background()
 	s := openTestServer(t, "")
@@ -31,6 +35,10 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 		`INSERT INTO sessions (site, session_id, visitor_id, start_time, end_time, pageviews, events, entry_page, exit_page, version)
 			SELECT 'up.test', toUInt64(1), toUInt64(1), toDateTime('2024-03-04 10:00:00', 'UTC'), toDateTime('2024-03-04 10:00:05', 'UTC'),
 				toUInt32(3), toUInt32(3), '/a', '/c', toUInt64(1)`,
+		// A visit of a visitor the visit sample holds, on a site of its own.
+		fmt.Sprintf(`INSERT INTO sessions (site, session_id, visitor_id, start_time, end_time, pageviews, events, entry_page, exit_page, version)
+			SELECT 'sampled.test', toUInt64(2), toUInt64(%d), toDateTime('2024-03-05 10:00:00', 'UTC'), toDateTime('2024-03-05 10:00:00', 'UTC'),
+				toUInt32(1), toUInt32(1), '/s', '/s', toUInt64(1)`, sampledVisitor()),
 	} {
 		if err := s.Exec(ctx, q); err != nil {
 			t.Fatal(err)
@@ -53,6 +61,18 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	}
 	if len(visits) != 1 || visits[0].N != 1 || visits[0].Exit != "/c" {
 		t.Errorf("written visits after the upgrade: %+v, want the one visit exiting on /c", visits)
+	}
+	var sample []struct {
+		N     uint64 `ch:"n"`
+		First uint64 `ch:"first"`
+	}
+	if err := s.Select(ctx, &sample, `SELECT (SELECT count() FROM visit_sample WHERE site = 'sampled.test') AS n,
+		(SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'sessions_sample%') AS first`); err != nil {
+		t.Fatal(err)
+	}
+	if sample[0].N != 1 || sample[0].First != 0 {
+		t.Errorf("after the upgrade the visit sample holds %d of the sampled visitor's 1 visit, and %d tables of its first layout are left",
+			sample[0].N, sample[0].First)
 	}
 	var events []struct {
 		Path string `ch:"pathname"`
@@ -113,4 +133,13 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	if len(events) != 1 || events[0].US != uint64(at.UnixMicro()) {
 		t.Errorf("new event: %+v, want time_us %d", events, at.UnixMicro())
 	}
+}
+
+// sampledVisitor is a visitor id the visit sample holds.
+func sampledVisitor() uint64 {
+	id := uint64(2)
+	for !derived.VisitSample.Has(id) {
+		id++
+	}
+	return id
 }
