@@ -99,12 +99,15 @@ func BenchmarkReports(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// A new process's first reports include a one-time stall of the engine (about
+	// 150 ms in the second report it answers, whichever it is): a server pays it once
+	// in its life, so it is paid here, not in the first case's samples.
+	if err := warmProcess(ctx, r, Query{Site: benchSite, Location: loc, Range: mustPeriod(b, PeriodToday, loc, now()).Current}); err != nil {
+		b.Fatal(err)
+	}
 	res := &benchResults{}
 	for _, period := range []string{PeriodToday, Period30d, Period12mo} {
-		p, err := ParsePeriod(period, "", "", loc, now())
-		if err != nil {
-			b.Fatal(err)
-		}
+		p := mustPeriod(b, period, loc, now())
 		for _, filters := range []string{"", "country==EE", "source==Google", "page==/p/1"} {
 			fs, err := ParseFilters(filters)
 			if err != nil {
@@ -240,6 +243,24 @@ type benchCase struct {
 }
 
 // benchCases are the reports as the dashboard asks for them.
+// warmProcess runs each report once.
+func warmProcess(ctx context.Context, r *Service, q Query) error {
+	for _, c := range benchCases(ctx, r) {
+		if err := c.run(q); err != nil {
+			return fmt.Errorf("warm up %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+func mustPeriod(b *testing.B, period string, loc *time.Location, now time.Time) Period {
+	p, err := ParsePeriod(period, "", "", loc, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
 func benchCases(ctx context.Context, r *Service) []benchCase {
 	funnel := Funnel{Name: "bench", Steps: []Step{{StepPage, "/p/1"}, {StepPage, "/p/2*"}, {StepEvent, "Signup"}}}
 	return []benchCase{

@@ -32,12 +32,14 @@ func hidesImported(v string) bool {
 func (s scope) withImported() bool { return !s.HideImported && len(s.Filters) == 0 }
 
 // importedDays is the condition on an imported table's date column: rg's days without
-// native data.
-func (s scope) importedDays(rg Range) string {
+// native data. The native days are looked up only among the days the table has rows
+// for, so a site without imports reads no page_stats_daily row (a year of a large site
+// is millions of them).
+func (s scope) importedDays(table string, rg Range) string {
 	from, to := "toDate("+literal.Quote(rg.From.Format(dateLayout))+")", "toDate("+literal.Quote(rg.To.Format(dateLayout))+")"
-	site := literal.Quote(s.Site)
-	return "site = " + site + " AND date >= " + from + " AND date <= " + to +
-		" AND date NOT IN (SELECT day FROM page_stats_daily WHERE site = " + site + " AND day >= " + from + " AND day <= " + to + " GROUP BY day)"
+	days := "site = " + literal.Quote(s.Site) + " AND date >= " + from + " AND date <= " + to
+	return days + " AND date NOT IN (SELECT day FROM page_stats_daily WHERE site = " + literal.Quote(s.Site) +
+		" AND day IN (SELECT date FROM " + table + " WHERE " + days + ") GROUP BY day)"
 }
 
 // IncludesImported says whether the report of q shows imported aggregates.
@@ -52,7 +54,7 @@ func (rep *Service) IncludesImported(ctx context.Context, q Query, report string
 	var rows []struct {
 		N uint64 `ch:"n"`
 	}
-	if err := rep.query(ctx, "imported", &rows, "SELECT count() AS n FROM imported_visitors WHERE "+s.importedDays(q.Range)); err != nil {
+	if err := rep.query(ctx, "imported", &rows, "SELECT count() AS n FROM imported_visitors WHERE "+s.importedDays("imported_visitors", q.Range)); err != nil {
 		return false, err
 	}
 	return len(rows) > 0 && rows[0].N > 0, nil
@@ -71,7 +73,7 @@ func (rep *Service) addImportedTotals(ctx context.Context, s scope, rg Range, t 
 		return t, nil
 	}
 	var rows []visitTotals
-	if err := rep.query(ctx, "imported", &rows, "SELECT "+importedVisitSums+" FROM imported_visitors WHERE "+s.importedDays(rg)); err != nil {
+	if err := rep.query(ctx, "imported", &rows, "SELECT "+importedVisitSums+" FROM imported_visitors WHERE "+s.importedDays("imported_visitors", rg)); err != nil {
 		return t, err
 	}
 	for _, r := range rows {
@@ -88,7 +90,7 @@ func (rep *Service) addImportedSeries(ctx context.Context, s scope, rg Range, go
 	// Bucket is the day's local midnight (Unix seconds), as timeseries.sql computes it.
 	var rows []visitTotals
 	if err := rep.query(ctx, "imported", &rows, "SELECT toUInt32(toUnixTimestamp(toDateTime(date, "+literal.Quote(s.Location.String())+
-		"))) AS bucket, "+importedVisitSums+" FROM imported_visitors WHERE "+s.importedDays(rg)+" GROUP BY date"); err != nil {
+		"))) AS bucket, "+importedVisitSums+" FROM imported_visitors WHERE "+s.importedDays("imported_visitors", rg)+" GROUP BY date"); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -147,7 +149,7 @@ func (rep *Service) addImportedDims(ctx context.Context, s scope, key string, ro
 	var imp []dimRow
 	q := "SELECT " + strings.Join(sel, ", ") + ", toUInt64(sum(visitors)) AS n_visitors, toUInt64(sum(" + d.visits + ")) AS n_visits, " +
 		"toUInt64(sum(bounces)) AS n_bounces, toUInt64(sum(visit_duration)) AS sum_duration FROM " + d.table +
-		" WHERE " + s.importedDays(s.Range) + " GROUP BY d0, d1, d2"
+		" WHERE " + s.importedDays(d.table, s.Range) + " GROUP BY d0, d1, d2"
 	if err := rep.query(ctx, "imported", &imp, q); err != nil {
 		return nil, err
 	}
@@ -190,7 +192,7 @@ func (rep *Service) addImportedPages(ctx context.Context, s scope, rows []pageRo
 		toUInt64(sum(if(total_time_on_page_visits > 0, total_time_on_page_visits, if(time_on_page > 0, pageviews, 0)))) AS n_engagements,
 		toUInt64(sum(if(total_time_on_page_visits > 0, total_time_on_page, time_on_page)) * 1000) AS sum_engaged,
 		toUInt64(sum(if(total_scroll_depth_visits > 0, total_scroll_depth * if(total_time_on_page_visits > 0, total_time_on_page_visits, pageviews) / total_scroll_depth_visits, 0))) AS sum_scroll
-		FROM imported_pages WHERE ` + s.importedDays(s.Range) + ` GROUP BY page`
+		FROM imported_pages WHERE ` + s.importedDays("imported_pages", s.Range) + ` GROUP BY page`
 	if err := rep.query(ctx, "imported", &imp, q); err != nil {
 		return nil, err
 	}
@@ -221,9 +223,8 @@ func (rep *Service) addImportedExits(ctx context.Context, s scope, rows []exitRo
 		return rows, nil
 	}
 	var imp []exitRow
-	days := s.importedDays(s.Range)
 	if err := rep.query(ctx, "imported", &imp, `SELECT exit_page AS page, toUInt64(sum(visitors)) AS n_visitors,
-		toUInt64(sum(exits)) AS n_exits FROM imported_exit_pages WHERE `+days+` GROUP BY page`); err != nil {
+		toUInt64(sum(exits)) AS n_exits FROM imported_exit_pages WHERE `+s.importedDays("imported_exit_pages", s.Range)+` GROUP BY page`); err != nil {
 		return nil, err
 	}
 	if len(imp) == 0 {
@@ -231,7 +232,7 @@ func (rep *Service) addImportedExits(ctx context.Context, s scope, rows []exitRo
 	}
 	var views []pageRow
 	if err := rep.query(ctx, "imported", &views, `SELECT page, toUInt64(sum(pageviews)) AS n_pageviews
-		FROM imported_pages WHERE `+days+` GROUP BY page`); err != nil {
+		FROM imported_pages WHERE `+s.importedDays("imported_pages", s.Range)+` GROUP BY page`); err != nil {
 		return nil, err
 	}
 	viewsOf := map[string]uint64{}

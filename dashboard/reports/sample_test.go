@@ -201,3 +201,53 @@ func sampleEvents(site string) []store.Event {
 	}
 	return out
 }
+
+// A period's rate follows its written visits: every visit up to the threshold, then one
+// visitor in 32, halved again each time the sample would still hold more than about
+// 400,000 of them, down to 1 in 1,024.
+func TestSampleRateFollowsThePeriodsVisits(t *testing.T) {
+	cases := []struct {
+		visits uint64
+		want   int
+	}{
+		{DefaultSampleAbove, 1},
+		{DefaultSampleAbove + 1, 32},
+		{32 * sampledVisits, 32},
+		{32*sampledVisits + 32, 64},
+		{128*sampledVisits + 128, 256},
+		{1_000_000_000, derived.VisitSample.MaxRate},
+	}
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			c := testclock.New(time.Date(2024, 4, 20, 12, 0, 0, 0, time.UTC))
+			var domains []string
+			for i := range cases {
+				domains = append(domains, fmt.Sprintf("rate-%d-%s.test", i, engine))
+			}
+			r, _ := newSite(t, db, c, "UTC", domains...)
+			for i, tc := range cases {
+				// Two days of the period and one before it, which must not count.
+				q := fmt.Sprintf(`INSERT INTO visit_stats_daily (site, day, visits)
+					SELECT '%s', toDate(arrayJoin(['2024-04-01', '2024-04-02', '2024-03-01'])) AS d,
+						if(d = toDate('2024-04-01'), toUInt64(%d), toUInt64(%d))`, domains[i], tc.visits-tc.visits/2, tc.visits/2)
+				if err := db.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := ParsePeriod("custom", "2024-04-01", "2024-04-10", time.UTC, c.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tc := range cases {
+				got, err := r.SampleRate(ctx, Query{Site: domains[i], Location: time.UTC, Range: p.Current})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Errorf("%d visits in the period: rate %d, want %d", tc.visits, got, tc.want)
+				}
+			}
+		})
+	}
+}
