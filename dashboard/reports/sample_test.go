@@ -203,8 +203,8 @@ func sampleEvents(site string) []store.Event {
 }
 
 // A period's rate follows its written visits: every visit up to the threshold, then one
-// visitor in 32, halved again each time the sample would still hold more than about
-// 400,000 of them, down to 1 in 1,024.
+// visitor in 32, halved again each time the sample would still hold more than
+// sampledVisits of them, down to 1 in 1,024.
 func TestSampleRateFollowsThePeriodsVisits(t *testing.T) {
 	cases := []struct {
 		visits uint64
