@@ -34,12 +34,13 @@ func (s scope) withImported() bool { return !s.HideImported && len(s.Filters) ==
 // importedDays is the condition on an imported table's date column: rg's days without
 // native data. The native days are looked up only among the days the table has rows
 // for, so a site without imports reads no page_stats_daily row (a year of a large site
-// is millions of them).
+// is millions of them). GLOBAL: on a cluster the day list is read here, not by the
+// shards that read page_stats_daily.
 func (s scope) importedDays(table string, rg Range) string {
 	from, to := "toDate("+literal.Quote(rg.From.Format(dateLayout))+")", "toDate("+literal.Quote(rg.To.Format(dateLayout))+")"
 	days := "site = " + literal.Quote(s.Site) + " AND date >= " + from + " AND date <= " + to
 	return days + " AND date NOT IN (SELECT day FROM page_stats_daily WHERE site = " + literal.Quote(s.Site) +
-		" AND day IN (SELECT date FROM " + table + " WHERE " + days + ") GROUP BY day)"
+		" AND day GLOBAL IN (SELECT date FROM " + table + " WHERE " + days + ") GROUP BY day)"
 }
 
 // IncludesImported says whether the report of q shows imported aggregates.
