@@ -95,7 +95,7 @@ func intHash64(x uint64) uint64 {
 // drops the table this one replaces.
 func (s SampleTable) DDL() []string {
 	cols := strings.Join(Visits.ColumnNames(), ", ")
-	order := "(site, toDate(start_time), session_id)"
+	order := visitOrder
 	if s.MaxRate > s.Rate {
 		order = "(site, " + s.Part() + ", toDate(start_time), session_id)"
 	}
@@ -106,7 +106,8 @@ func (s SampleTable) DDL() []string {
 		" FINAL\nWHERE " + s.Where() + " AND (SELECT count() FROM " + s.Name + ") = 0"
 	out := []string{Visits.tableDDL(s.Name, order), view, fill}
 	if s.Replaces != "" {
-		out = append(out, "DROP TABLE IF EXISTS "+s.Replaces+"_mv", "DROP TABLE IF EXISTS "+s.Replaces)
+		old := SampleTable{Name: s.Replaces}
+		out = append(out, "DROP TABLE IF EXISTS "+old.View(), "DROP TABLE IF EXISTS "+old.Name)
 	}
 	return out
 }

@@ -106,8 +106,11 @@ func (v VisitTable) Computed() string {
 // 21 (then a .sql file); IF NOT EXISTS keeps an upgraded database's rows.
 func (v VisitTable) DDL() []string {
 	progress := "CREATE TABLE IF NOT EXISTS " + v.Progress + " (\n    site String,\n    done_until DateTime('UTC'),\n    version UInt64\n) ENGINE = ReplacingMergeTree(version)\nORDER BY site"
-	return []string{v.tableDDL(v.Name, "(site, toDate(start_time), session_id)"), progress}
+	return []string{v.tableDDL(v.Name, visitOrder), progress}
 }
+
+// visitOrder is the sort key of the sessions table: a site's days, then its visits.
+const visitOrder = "(site, toDate(start_time), session_id)"
 
 // tableDDL creates a table named name that holds visits as the sessions table does,
 // sorted by order.
