@@ -114,7 +114,13 @@ func (rep *Service) handleStats(c *fiber.Ctx) error {
 		if err != nil {
 			return rep.fail(c, report, err)
 		}
-		name := fmt.Sprintf("%s-%s-%s-%s.csv", a.Site, report, a.Period.From, a.Period.To)
+		name := fmt.Sprintf("%s-%s-%s-%s", a.Site, report, a.Period.From, a.Period.To)
+		if a.SampleRate > 1 {
+			// Estimated figures say so where a spreadsheet's user sees them.
+			name += fmt.Sprintf("-estimated-1-in-%d", a.SampleRate)
+		}
+		c.Set(sampleRateHeader, strconv.Itoa(a.SampleRate))
+		name += ".csv"
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 		return c.Send(body)

@@ -143,6 +143,24 @@ func TestAPI(t *testing.T) {
 						t.Errorf("%s: %d %s, want %d and %s", c.target, code, body, c.code, c.want)
 					}
 				}
+				// A CSV of estimated figures says so in its file name and a header.
+				for target, want := range map[string][2]string{
+					"/sampling/api/v1/stats/top-pages?format=csv&site=" + e.site + period:            {"-2024-03-04-2024-03-05-estimated-1-in-32.csv", "32"},
+					"/sampling/api/v1/stats/top-pages?format=csv&sample=off&site=" + e.site + period: {"-2024-03-04-2024-03-05.csv", "1"},
+				} {
+					req := httptest.NewRequest("GET", target, nil)
+					req.Header.Set("Authorization", "Bearer "+e.mgrKey)
+					resp, err := e.app.Test(req, 30_000)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if name := resp.Header.Get("Content-Disposition"); resp.StatusCode != 200 || !strings.Contains(name, want[0]+`"`) ||
+						resp.Header.Get("X-Sample-Rate") != want[1] {
+						t.Errorf("%s: %d, %q, sample rate %q; want a file name ending %s and rate %s", target, resp.StatusCode, name,
+							resp.Header.Get("X-Sample-Rate"), want[0], want[1])
+					}
+				}
 			})
 
 			t.Run("rows are objects with named fields in order", func(t *testing.T) {

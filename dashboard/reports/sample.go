@@ -21,6 +21,9 @@ const DefaultSampleAbove = 1_000_000
 // visitors: a standard error of 2.2 %), and totals within about 1 %.
 const sampledVisits = 200_000
 
+// sampleRateHeader carries a CSV answer's sample_rate (the JSON one has it in the body).
+const sampleRateHeader = "X-Sample-Rate"
+
 // SampleParam is the query parameter that turns sampling off (?sample=off): exact
 // figures, however long they take.
 const SampleParam = "sample"

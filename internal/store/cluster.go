@@ -104,7 +104,7 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 }
 
 // exec runs a statement on the cluster. An ALTER TABLE of a table (a column change, a
-// delete, a dropped partition) runs on one replica of each shard's local table (or on
+// delete, a dropped partition) or an OPTIMIZE TABLE (merging visits written twice) runs on one replica of each shard's local table (or on
 // one server, for a table every server holds), and replication carries it to the other
 // replicas. The store then waits until every replica of every shard has done it: a
 // column change, so that the next statement (the Distributed table made again over
@@ -112,8 +112,8 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 // the callers' own wait (mutation.Wait, which looks at one server) and their counts
 // see it done everywhere.
 func (c *clusterStore) exec(ctx context.Context, query string, args ...any) error {
-	table, isAlter := clusterddl.Alter(query)
-	if !isAlter {
+	table, onShards := clusterddl.OnShards(query)
+	if !onShards {
 		return c.s.conn.Exec(ctx, query, args...)
 	}
 	stmt, sharded, err := c.ddl.OnServer(query, c.layout)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,6 +199,70 @@ func TestClusterMigrationFinishesAHalfAddedColumn(t *testing.T) {
 	if got := count(t, s, "SELECT count() AS n FROM events WHERE time_us > 0"); got != uint64(len(events)) {
 		t.Errorf("%d events with their time_us, want %d", got, len(events))
 	}
+}
+
+// Visits written twice (two finalizers on the same span) are merged by OPTIMIZE …
+// FINAL, which the finalizer sends as to a single server: on a cluster it runs on each
+// shard's replicated table, and every replica ends with each visit once, in the
+// sessions table and in its sample.
+func TestClusterOptimizeMergesEveryShard(t *testing.T) {
+	ctx := context.Background()
+	s, c := storetest.Cluster(t)
+	db := s.Info().Database
+	nodes := c.Nodes()
+	const visits = 200
+	start := time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC)
+	for version := range uint64(2) {
+		var rows [][]any
+		for i := range uint64(visits) {
+			rows = append(rows, []any{"merge.test", i + 1, i + 1, start, start.Add(time.Minute), version + 1})
+		}
+		if err := s.Insert(ctx, "sessions", []string{"site", "session_id", "visitor_id", "start_time", "end_time", "version"}, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Exec(ctx, "OPTIMIZE TABLE sessions PARTITION 202403 FINAL"); err != nil {
+		t.Fatalf("merge the sessions table: %v", err)
+	}
+	if err := s.Exec(ctx, "OPTIMIZE TABLE "+derived.VisitSample.Name+" PARTITION 202403 FINAL"); err != nil {
+		t.Fatalf("merge the visit sample: %v", err)
+	}
+	for _, table := range []string{"sessions_local", derived.VisitSample.Name + "_local"} {
+		var total uint64
+		for shard := 1; shard <= chcluster.Shards; shard++ {
+			// Each replica either merged itself or fetched the merged part: wait for both.
+			out := waitFor(t, nodes, shard, db, "SELECT count() = uniqExact(session_id), count() FROM "+table, "1\t")
+			n, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(out, "1\t")), 10, 64)
+			total += n
+		}
+		if table == "sessions_local" && total != visits {
+			t.Errorf("%s: the shards hold %d visits after the merge, want %d", table, total, visits)
+		}
+		if table != "sessions_local" && total == 0 {
+			t.Errorf("%s holds none of the %d visits: the fixture has no sampled visitor", table, visits)
+		}
+	}
+}
+
+// waitFor waits until every replica of shard answers q with a line starting with
+// prefix, and returns the first replica's answer.
+func waitFor(t *testing.T, nodes []chcluster.Node, shard int, db, q, prefix string) string {
+	t.Helper()
+	var outs []string
+	for range 300 {
+		outs = outs[:0]
+		for _, n := range nodes {
+			if n.Shard == shard {
+				outs = append(outs, strings.TrimSpace(query(t, n, db, q)))
+			}
+		}
+		if !slices.ContainsFunc(outs, func(o string) bool { return !strings.HasPrefix(o, prefix) }) {
+			return outs[0]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the replicas of shard %d answer %q with %v, want %q…", shard, q, outs, prefix)
+	return ""
 }
 
 func query(t *testing.T, n chcluster.Node, db, q string) string {

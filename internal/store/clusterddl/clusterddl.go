@@ -72,6 +72,7 @@ var (
 	createTable = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)\s*ENGINE\s*=\s*(\w+)(?:\s*\(([^)]*)\))?(.*)$`)
 	createView  = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+TO\s+(\w+)\s+AS\s+(.*)$`)
 	alterTable  = regexp.MustCompile("(?is)^ALTER\\s+TABLE\\s+`?(\\w+)`?\\s+(.*)$")
+	onShards    = regexp.MustCompile("(?is)^(ALTER|OPTIMIZE)\\s+TABLE\\s+`?(\\w+)`?(?:\\s+(.*))?$")
 	dropTable   = regexp.MustCompile(`(?is)^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)$`)
 	insertInto  = regexp.MustCompile(`(?is)^INSERT\s+INTO\s`)
 	columnAlter = regexp.MustCompile(`(?is)^(ADD|DROP|MODIFY)\s+COLUMN\s`)
@@ -233,29 +234,32 @@ func ColumnChange(stmt string) bool {
 	return m != nil && columnAlter.MatchString(m[2])
 }
 
-// Alter reports whether stmt is an ALTER TABLE of an unqualified table name (as
-// loendur's callers write them; a rendered one names its database) and of which.
-func Alter(stmt string) (table string, ok bool) {
-	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
+// OnShards reports whether stmt is an ALTER TABLE or OPTIMIZE TABLE of an unqualified
+// table name (as loendur's callers write them; a rendered one names its database), and
+// of which: a statement that runs on the tables that hold the rows (OnServer), not on
+// a Distributed table, which has neither.
+func OnShards(stmt string) (table string, ok bool) {
+	m := onShards.FindStringSubmatch(strings.TrimSpace(stmt))
 	if m == nil {
 		return "", false
 	}
-	return m[1], true
+	return m[2], true
 }
 
-// OnServer renders an ALTER TABLE (a column change, a delete, a dropped partition) for
-// one server, without ON CLUSTER: on the local table of a sharded table (run it on one
-// replica of each shard) or on a shared table (run it on any one server). Replication
-// carries it to the other replicas, which is sturdier than the distributed DDL queue
-// (see alter).
+// OnServer renders an ALTER TABLE (a column change, a delete, a dropped partition) or an
+// OPTIMIZE TABLE for one server, without ON CLUSTER: on the local table of a sharded
+// table (run it on one replica of each shard) or on a shared table (run it on any one
+// server). Replication carries it to the other replicas, which is sturdier than the
+// distributed DDL queue (see alter); an OPTIMIZE of a replica that does not lead its
+// shard is passed to the one that does.
 func (c Cluster) OnServer(stmt string, l Layout) (sql string, sharded bool, err error) {
-	m := alterTable.FindStringSubmatch(strings.TrimSpace(stmt))
+	m := onShards.FindStringSubmatch(strings.TrimSpace(stmt))
 	if m == nil {
-		return "", false, fmt.Errorf("cluster: not an ALTER TABLE: %.120s", stmt)
+		return "", false, fmt.Errorf("cluster: not an ALTER or OPTIMIZE TABLE: %.120s", stmt)
 	}
-	table := m[1]
+	table := m[2]
 	if _, sharded = l[table]; sharded {
 		table = Local(table)
 	}
-	return "ALTER TABLE " + c.qualify(table) + " " + m[2], sharded, nil
+	return strings.TrimSpace(strings.ToUpper(m[1]) + " TABLE " + c.qualify(table) + " " + m[3]), sharded, nil
 }

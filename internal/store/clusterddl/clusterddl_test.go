@@ -88,15 +88,29 @@ func TestRenderRefusesWhatItDoesNotKnow(t *testing.T) {
 	}
 }
 
-func TestMutationAndAlter(t *testing.T) {
+func TestMutationAndOnShards(t *testing.T) {
 	if table, ok := Mutation("ALTER TABLE events DELETE WHERE 1"); !ok || table != "events" {
 		t.Errorf("delete: %q %v", table, ok)
 	}
 	if _, ok := Mutation("ALTER TABLE salts DROP PARTITION 1"); ok {
 		t.Error("DROP PARTITION is no mutation")
 	}
-	if _, ok := Alter("ALTER TABLE db.events_local ON CLUSTER ck DELETE WHERE 1"); ok {
+	if _, ok := OnShards("ALTER TABLE db.events_local ON CLUSTER ck DELETE WHERE 1"); ok {
 		t.Error("a rendered statement is not rendered again")
+	}
+	// A merge runs where the rows are: on each shard's local table, not the Distributed one.
+	if table, ok := OnShards("OPTIMIZE TABLE sessions PARTITION 202403 FINAL"); !ok || table != "sessions" {
+		t.Errorf("optimize: %q %v", table, ok)
+	}
+	for stmt, want := range map[string]string{
+		"OPTIMIZE TABLE sessions PARTITION 202403 FINAL": "OPTIMIZE TABLE db.sessions_local PARTITION 202403 FINAL",
+		"optimize table salts":                           "OPTIMIZE TABLE db.salts",
+		"ALTER TABLE sessions DELETE WHERE site = 'a'":   "ALTER TABLE db.sessions_local DELETE WHERE site = 'a'",
+	} {
+		got, _, err := c.OnServer(stmt, Layout{"sessions": VisitorKey})
+		if err != nil || got != want {
+			t.Errorf("%s: %q (%v), want %q", stmt, got, err, want)
+		}
 	}
 	if !ColumnChange("ALTER TABLE events ADD COLUMN x UInt8") || !ColumnChange("alter table events modify column x UInt16") {
 		t.Error("adding or modifying a column is a column change")
