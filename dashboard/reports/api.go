@@ -120,9 +120,8 @@ func (rep *Service) handleStats(c *fiber.Ctx) error {
 			name += fmt.Sprintf("-estimated-1-in-%d", a.SampleRate)
 		}
 		c.Set(sampleRateHeader, strconv.Itoa(a.SampleRate))
-		name += ".csv"
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
 		return c.Send(body)
 	}
 	return c.JSON(a)

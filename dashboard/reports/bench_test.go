@@ -242,7 +242,6 @@ type benchCase struct {
 	run  func(q Query) error
 }
 
-// benchCases are the reports as the dashboard asks for them.
 // warmProcess runs each report once.
 func warmProcess(ctx context.Context, r *Service, q Query) error {
 	for _, c := range benchCases(ctx, r) {
@@ -261,6 +260,7 @@ func mustPeriod(b *testing.B, period string, loc *time.Location, now time.Time) 
 	return p
 }
 
+// benchCases are the reports as the dashboard asks for them.
 func benchCases(ctx context.Context, r *Service) []benchCase {
 	funnel := Funnel{Name: "bench", Steps: []Step{{StepPage, "/p/1"}, {StepPage, "/p/2*"}, {StepEvent, "Signup"}}}
 	return []benchCase{

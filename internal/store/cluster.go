@@ -104,9 +104,9 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 }
 
 // exec runs a statement on the cluster. An ALTER TABLE of a table (a column change, a
-// delete, a dropped partition) or an OPTIMIZE TABLE (merging visits written twice) runs on one replica of each shard's local table (or on
-// one server, for a table every server holds), and replication carries it to the other
-// replicas. The store then waits until every replica of every shard has done it: a
+// delete, a dropped partition) or an OPTIMIZE TABLE (merging visits written twice) runs
+// on one replica of each shard's local table (or on one server, for a table every
+// server holds), and replication carries it to the other replicas. The store then waits until every replica of every shard has done it: a
 // column change, so that the next statement (the Distributed table made again over
 // the local ones) finds the new columns on every server; a delete or update, so that
 // the callers' own wait (mutation.Wait, which looks at one server) and their counts
