@@ -334,13 +334,17 @@ func openStore(ctx context.Context, t dbTarget, log *slog.Logger) (store.Store, 
 	if err != nil {
 		return nil, err
 	}
-	applied, err := store.Migrate(octx, db)
+	// No deadline: an upgrade fills new derived tables from the events and visits
+	// already stored, minutes on a large database; a migration cut short would leave
+	// a table half filled.
+	start := time.Now()
+	applied, err := store.Migrate(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 	if len(applied) > 0 {
-		log.Info("schema migrated", "applied", applied)
+		log.Info("schema migrated", "applied", applied, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return db, nil
 }
