@@ -101,9 +101,16 @@ func (s SampleTable) DDL() []string {
 	}
 	view := "CREATE MATERIALIZED VIEW IF NOT EXISTS " + s.View() + " TO " + s.Name + " AS\nSELECT " + cols +
 		"\nFROM " + SessionsTable + "\nWHERE " + s.Where()
-	// Only into an empty table, so that a second run adds nothing (as Table.backfill).
+	// Only the visits not there yet, so that a second run, or one after a fill cut
+	// short, adds what is missing and nothing twice. GLOBAL: on a cluster the list is
+	// read here, not by each shard. Migration 84 filled only an empty table, as
+	// Table.backfill does; its statements stay as they ran.
+	missing := " AND (site, session_id) GLOBAL NOT IN (SELECT site, session_id FROM " + s.Name + ")"
+	if s == firstSample {
+		missing = " AND (SELECT count() FROM " + s.Name + ") = 0"
+	}
 	fill := "INSERT INTO " + s.Name + " (" + cols + ") SELECT " + cols + "\nFROM " + SessionsTable +
-		" FINAL\nWHERE " + s.Where() + " AND (SELECT count() FROM " + s.Name + ") = 0"
+		" FINAL\nWHERE " + s.Where() + missing
 	out := []string{Visits.tableDDL(s.Name, order), view, fill}
 	if s.Replaces != "" {
 		old := SampleTable{Name: s.Replaces}
