@@ -136,8 +136,8 @@ func (q Query) limit() int {
 type sessionsData struct {
 	Columns string // derived.Visits.Computed
 	Table   string // the sessions table or its sample
-	// SampleWhere, when set, is " AND " the condition that picks a part of the sample
-	// (derived.VisitSample.WhereAt).
+	// SampleWhere, when set, is " AND " the condition that picks the sample's visitors
+	// at the report's rate (derived.VisitSample.WhereAt).
 	SampleWhere string
 	Site        string
 	Start, End  time.Time // visits that started in [Start, End)
@@ -153,10 +153,7 @@ type sessionsData struct {
 func visits(site string, start, end, done time.Time, sample int) sessionsData {
 	d := sessionsData{Columns: derived.Visits.Computed(), Table: derived.Visits.Name, Site: site, Start: start, End: end, Done: done}
 	if sample > 1 {
-		d.Table = derived.VisitSample.Name
-	}
-	if sample > derived.VisitSample.Rate {
-		d.SampleWhere = " AND " + derived.VisitSample.WhereAt(sample)
+		d.Table, d.SampleWhere = derived.VisitSample.Name, " AND "+derived.VisitSample.WhereAt(sample)
 	}
 	// A visit that started before end and is not in the table ended at or after done,
 	// so it started after done - derived.MaxVisitLength: none when end is before that.

@@ -103,12 +103,9 @@ func (s SampleTable) DDL() []string {
 		"\nFROM " + SessionsTable + "\nWHERE " + s.Where()
 	// Only the visits not there yet, so that a second run, or one after a fill cut
 	// short, adds what is missing and nothing twice. GLOBAL: on a cluster the list is
-	// read here, not by each shard. Migration 84 filled only an empty table, as
-	// Table.backfill does; its statements stay as they ran.
+	// read here, not by each shard. (Migration 84 first filled only an empty table; a
+	// database that ran it so has its sample refilled by migration 85.)
 	missing := " AND (site, session_id) GLOBAL NOT IN (SELECT site, session_id FROM " + s.Name + ")"
-	if s == firstSample {
-		missing = " AND (SELECT count() FROM " + s.Name + ") = 0"
-	}
 	fill := "INSERT INTO " + s.Name + " (" + cols + ") SELECT " + cols + "\nFROM " + SessionsTable +
 		" FINAL\nWHERE " + s.Where() + missing
 	out := []string{Visits.tableDDL(s.Name, order), view, fill}

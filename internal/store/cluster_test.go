@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,8 +223,8 @@ func TestClusterOptimizeMergesEveryShard(t *testing.T) {
 	// Every replica has both writes first: a replica's merge takes only the parts it has,
 	// and the background ones of a busy machine do not wait.
 	for shard := 1; shard <= chcluster.Shards; shard++ {
-		waitFor(t, nodes, shard, db, "SELECT count() > 0 AND count() = 2 * uniqExact(session_id) FROM sessions_local", "1")
-		waitFor(t, nodes, shard, db, "SELECT (SELECT count() FROM "+derived.VisitSample.Name+"_local) = "+
+		storetest.ReplicasAnswer(t, nodes, shard, db, "SELECT count() > 0 AND count() = 2 * uniqExact(session_id) FROM sessions_local", "1")
+		storetest.ReplicasAnswer(t, nodes, shard, db, "SELECT (SELECT count() FROM "+derived.VisitSample.Name+"_local) = "+
 			"2 * (SELECT uniqExact(session_id) FROM sessions_local WHERE "+derived.VisitSample.Where()+")", "1")
 	}
 	if err := s.Exec(ctx, "OPTIMIZE TABLE sessions PARTITION 202403 FINAL"); err != nil {
@@ -238,7 +237,7 @@ func TestClusterOptimizeMergesEveryShard(t *testing.T) {
 		var total uint64
 		for shard := 1; shard <= chcluster.Shards; shard++ {
 			// Each replica either merged itself or fetched the merged part: wait for both.
-			out := waitFor(t, nodes, shard, db, "SELECT count() = uniqExact(session_id), count() FROM "+table, "1\t")
+			out := storetest.ReplicasAnswer(t, nodes, shard, db, "SELECT count() = uniqExact(session_id), count() FROM "+table, "1\t")
 			n, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(out, "1\t")), 10, 64)
 			total += n
 		}
@@ -249,27 +248,6 @@ func TestClusterOptimizeMergesEveryShard(t *testing.T) {
 			t.Errorf("%s holds none of the %d visits: the fixture has no sampled visitor", table, visits)
 		}
 	}
-}
-
-// waitFor waits until every replica of shard answers q with a line starting with
-// prefix, and returns the first replica's answer.
-func waitFor(t *testing.T, nodes []chcluster.Node, shard int, db, q, prefix string) string {
-	t.Helper()
-	var outs []string
-	for range 300 {
-		outs = outs[:0]
-		for _, n := range nodes {
-			if n.Shard == shard {
-				outs = append(outs, strings.TrimSpace(query(t, n, db, q)))
-			}
-		}
-		if !slices.ContainsFunc(outs, func(o string) bool { return !strings.HasPrefix(o, prefix) }) {
-			return outs[0]
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the replicas of shard %d answer %q with %v, want %q…", shard, q, outs, prefix)
-	return ""
 }
 
 func query(t *testing.T, n chcluster.Node, db, q string) string {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/websystems/loendur/internal/derived"
+	"github.com/websystems/loendur/internal/derived/derivedtest"
 )
 
 // A database made by the previous release (testdata/release-schema is its schema/)
@@ -38,7 +38,7 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 		// A visit of a visitor the visit sample holds, on a site of its own.
 		fmt.Sprintf(`INSERT INTO sessions (site, session_id, visitor_id, start_time, end_time, pageviews, events, entry_page, exit_page, version)
 			SELECT 'sampled.test', toUInt64(2), toUInt64(%d), toDateTime('2024-03-05 10:00:00', 'UTC'), toDateTime('2024-03-05 10:00:00', 'UTC'),
-				toUInt32(1), toUInt32(1), '/s', '/s', toUInt64(1)`, sampledVisitor()),
+				toUInt32(1), toUInt32(1), '/s', '/s', toUInt64(1)`, derivedtest.SampledVisitors(1, 2)[0]),
 	} {
 		if err := s.Exec(ctx, q); err != nil {
 			t.Fatal(err)
@@ -133,13 +133,4 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	if len(events) != 1 || events[0].US != uint64(at.UnixMicro()) {
 		t.Errorf("new event: %+v, want time_us %d", events, at.UnixMicro())
 	}
-}
-
-// sampledVisitor is a visitor id the visit sample holds.
-func sampledVisitor() uint64 {
-	id := uint64(2)
-	for !derived.VisitSample.Has(id) {
-		id++
-	}
-	return id
 }

@@ -124,6 +124,25 @@ func Embedded(t testing.TB) store.Store {
 // they still differ after 30 s.
 func ReplicasAgree(t testing.TB, nodes []chcluster.Node, shard int, db, q string) string {
 	t.Helper()
+	return replicasUntil(t, nodes, shard, db, q, "agree", func(outs []string) bool {
+		return !slices.ContainsFunc(outs, func(o string) bool { return o != outs[0] })
+	})
+}
+
+// ReplicasAnswer returns q's answer (trimmed) on the first replica of shard once every
+// replica's answer starts with prefix (a merge or a fetch in the background is done
+// everywhere). It fails t when they do not after 30 s.
+func ReplicasAnswer(t testing.TB, nodes []chcluster.Node, shard int, db, q, prefix string) string {
+	t.Helper()
+	return replicasUntil(t, nodes, shard, db, q, "answer "+prefix+"…", func(outs []string) bool {
+		return !slices.ContainsFunc(outs, func(o string) bool { return !strings.HasPrefix(o, prefix) })
+	})
+}
+
+// replicasUntil asks the replicas of shard q every 100 ms until done accepts their
+// answers, for at most 30 s.
+func replicasUntil(t testing.TB, nodes []chcluster.Node, shard int, db, q, want string, done func([]string) bool) string {
+	t.Helper()
 	var outs []string
 	for range 300 {
 		outs = outs[:0]
@@ -137,11 +156,11 @@ func ReplicasAgree(t testing.TB, nodes []chcluster.Node, shard int, db, q string
 			}
 			outs = append(outs, strings.TrimSpace(out))
 		}
-		if !slices.ContainsFunc(outs, func(o string) bool { return o != outs[0] }) {
+		if done(outs) {
 			return outs[0]
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the replicas of shard %d do not agree on %q: %v", shard, q, outs)
+	t.Fatalf("the replicas of shard %d do not %s on %q: %v", shard, want, q, outs)
 	return ""
 }
