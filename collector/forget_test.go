@@ -99,8 +99,11 @@ func TestForgetErasesThisBrowserOnly(t *testing.T) {
 			if status, _ := privacyRequest(t, c, http.MethodPost, "/api/forget", `{"site":"nope.example"}`, me); status != 403 {
 				t.Errorf("unknown site: %d", status)
 			}
+			// The limit counts per calendar minute: when the minute turns during the
+			// loop (each request erases, seconds on a busy machine), the new minute's
+			// allowance is used up too before a refusal.
 			limited := false
-			for i := 0; i < forgetPerMinute+1 && !limited; i++ {
+			for i := 0; i < 2*forgetPerMinute+1 && !limited; i++ {
 				status, _ := privacyRequest(t, c, http.MethodPost, "/api/forget", `{"site":"`+site+`"}`, "198.51.100.1")
 				limited = status == 429
 			}
