@@ -62,7 +62,9 @@ func TestMainChart(t *testing.T) {
 			if strings.Join(options, ",") != "Days,Weeks,Months" {
 				t.Errorf("interval choices for 12 months: %v", options)
 			}
-			tb.run(chromedp.Click(`button.metric[data-metric="visitors"]`, chromedp.ByQuery))
+			// Clicked in the page: the overview redraws its buttons when the period's
+			// figures arrive, and a node chromedp looked up just before may be gone.
+			tb.eval(`document.querySelector('button.metric[data-metric="visitors"]').click(), true`, nil)
 			tb.waitFor("visitors by month", `(document.querySelector('#chart').getAttribute('aria-label') || '').startsWith('Unique visitors by month')`)
 			tb.screenshot(fmt.Sprintf("chart-12mo-%d", w))
 			tb.run(chromedp.SetValue(`#interval`, "week", chromedp.ByQuery),
