@@ -101,14 +101,17 @@ run: $(CHDB_LIB) build
 # failed (the fault drills leave their database on it: see cmd/loendur/e2e/faults); so is
 # the shared ClickHouse server, unless it was already running before. Browser tests keep
 # their screenshots in testdata-out/screenshots/ (git-ignored) for a person to look at;
-# run alone, they use the system's temporary folder.
+# run alone, they use the system's temporary folder. The run's temporary files (the
+# shared chDB store each test process opens and cannot remove before it exits, browser
+# profiles, Go's build folders) go to a folder of the run's own, removed after it.
 test: deps clickhouse-server assets
 	@ch_was_up=false; .ci/clickhouse.sh status >/dev/null 2>&1 && ch_was_up=true; \
+	run_tmp=$$(mktemp -d /tmp/loendur-test-XXXXXX); \
 	.ci/clickhouse.sh start && $(MAKE) --no-print-directory cluster-start && \
 	  echo "go test -count=1 -timeout 15m ./..." && \
-	  LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
+	  TMPDIR=$$run_tmp LOENDUR_SCREENSHOTS=$(CURDIR)/testdata-out/screenshots LOENDUR_TEST_CLICKHOUSE=127.0.0.1:$(CH_TCP_PORT) LOENDUR_TEST_CLUSTER_DIR=$(CLUSTER_DIR) \
 	  $(GO) test -count=1 -timeout 15m ./...; status=$$?; \
-	$(MAKE) --no-print-directory cluster-stop; rm -rf $(CLUSTER_DIR); \
+	$(MAKE) --no-print-directory cluster-stop; rm -rf $(CLUSTER_DIR) $$run_tmp; \
 	$$ch_was_up || .ci/clickhouse.sh stop; exit $$status
 
 # --- benchmark (see BENCHMARKS.md) -------------------------------------------------
