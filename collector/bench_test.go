@@ -2,7 +2,9 @@ package collector
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/websystems/loendur/internal/store/storetest"
@@ -40,5 +42,23 @@ func BenchmarkHandleEvent(b *testing.B) {
 		if code := ctx.Response.StatusCode(); code != fasthttp.StatusAccepted {
 			b.Fatalf("status %d: %s", code, ctx.Response.Header.Peek("X-Loendur-Reason"))
 		}
+	}
+}
+
+// BenchmarkVisitorState is what the handler asks of the per-visitor state for each event
+// of make bench's mix: 200,000 visitors in random order, page views and others.
+func BenchmarkVisitorState(b *testing.B) {
+	s := newSessions(1_000_000)
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]uint64, 1<<20)
+	for i := range ids {
+		ids[i] = r.Uint64()%200_000*0x9E3779B97F4A7C15 + 1
+	}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		v := ids[i&(len(ids)-1)]
+		at := now.Add(time.Duration(i) * 50 * time.Microsecond)
+		s.admit(v, at, i%3 != 0)
 	}
 }

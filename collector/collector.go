@@ -109,7 +109,6 @@ type Collector struct {
 	// lastLogWarn is the Unix second of the last "accept log write failed" log line.
 	lastLogWarn atomic.Int64
 	drops       dropcount.Counter // per site, day and reason, until FlushDrops
-	bursts      *bursts
 	// lastDropWarn is the Unix second of the last "drop counts not stored" log line.
 	lastDropWarn atomic.Int64
 }
@@ -131,7 +130,6 @@ func New(opts Options) (*Collector, error) {
 		queue:     newQueue(min(opts.BatchSize, maxChunkEvents), opts.QueueSize),
 		stopped:   make(chan struct{}),
 		privacyEP: newPrivacyEndpoints(),
-		bursts:    newBursts(),
 	}
 	c.m = newMetrics(opts.Registry, func() float64 { return float64(c.held.Load()) })
 	if opts.AcceptLog != "" && opts.Spool != nil {
@@ -212,7 +210,6 @@ func (c *Collector) housekeep(ctx context.Context) {
 			now := c.opts.Now()
 			c.sessions.sweep(now)
 			c.limiter.sweep(now)
-			c.bursts.sweep(now)
 		case <-drops.C:
 			if err := c.flushDrops(ctx); err != nil {
 				c.warnOncePerSecond(&c.lastDropWarn, slog.LevelWarn, "drop counts not stored yet; kept for the next flush", "err", err)

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,89 +17,31 @@ func (c *Collector) drop(ctx *fiber.Ctx, site sites.Site, reason string, now tim
 
 // Bursts: a person reads a page before opening the next; a program that drives a real
 // browser through a site does not. A visitor (hash) may open burstPages page views at
-// once and then one every readInterval; faster page views are dropped as "burst".
+// once and then one every readInterval; faster page views are dropped as "burst". The
+// bucket is kept with the visitor's session (sessions.admit).
 const (
-	burstPages     = 20
-	readInterval   = 2 * time.Second
-	burstShards    = 64
-	burstMaxBucket = 1 << 20 // visitors remembered, over all shards
+	burstPages   = 20
+	readInterval = 2 * time.Second
 )
 
-// bursts is a token readBucket per visitor id, bounded: a full shard forgets the visitors
-// whose readBucket has refilled (idle for burstPages × readInterval), then everyone.
-type bursts struct {
-	shards [burstShards]burstShard
-}
-
-type burstShard struct {
-	mu sync.Mutex
-	m  map[uint64]readBucket
-}
-
+// readBucket is a visitor's token bucket of page views. Its zero value is full: it
+// refills from the start of Unix time.
 type readBucket struct {
 	tokens float64
 	last   int64 // Unix nanoseconds
 }
 
-func newBursts() *bursts {
-	b := &bursts{}
-	for i := range b.shards {
-		b.shards[i].m = make(map[uint64]readBucket)
-	}
-	return b
-}
-
-// allow takes a page view of visitor at now; false means it came faster than a person
-// reads.
-func (b *bursts) allow(visitor uint64, now time.Time) bool {
-	sh := &b.shards[visitor%burstShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	t := now.UnixNano()
-	bk, ok := sh.m[visitor]
-	if !ok {
-		if len(sh.m) >= burstMaxBucket/burstShards {
-			sh.forgetIdle(t)
-		}
-		bk = readBucket{tokens: burstPages, last: t}
-	}
+// take spends a page view at t (Unix nanoseconds); false means none is left.
+func (bk *readBucket) take(t int64) bool {
 	if t > bk.last {
 		bk.tokens = min(burstPages, bk.tokens+float64(t-bk.last)/float64(readInterval))
 		bk.last = t
 	}
-	allowed := bk.tokens >= 1
-	if allowed {
-		bk.tokens--
+	if bk.tokens < 1 {
+		return false
 	}
-	sh.m[visitor] = bk
-	return allowed
-}
-
-func (sh *burstShard) forgetIdle(now int64) {
-	full := int64(burstPages * readInterval)
-	for k, bk := range sh.m {
-		if now-bk.last >= full {
-			delete(sh.m, k)
-		}
-	}
-	if len(sh.m) >= burstMaxBucket/burstShards {
-		clear(sh.m)
-	}
-}
-
-// sweep forgets visitors idle long enough to have a full readBucket; run periodically.
-func (b *bursts) sweep(now time.Time) {
-	for i := range b.shards {
-		sh := &b.shards[i]
-		sh.mu.Lock()
-		full := int64(burstPages * readInterval)
-		for k, bk := range sh.m {
-			if now.UnixNano()-bk.last >= full {
-				delete(sh.m, k)
-			}
-		}
-		sh.mu.Unlock()
-	}
+	bk.tokens--
+	return true
 }
 
 // Viewports no person reads in: the tracker sends window.innerWidth, which is 0 in a

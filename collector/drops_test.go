@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/websystems/loendur/internal/clientip"
 	"github.com/websystems/loendur/internal/dropcount"
+	"github.com/websystems/loendur/internal/privacy"
 	"github.com/websystems/loendur/internal/referrer"
 	"github.com/websystems/loendur/internal/salt"
 	"github.com/websystems/loendur/internal/sites"
@@ -23,42 +24,53 @@ import (
 )
 
 func TestBurstsAllowReadingPace(t *testing.T) {
-	b := newBursts()
+	s := newSessions(1 << 16)
+	view := func(visitor uint64, at time.Time) bool {
+		_, ok := s.admit(visitor, at, true)
+		return ok
+	}
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	for i := range burstPages {
-		if !b.allow(1, t0) {
+		if !view(1, t0) {
 			t.Fatalf("page view %d of a burst of %d dropped", i+1, burstPages)
 		}
 	}
-	if b.allow(1, t0.Add(time.Second)) {
+	if view(1, t0.Add(time.Second)) {
 		t.Error("page view beyond the burst, half a reading interval later, kept")
 	}
-	if !b.allow(2, t0.Add(time.Second)) {
+	if _, ok := s.admit(1, t0.Add(time.Second), false); !ok {
+		t.Error("an engagement event of a visitor out of page views refused")
+	}
+	if !view(2, t0.Add(time.Second)) {
 		t.Error("another visitor's page view dropped")
 	}
-	if !b.allow(1, t0.Add(readInterval+time.Second)) {
+	if !view(1, t0.Add(readInterval+time.Second)) {
 		t.Error("page view a reading interval later dropped")
 	}
 	// A person reading at a steady pace is never dropped.
 	at := t0.Add(time.Hour)
 	for i := range 500 {
-		if !b.allow(3, at) {
+		if !view(3, at) {
 			t.Fatalf("page view %d at one every %s dropped", i, readInterval)
 		}
 		at = at.Add(readInterval)
 	}
 }
 
-func TestBurstsBounded(t *testing.T) {
-	b := newBursts()
+// A dropped page view does not extend the visitor's session.
+func TestBurstDropsLeaveTheSession(t *testing.T) {
+	s := newSessions(1 << 16)
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	perShard := burstMaxBucket / burstShards
-	for i := range perShard {
-		b.allow(uint64(i)*burstShards, t0) // all in shard 0
+	var first uint64
+	for range burstPages {
+		first, _ = s.admit(4, t0, true)
 	}
-	b.allow(uint64(perShard)*burstShards, t0.Add(burstPages*readInterval))
-	if n := len(b.shards[0].m); n != 1 {
-		t.Errorf("shard holds %d visitors after the idle ones were forgotten, want 1", n)
+	if _, ok := s.admit(4, t0.Add(time.Second), true); ok {
+		t.Fatal("page view beyond the burst kept")
+	}
+	at := t0.Add(privacy.SessionTimeout + time.Second/2) // under a session's length after the drop
+	if id, _ := s.admit(4, at, false); id == first {
+		t.Error("the dropped page view extended the session")
 	}
 }
 

@@ -72,10 +72,11 @@ func (c *Collector) handleEvent(ctx *fiber.Ctx) error {
 		return c.refuse(ctx, reject(reasonStarting, "collector is starting; retry shortly"))
 	}
 	visitor := privacy.VisitorID(salt, site.Domain, ip, userAgent)
-	if p.Name == eventPageview && !c.bursts.allow(visitor, now) {
+	session, ok := c.sessions.admit(visitor, now, p.Name == eventPageview)
+	if !ok {
 		return c.drop(ctx, site, dropBurst, now)
 	}
-	c.enrich(&ev, &p, ip, visitor, now)
+	c.enrich(&ev, &p, ip, visitor, session, now)
 	ev.Browser, ev.BrowserVersion, ev.OS, ev.OSVersion, ev.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.OSVersion, ua.Device
 	if c.held.Add(1) > int64(c.opts.QueueSize) {
 		c.held.Add(-1)
@@ -187,8 +188,9 @@ func isPrefetch(v []byte) bool {
 
 // enrich fills what is derived from the request: time, referrer, geo, visitor and
 // session, and the truncated address. The full address ip is used here and not kept;
-// visitor is its hash (privacy.VisitorID), computed before for the burst check.
-func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, visitor uint64, now time.Time) {
+// visitor is its hash (privacy.VisitorID) and session its session, both found before for
+// the burst check.
+func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, visitor, session uint64, now time.Time) {
 	ev.EventID = newEventID()
 	ev.Timestamp = c.clock.stamp(now)
 	ev.Name = p.Name
@@ -199,7 +201,7 @@ func (c *Collector) enrich(ev *store.Event, p *payload, ip netip.Addr, visitor u
 	loc := c.opts.Geo.Lookup(ip)
 	ev.CountryCode, ev.Region, ev.City = loc.CountryCode, loc.Region, loc.City
 	ev.VisitorID = visitor
-	ev.SessionID = c.sessions.assign(ev.VisitorID, now)
+	ev.SessionID = session
 	ev.IP = c.opts.Truncator.Truncate(ip).String()
 	ev.Width = uint16(p.Width.value)
 	ev.EngagedMS = uint32(p.EngagedMS.value)

@@ -12,16 +12,18 @@ import (
 
 const sessionShards = 64
 
-// sessions assigns session ids: a visitor's event continues their session when their
-// previous event is less than privacy.SessionTimeout old, and starts a new one otherwise.
-// State is in memory, warmed from ClickHouse at start and optionally synced from it
-// (see README: "Several collectors").
+// sessions is what the collector remembers of each visitor between events: the session
+// their events belong to, and the pace of their page views (bursts, drops.go). A
+// visitor's event continues their session when their previous event is less than
+// privacy.SessionTimeout old, and starts a new one otherwise. State is in memory, warmed
+// from ClickHouse at start and optionally synced from it (see README: "Several
+// collectors"). Both live in one entry so that an event costs one lookup, not two.
 type sessions struct {
 	shards     [sessionShards]sessionShard
 	maxEntries int
 }
 
-// A shard maps a visitor id to its session. The visitor id alone is the key: it is a
+// A shard maps a visitor id to its state. The visitor id alone is the key: it is a
 // keyed hash of the site among other things, so it never repeats across sites. Keys and
 // values hold no pointer, so the garbage collector need not scan a map of a million
 // visitors.
@@ -32,11 +34,18 @@ type sessionShard struct {
 
 type sessionState struct {
 	id   uint64
-	last int64 // Unix nanoseconds of the visitor's latest event
+	last int64 // Unix nanoseconds of the visitor's latest stored event
+	pace readBucket
 }
 
 func (st sessionState) idleAt(now time.Time) bool {
 	return time.Duration(now.UnixNano()-st.last) >= privacy.SessionTimeout
+}
+
+// forgettableAt: the session has ended and no page view was dropped for a session's
+// length, by which time the visitor's bucket is full again.
+func (st sessionState) forgettableAt(now time.Time) bool {
+	return time.Duration(now.UnixNano()-max(st.last, st.pace.last)) >= privacy.SessionTimeout
 }
 
 func newSessions(maxEntries int) *sessions {
@@ -49,28 +58,41 @@ func newSessions(maxEntries int) *sessions {
 
 func (s *sessions) shard(visitor uint64) *sessionShard { return &s.shards[visitor%sessionShards] }
 
-// assign returns the session id of an event of visitor at time now.
-func (s *sessions) assign(visitor uint64, now time.Time) uint64 {
+// admit takes an event of visitor at time now and returns its session id; a page view
+// that came faster than a person reads is refused (ok false) and starts or extends no
+// session.
+func (s *sessions) admit(visitor uint64, now time.Time, pageview bool) (id uint64, ok bool) {
 	sh := s.shard(visitor)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	st, ok := sh.m[visitor]
-	if !ok || st.idleAt(now) {
-		if limit := s.maxEntries / sessionShards; !ok && len(sh.m) >= limit {
-			sh.evictIdle(now, limit)
-		}
+	st, known := sh.m[visitor]
+	if limit := s.maxEntries / sessionShards; !known && len(sh.m) >= limit {
+		sh.evictIdle(now, limit)
+	}
+	if pageview && !st.pace.take(now.UnixNano()) {
+		sh.m[visitor] = st
+		return 0, false
+	}
+	if !known || st.idleAt(now) {
 		st.id = privacy.SessionID(visitor, now)
 	}
 	st.last = max(st.last, now.UnixNano())
 	sh.m[visitor] = st
-	return st.id
+	return st.id, true
 }
 
-// evictIdle drops ended sessions; when every entry is live it drops all, which at worst
-// splits some visits in two rather than letting memory grow without bound.
+// assign returns the session id of an event of visitor at time now that is not a page
+// view (which no pace refuses).
+func (s *sessions) assign(visitor uint64, now time.Time) uint64 {
+	id, _ := s.admit(visitor, now, false)
+	return id
+}
+
+// evictIdle drops forgettable entries; when every entry is live it drops all, which at
+// worst splits some visits in two rather than letting memory grow without bound.
 func (sh *sessionShard) evictIdle(now time.Time, limit int) {
 	for k, st := range sh.m {
-		if st.idleAt(now) {
+		if st.forgettableAt(now) {
 			delete(sh.m, k)
 		}
 	}
@@ -79,13 +101,13 @@ func (sh *sessionShard) evictIdle(now time.Time, limit int) {
 	}
 }
 
-// sweep removes ended sessions; run periodically.
+// sweep removes forgettable entries; run periodically.
 func (s *sessions) sweep(now time.Time) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.m {
-			if st.idleAt(now) {
+			if st.forgettableAt(now) {
 				delete(sh.m, k)
 			}
 		}
@@ -100,7 +122,8 @@ func (s *sessions) learn(visitor, id uint64, last time.Time) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if st, ok := sh.m[visitor]; !ok || last.UnixNano() > st.last {
-		sh.m[visitor] = sessionState{id: id, last: last.UnixNano()}
+		st.id, st.last = id, last.UnixNano()
+		sh.m[visitor] = st
 	}
 }
 
