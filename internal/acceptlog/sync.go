@@ -88,11 +88,11 @@ func sleep(d time.Duration, stop <-chan struct{}) bool {
 	}
 }
 
-// syncLocked fsyncs the current segment, and first the segments replaced since the
-// last fsync and the folder (for the new segments' names), if anything was written
-// since the last fsync, and records what a power cut just before it would have lost.
-// Writes go on meanwhile: no lock of theirs is held during an fsync. Called with smu
-// held.
+// syncLocked fsyncs the written part of the current segment (syncWritten), and first the
+// segments replaced since the last fsync and the folder (for the new segments' names),
+// if anything was written since the last fsync, and records what a power cut just
+// before it would have lost. Writes go on meanwhile: no lock of theirs is held during an
+// fsync. Called with smu held.
 func (l *Log) syncLocked() error {
 	l.mu.Lock()
 	cur, rotated := l.cur, l.unsynced
@@ -122,7 +122,11 @@ func (l *Log) syncLocked() error {
 		err = errors.Join(err, syncDir(l.dir))
 	}
 	if err == nil && cur != nil {
-		err = cur.f.Sync()
+		// Every record counted in writes was placed before this.
+		l.mu.Lock()
+		end := cur.off
+		l.mu.Unlock()
+		err = cur.syncWritten(end)
 	}
 	now := time.Now()
 

@@ -54,9 +54,19 @@ func (f Format) Seal(rec []byte) {
 	copy(h[:], f.Magic[:])
 	binary.LittleEndian.PutUint32(h[4:], uint32(len(rec)-HeaderSize))
 	binary.LittleEndian.PutUint32(h[8:], Checksum(rec[HeaderSize:]))
-	binary.LittleEndian.PutUint32(rec[12:], Checksum(h[:]))
+	binary.LittleEndian.PutUint32(rec[12:], headerChecksum(&h))
 	copy(rec[4:12], h[4:])
 	copy(rec[:4], h[:4])
+}
+
+// headerChecksum is Checksum(h[:]) a byte at a time: handed to crc32, h would move to
+// the heap, an allocation for every record sealed.
+func headerChecksum(h *[12]byte) uint32 {
+	crc := ^uint32(0)
+	for _, b := range h {
+		crc = castagnoli[byte(crc)^b] ^ crc>>8
+	}
+	return ^crc
 }
 
 // Next returns the offset at which the record after one of recLen bytes at off

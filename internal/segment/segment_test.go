@@ -42,6 +42,14 @@ func TestRecordVerifies(t *testing.T) {
 	}
 }
 
+// Sealing is on the collector's path for every event: it allocates nothing.
+func TestSealAllocatesNothing(t *testing.T) {
+	rec := record(testFormat, "hello, segment")
+	if n := testing.AllocsPerRun(100, func() { testFormat.Seal(rec) }); n != 0 {
+		t.Errorf("Seal allocates %v times", n)
+	}
+}
+
 // Lengths outside the format's bounds are damage even with good checksums, and another
 // log's record is not one of this log's.
 func TestRecordBounds(t *testing.T) {
