@@ -272,36 +272,51 @@ func countVisitorEvents(ctx context.Context, db store.Store, site string, ids []
 	return rows[0].N, nil
 }
 
-// minuteLimiter allows n requests per address and total requests in all per minute (a
-// fixed window), in memory. Only allowed requests are remembered, so the total also
-// bounds how many addresses it holds.
+// minuteLimiter allows n requests per address and total requests in all in any minute,
+// in memory. The window slides: it keeps the times of the requests it allowed in the
+// last minute, so no turn of a clock's minute lets twice the limit through. Only allowed
+// requests are remembered, so the total also bounds how many addresses are live.
 type minuteLimiter struct {
 	n, total int
 	mu       sync.Mutex
-	window   time.Time
-	all      int
-	counts   map[netip.Addr]int
+	all      []time.Time                // the allowed requests of the last minute, oldest first
+	byAddr   map[netip.Addr][]time.Time // the same per address
 }
 
 func newMinuteLimiter(n, total int) *minuteLimiter {
-	return &minuteLimiter{n: n, total: total, counts: map[netip.Addr]int{}}
+	return &minuteLimiter{n: n, total: total, byAddr: map[netip.Addr][]time.Time{}}
 }
 
 // allow counts a request from addr; global says a refusal is for the total.
 func (l *minuteLimiter) allow(addr netip.Addr, now time.Time) (ok, global bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w := now.Truncate(time.Minute); !w.Equal(l.window) {
-		l.window, l.all = w, 0
-		clear(l.counts)
+	since := now.Add(-time.Minute)
+	l.all = after(l.all, since)
+	if len(l.byAddr) > l.total { // more addresses than can be live: forget the others
+		for a, times := range l.byAddr {
+			if len(after(times, since)) == 0 {
+				delete(l.byAddr, a)
+			}
+		}
 	}
-	if l.counts[addr] >= l.n {
+	times := after(l.byAddr[addr], since)
+	if len(times) >= l.n {
 		return false, false
 	}
-	if l.all >= l.total {
+	if len(l.all) >= l.total {
 		return false, true
 	}
-	l.counts[addr]++
-	l.all++
+	l.byAddr[addr] = append(times, now)
+	l.all = append(l.all, now)
 	return true, false
+}
+
+// after drops the times up to since from times, which is in order.
+func after(times []time.Time, since time.Time) []time.Time {
+	i := 0
+	for i < len(times) && !times[i].After(since) {
+		i++
+	}
+	return times[i:]
 }
