@@ -34,7 +34,7 @@ type sessionShard struct {
 
 type sessionState struct {
 	id   uint64
-	last int64 // Unix nanoseconds of the visitor's latest stored event
+	last int64 // Unix nanoseconds of the visitor's latest admitted event
 	pace readBucket
 }
 
