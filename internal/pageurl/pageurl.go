@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/websystems/loendur/internal/cache"
 )
@@ -38,10 +40,10 @@ type Page struct {
 	UTM      UTM
 }
 
-// Parser is Parse with a bounded cache of URLs that have neither query string nor
-// fragment: the bulk of page views, the same pages read again and again. Other URLs
-// are parsed each time, so that no query string or fragment, which may hold personal
-// data, is kept in memory.
+// Parser is Parse with a bounded cache of what comes before a URL's query string and
+// fragment: the same pages are read again and again, with and without campaign
+// parameters. The query string and the fragment are never kept, since they may hold
+// personal data: the campaign parameters are read from them again for each URL.
 type Parser struct {
 	pages *cache.Map[parsed]
 }
@@ -56,9 +58,32 @@ func NewParser(cacheSize int) *Parser { return &Parser{pages: cache.New[parsed](
 
 // Parse is the package's Parse, from the cache where it may.
 func (p *Parser) Parse(raw string) (Page, error) {
-	if len(raw) > MaxURLLen || strings.ContainsAny(raw, "?#") {
+	if len(raw) > MaxURLLen {
 		return Parse(raw)
 	}
+	cut := strings.IndexAny(raw, "?#")
+	if cut < 0 {
+		return p.cached(raw)
+	}
+	if last, _ := utf8.DecodeLastRuneInString(raw[:cut]); unicode.IsSpace(last) {
+		return Parse(raw) // Parse would trim that space from the part alone, not from raw
+	}
+	// What Parse refuses in a query string or fragment, which the part before them
+	// cannot tell: url.Parse's control characters in the query and bad escapes in the
+	// fragment. Trailing spaces are trimmed, as Parse trims the whole URL.
+	query, fragment, _ := strings.Cut(strings.TrimRightFunc(raw[cut:], unicode.IsSpace), "#")
+	if strings.ContainsFunc(query, isCTL) || !validEscapes(fragment) {
+		return Page{}, ErrMalformed
+	}
+	page, err := p.cached(raw[:cut])
+	if err == nil {
+		page.UTM = utmOf(strings.TrimPrefix(query, "?"))
+	}
+	return page, err
+}
+
+// cached parses raw, which has neither query string nor fragment, from the cache.
+func (p *Parser) cached(raw string) (Page, error) {
 	if r, ok := p.pages.Get(raw); ok {
 		return r.page, r.err
 	}
@@ -66,6 +91,20 @@ func (p *Parser) Parse(raw string) (Page, error) {
 	page, err := Parse(key)
 	p.pages.Put(key, parsed{page, err})
 	return page, err
+}
+
+// isCTL is what url.Parse calls a control character.
+func isCTL(r rune) bool { return r < ' ' || r == 0x7f }
+
+// validEscapes says whether every '%' in s begins an escape of two hex digits.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; i = strings.IndexByte(s, '%') {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		s = s[i+3:]
+	}
+	return true
 }
 
 // Parse parses the full URL of a page as the browser sends it

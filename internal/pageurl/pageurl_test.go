@@ -2,6 +2,7 @@ package pageurl
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -193,6 +194,63 @@ func TestCleanHost(t *testing.T) {
 		got, ok := CleanHost(in)
 		if got != want || ok != (want != "") {
 			t.Errorf("CleanHost(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+// BenchmarkParserMix parses the URL mix of make bench's beacons, repeated as a site's
+// pages are: three in four plain, the rest with campaign parameters, another query
+// parameter or a fragment.
+func BenchmarkParserMix(b *testing.B) {
+	var urls []string
+	for i := range 400 {
+		u := fmt.Sprintf("https://example.com/blog/post-%d", i)
+		switch i % 100 {
+		case 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11:
+			u += fmt.Sprintf("?utm_source=newsletter&utm_medium=email&utm_campaign=c%d-2025", i%7)
+		case 12, 13, 14, 15:
+			u += "?utm_source=facebook&utm_medium=cpc&utm_campaign=autumn&utm_content=carousel&utm_term=analytics"
+		case 16, 17, 18, 19, 20, 21:
+			u += fmt.Sprintf("?page=%d", 2+i%9)
+		case 22, 23, 24:
+			u += "#comments"
+		}
+		urls = append(urls, u)
+	}
+	p := NewParser(10_000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := p.Parse(urls[i*7%len(urls)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The parser reads the part before a query string or fragment from its cache and the
+// campaign parameters from the URL itself: what it gives is what Parse gives, including
+// for what only the query string or fragment makes malformed.
+func TestParserAgreesWithParse(t *testing.T) {
+	p := NewParser(64)
+	for _, raw := range []string{
+		"https://example.com/a?utm_source=news&utm_medium=email",
+		"https://example.com/a?utm_source=other",
+		"https://example.com/a#top",
+		"https://example.com/a?utm_campaign=x#frag?utm_source=no",
+		"https://example.com/a#frag?utm_source=no",
+		"https://example.com/a?",
+		"https://example.com/a?utm_source=x\x01",  // a control character in the query
+		"https://example.com/a#%zz",               // a bad escape in the fragment
+		"https://example.com/a#\x01",              // url.Parse allows this one
+		"https://example.com/a ?utm_source=x",     // a space before the query is kept
+		"  https://example.com/a?utm_source=x \t", // the URL's own spaces are trimmed
+		"ftp://example.com/a?utm_source=x",
+		"https://exa mple.com/a?utm_source=x",
+	} {
+		want, wantErr := Parse(raw)
+		for range 2 { // the second from the cache
+			if got, err := p.Parse(raw); got != want || err != wantErr {
+				t.Errorf("Parser.Parse(%q) = %+v, %v; Parse: %+v, %v", raw, got, err, want, wantErr)
+			}
 		}
 	}
 }
