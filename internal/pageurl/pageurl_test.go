@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 		{"trailing slash kept", "https://example.com/docs/", Page{Hostname: "example.com", Pathname: "/docs/"}},
 		{"unicode decoded", "https://example.com/%C3%BCber/%E6%97%A5%E6%9C%AC", Page{Hostname: "example.com", Pathname: "/über/日本"}},
 		{"raw unicode", "https://example.com/über", Page{Hostname: "example.com", Pathname: "/über"}},
+		{"raw unicode beside an escaped slash", "https://example.com/über/a%2Fb c", Page{Hostname: "example.com", Pathname: "/über/a%2Fb%20c"}},
 		{"unreserved decoded", "https://example.com/%7Euser/a%2Db", Page{Hostname: "example.com", Pathname: "/~user/a-b"}},
 		{"reserved kept escaped", "https://example.com/a%2Fb%3Fc%23d%25e", Page{Hostname: "example.com", Pathname: "/a%2Fb%3Fc%23d%25e"}},
 		{"space kept escaped", "https://example.com/a%20b", Page{Hostname: "example.com", Pathname: "/a%20b"}},

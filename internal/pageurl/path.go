@@ -15,6 +15,12 @@ import (
 // '#', white space or control characters, and is valid UTF-8.
 func pathname(u *url.URL) string {
 	p := u.EscapedPath()
+	if u.RawPath != "" && p != u.RawPath {
+		// The path as sent holds bytes a path may not hold raw (a raw "ü", a space).
+		// EscapedPath then escapes the decoded path again, and an escaped slash in it
+		// comes back as '/', another path: escape those bytes of the path as sent.
+		p = escapeRaw(u.RawPath)
+	}
 	if p == "" {
 		return "/"
 	}
@@ -22,6 +28,23 @@ func pathname(u *url.URL) string {
 		p = "/" + p
 	}
 	return truncatePath(decodeReadable(p), MaxPathnameLen)
+}
+
+// escapeRaw escapes the bytes of a path as sent that url.URL.EscapedPath does not take
+// raw; its escapes, which url.Parse has checked, stay as they are.
+func escapeRaw(p string) string {
+	const upperHex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := range len(p) {
+		if c := p[i]; c == '%' || isAlnum(c) || strings.IndexByte("-_.~!$&'()*+,;=:@[]/", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(upperHex[c>>4])
+			b.WriteByte(upperHex[c&15])
+		}
+	}
+	return b.String()
 }
 
 // decodeReadable decodes the percent-escapes of an escaped path whose result
