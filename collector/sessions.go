@@ -34,8 +34,8 @@ type sessionShard struct {
 
 type sessionState struct {
 	id   uint64
-	last int64 // Unix nanoseconds of the visitor's latest admitted event
-	pace readBucket
+	last int64       // Unix nanoseconds of the visitor's latest admitted event
+	pace tokenBucket // page views (bursts)
 }
 
 func (st sessionState) idleAt(now time.Time) bool {
@@ -69,7 +69,7 @@ func (s *sessions) admit(visitor uint64, now time.Time, pageview bool) (id uint6
 	if limit := s.maxEntries / sessionShards; !known && len(sh.m) >= limit {
 		sh.evictIdle(now, limit)
 	}
-	if pageview && !st.pace.take(now.UnixNano()) {
+	if pageview && !st.pace.take(now.UnixNano(), readPerNano, burstPages) {
 		sh.m[visitor] = st
 		return 0, false
 	}
@@ -79,13 +79,6 @@ func (s *sessions) admit(visitor uint64, now time.Time, pageview bool) (id uint6
 	st.last = max(st.last, now.UnixNano())
 	sh.m[visitor] = st
 	return st.id, true
-}
-
-// assign returns the session id of an event of visitor at time now that is not a page
-// view (which no pace refuses).
-func (s *sessions) assign(visitor uint64, now time.Time) uint64 {
-	id, _ := s.admit(visitor, now, false)
-	return id
 }
 
 // evictIdle drops forgettable entries; when every entry is live it drops all, which at
