@@ -18,8 +18,13 @@ import (
 // any of its events, see Finalizer), and the rollups of those visits. Erasure, the
 // replay of a batch and the finalizer's repair all come here; tables are the rollups
 // to rebuild (all: All()). Events that arrive for those days while this runs may be
-// counted twice in the rollups (never in events).
+// counted twice in the rollups (never in events). Rebuilds of one site run one at a
+// time, among every process that shares db (exclusive).
 func RebuildDays(ctx context.Context, db DB, site string, days []string, tables []Table) error {
+	return exclusive(ctx, db, site, func() error { return rebuildDays(ctx, db, site, days, tables) })
+}
+
+func rebuildDays(ctx context.Context, db DB, site string, days []string, tables []Table) error {
 	var ofEvents, ofVisits []Table
 	for _, t := range tables {
 		if t.Source == EventsTable {
@@ -28,7 +33,7 @@ func RebuildDays(ctx context.Context, db DB, site string, days []string, tables 
 			ofVisits = append(ofVisits, t)
 		}
 	}
-	if err := Rebuild(ctx, db, site, days, ofEvents); err != nil {
+	if err := rebuild(ctx, db, site, days, ofEvents); err != nil {
 		return err
 	}
 	visitDays, err := parseDays(withDaysBefore(days, 2))
@@ -40,14 +45,18 @@ func RebuildDays(ctx context.Context, db DB, site string, days []string, tables 
 			return err
 		}
 	}
-	return Rebuild(ctx, db, site, withDaysBefore(days, 2), ofVisits)
+	return rebuild(ctx, db, site, withDaysBefore(days, 2), ofVisits)
 }
 
 // Rebuild recomputes the rollup rows of a site's UTC days (YYYY-MM-DD) from their
 // sources: the materialized views only ever add, so a change is carried into the
 // rollups by deleting those days and computing them again. Tables go in the order
-// given (those of events before those of visits).
+// given (those of events before those of visits). Like RebuildDays, it holds the site.
 func Rebuild(ctx context.Context, db DB, site string, days []string, tables []Table) error {
+	return exclusive(ctx, db, site, func() error { return rebuild(ctx, db, site, days, tables) })
+}
+
+func rebuild(ctx context.Context, db DB, site string, days []string, tables []Table) error {
 	parsed, err := parseDays(days)
 	if err != nil || len(parsed) == 0 {
 		return err

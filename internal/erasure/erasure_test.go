@@ -34,6 +34,7 @@ var tablesWithoutEventData = []string{
 	"shared_links", "share_settings", // internal/shares: links to a site's reports, who may make them
 	"totp_recovery_codes", // staff accounts' hashed one-time sign-in codes
 	"imports",             // the record of imports: file names, hashes, periods, row counts
+	derived.ClaimsTable,   // which process rebuilds a site's derived rows: sites and tokens
 }
 
 var base = erasuretest.Base

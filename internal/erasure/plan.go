@@ -64,6 +64,15 @@ func Preview(ctx context.Context, db store.Store, sel Selector) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	names := make([]string, len(cat.Erasable))
+	for i, t := range cat.Erasable {
+		names[i] = t.Name
+	}
+	// On a cluster, the counts below decide which tables are deleted from: they must
+	// see a row that another collector's insert put on one replica a moment ago.
+	if err := store.SyncReplicas(ctx, db, names...); err != nil {
+		return Plan{}, fmt.Errorf("erasure: %w", err)
+	}
 	plan := Plan{Selector: sel, Rollups: cat.Rollups}
 	var res *resolved
 	for _, t := range cat.Erasable {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -114,6 +115,9 @@ func clusterLayout(files fs.FS, info Info) (clusterddl.Layout, error) {
 func (c *clusterStore) exec(ctx context.Context, query string, args ...any) error {
 	table, onShards := clusterddl.OnShards(query)
 	if !onShards {
+		if insertSelect.MatchString(query) {
+			ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
+		}
 		return c.s.conn.Exec(ctx, query, args...)
 	}
 	stmt, sharded, err := c.ddl.OnServer(query, c.layout)
@@ -145,6 +149,14 @@ func (c *clusterStore) exec(ctx context.Context, query string, args ...any) erro
 	}
 	return nil
 }
+
+// insertSelect finds an INSERT … SELECT: derived rows computed again (a day rebuilt,
+// visits written, a table filled). A replicated table drops an inserted block equal to
+// one of its last DedupWindow blocks, so a day rebuilt a second time from the same
+// events lost its rows: the first rebuild's were deleted, and the second's were taken
+// for a repeat of them. Batches of events are inserted with Insert and stay
+// deduplicated (a replay must not store them twice).
+var insertSelect = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s.*\bSELECT\b`)
 
 // replica is one server of the cluster, as system.clusters lists it.
 type replica struct {
@@ -218,6 +230,44 @@ func (c *clusterStore) close() {
 		conn.Close()
 	}
 	c.conns = nil
+}
+
+// SyncReplicas waits until every replica of tables holds the parts written to its shard
+// so far. An insert is acknowledged once one replica of each shard has it, and a read
+// through a Distributed table asks one replica per shard, at random: without this, a
+// count right after an insert could read the replica that has not fetched it yet (an
+// erasure would then skip a row it should delete). On one server, and for a table that
+// is not sharded, there is nothing to wait for. A server that does not answer fails it:
+// the caller cannot know what that replica holds.
+func SyncReplicas(ctx context.Context, s Store, tables ...string) error {
+	srv, ok := s.(*server)
+	if !ok || srv.cluster == nil {
+		return nil
+	}
+	return srv.cluster.syncReplicas(ctx, tables)
+}
+
+func (c *clusterStore) syncReplicas(ctx context.Context, tables []string) error {
+	hosts, err := c.replicas(ctx)
+	if err != nil {
+		return err
+	}
+	for _, table := range tables {
+		if _, sharded := c.layout[table]; !sharded {
+			continue
+		}
+		stmt := "SYSTEM SYNC REPLICA " + c.ddl.Database + "." + clusterddl.Local(table)
+		for _, h := range hosts {
+			conn, err := c.conn(h.addr())
+			if err == nil {
+				err = conn.Exec(ctx, stmt)
+			}
+			if err != nil {
+				return fmt.Errorf("cluster %s: wait for %s on %s to catch up: %w", c.ddl.Name, table, h.addr(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // waitMutations polls system.mutations of every server of the cluster until none of

@@ -313,3 +313,56 @@ func BenchmarkInsertEventsCluster(b *testing.B) {
 		})
 	}
 }
+
+// After SyncReplicas every replica holds the events inserted before it, so that a count
+// through the Distributed table, which reads any one replica of a shard, sees them all
+// (an erasure decides by such counts what to delete). Fetches are stopped on every
+// server while the events are inserted, so each lands on one replica only, and started
+// again a second after SyncReplicas began waiting.
+func TestSyncReplicasWaitsForEveryReplica(t *testing.T) {
+	ctx := context.Background()
+	s, c := storetest.Cluster(t)
+	db := s.Info().Database
+	nodes := c.Nodes()
+	fetches := func(verb string) {
+		for _, n := range nodes {
+			query(t, n, db, "SYSTEM "+verb+" FETCHES "+db+".events_local")
+		}
+	}
+	fetches("STOP")
+	t.Cleanup(func() { fetches("START") })
+	var evs []store.Event
+	for v := range uint64(40) {
+		e := eventtest.Pageview("sync.test", time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), "/")
+		e.VisitorID, e.SessionID = v+1, v+1
+		evs = append(evs, e)
+	}
+	if err := store.InsertEvents(ctx, s, evs); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(time.Second, func() {
+		for _, n := range nodes {
+			n.Query(db, "SYSTEM START FETCHES "+db+".events_local")
+		}
+	})
+	if err := store.SyncReplicas(ctx, s, "events"); err != nil {
+		t.Fatalf("sync replicas: %v", err)
+	}
+	var total uint64
+	for shard := 1; shard <= chcluster.Shards; shard++ {
+		var counts []string
+		for _, n := range nodes {
+			if n.Shard == shard {
+				counts = append(counts, strings.TrimSpace(query(t, n, db, "SELECT count() FROM events_local")))
+			}
+		}
+		if counts[0] != counts[1] {
+			t.Errorf("shard %d: the replicas hold %v events right after SyncReplicas; want the same", shard, counts)
+		}
+		n, _ := strconv.ParseUint(counts[0], 10, 64)
+		total += n
+	}
+	if total != uint64(len(evs)) {
+		t.Errorf("the shards hold %d events, want %d", total, len(evs))
+	}
+}
