@@ -124,21 +124,28 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 	}
 	// A monthly row holds its whole month: recompute the month the cutoff falls in from
 	// what is left of it, after the older months are gone.
+	var recompute []derived.Table
+	for _, t := range monthly {
+		if out[t.Source] > 0 { // else nothing of its source went: its months still hold what they should
+			recompute = append(recompute, t)
+		}
+	}
 	for m, group := range groups {
 		cutoff := today.AddDate(0, -m, 0)
 		month := time.Date(cutoff.Year(), cutoff.Month(), 1, 0, 0, 0, 0, time.UTC)
-		for _, t := range monthly {
-			if out[t.Source] == 0 {
-				continue // nothing of its source went: its months still hold what they should
-			}
+		for _, t := range recompute {
 			where := "site IN " + literal.StringList(group) + " AND month < ?"
 			if err := erasure.DeleteWhere(ctx, j.db, t.Name(), where, month.Format(time.DateOnly)); err != nil {
 				return out, fmt.Errorf("retention: %w", err)
 			}
-			for _, site := range group {
-				if err := derived.Rebuild(ctx, j.db, site, []string{cutoff.Format(time.DateOnly)}, []derived.Table{t}); err != nil {
-					return out, fmt.Errorf("retention: %w", err)
-				}
+		}
+		if len(recompute) == 0 {
+			continue
+		}
+		// One rebuild per site, of every table: each claims the site (derived.Rebuild).
+		for _, site := range group {
+			if err := derived.Rebuild(ctx, j.db, site, []string{cutoff.Format(time.DateOnly)}, recompute); err != nil {
+				return out, fmt.Errorf("retention: %w", err)
 			}
 		}
 	}
