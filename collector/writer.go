@@ -368,7 +368,7 @@ func (w *writer) repairDue(ctx context.Context) {
 			q, seen := quiet[r.Site]
 			if !seen {
 				if q, err = w.quiet(ctx, r.Site, now); err != nil {
-					w.log.Warn("repair of replayed days: looking up the site's latest events", "err", err)
+					w.log.Warn("repair of replayed or erased days: looking up the site's latest events", "err", err)
 				}
 				quiet[r.Site] = q
 			}
@@ -380,15 +380,15 @@ func (w *writer) repairDue(ctx context.Context) {
 	}
 	for site, days := range due {
 		if err := repairDays(ctx, w.db, site, days); err != nil {
-			w.log.Warn("repair of replayed days failed; trying again", "days", len(days), "err", err)
+			w.log.Warn("repair of replayed or erased days failed; trying again", "days", len(days), "err", err)
 			continue
 		}
 		for _, d := range days {
 			if err := w.spool.Repaired(spool.Repair{Site: site, Day: d}); err != nil {
-				w.log.Error("repair of replayed days: forgetting a repaired day", "err", err)
+				w.log.Error("repair of replayed or erased days: forgetting a repaired day", "err", err)
 			}
 		}
-		w.log.Info("rollups and visits of replayed days computed again from events", "days", len(days))
+		w.log.Info("rollups and visits of replayed or erased days computed again from events", "days", len(days))
 	}
 }
 

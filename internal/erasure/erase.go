@@ -8,12 +8,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/mutation"
+	"github.com/websystems/loendur/internal/spool"
 	"github.com/websystems/loendur/internal/store"
 )
 
 // Spool is what erasure needs of the collector's disk spool (internal/spool.Spool).
 type Spool interface {
 	Erase(match func(*store.Event) bool) (int, error)
+	// AddRepairs queues days whose derived rows the collector computes again once
+	// nothing writes them (collector, repairDue).
+	AddRepairs(rs []spool.Repair) error
 }
 
 // Options of Erase.
@@ -90,6 +94,11 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 		if err != nil {
 			return res, fmt.Errorf("erasure: spool: %w", err)
 		}
+		if live := liveDays(sel.Site, plan.Days, opts.Now()); len(live) > 0 {
+			if err := opts.Spool.AddRepairs(live); err != nil {
+				return res, fmt.Errorf("erasure: queue the repair of today's rollups: %w", err)
+			}
+		}
 	}
 	if opts.NoRecord || opts.RecordOnlyErased && res.Rows == 0 && res.Spooled == 0 {
 		return res, nil
@@ -99,6 +108,23 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 	}
 	res.Recorded = true
 	return res, nil
+}
+
+// liveDays are the days among days that may still be receiving events: today and
+// yesterday (UTC), as events are stamped when they arrive. The recomputation after an
+// erasure counts twice an event stored while it runs, as the replay's repair would
+// (derived.RebuildDays); on a live site that happens, so these days are computed once
+// more when nothing writes the site, or after the day is over. The erasure itself is
+// done already: this only corrects page view counts.
+func liveDays(site string, days []string, now time.Time) []spool.Repair {
+	yesterday := now.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	var out []spool.Repair
+	for _, d := range days {
+		if d >= yesterday {
+			out = append(out, spool.Repair{Site: site, Day: d})
+		}
+	}
+	return out
 }
 
 // mutate runs ALTER TABLE … DELETE and waits until the engine reports it done: with

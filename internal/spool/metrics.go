@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loendur_spool_quarantined_bytes_total", Help: "Bytes of damaged spool records moved to the quarantine folder."}),
 		repairs: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "loendur_spool_repairs", Help: "Site days whose derived tables wait to be computed again from events, after a replayed batch (see Repair)."}),
+			Name: "loendur_spool_repairs", Help: "Site days whose derived tables wait to be computed again from events, after a replayed batch or an erasure of today (see Repair)."}),
 	}
 	err := errors.Join(metricreg.Register(reg, &m.bytes), metricreg.Register(reg, &m.batches),
 		metricreg.Register(reg, &m.corrupt), metricreg.Register(reg, &m.full), metricreg.Register(reg, &m.quarantined),

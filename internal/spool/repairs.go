@@ -18,7 +18,9 @@ import (
 // before the materialized views wrote their parts, and an insert that lands after the
 // visits of its time were written is not in them. The recomputation waits until nothing
 // writes the day any more (see collector), so the day is kept here, durably, before the
-// batch is acknowledged: a crash in between must not forget it.
+// batch is acknowledged: a crash in between must not forget it. An erasure of today's
+// events leaves one too (internal/erasure): its own recomputation ran while the site
+// was being written.
 type Repair struct {
 	Site string `json:"site"`
 	Day  string `json:"day"` // YYYY-MM-DD
