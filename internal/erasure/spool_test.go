@@ -18,11 +18,7 @@ func TestEraseReachesTheSpool(t *testing.T) {
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			site := engine + ".spool.test"
-			sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 16 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sp.Close()
+			sp := openSpool(t)
 			var evs []store.Event
 			for _, v := range []uint64{1, 2, 1} {
 				evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: time.Now().UTC(), Name: "pageview", VisitorID: v, IP: "203.0.0.0"})
@@ -54,11 +50,7 @@ func TestEraseQueuesTheRepairOfToday(t *testing.T) {
 	for engine, db := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			site := engine + ".live.test"
-			sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 16 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sp.Close()
+			sp := openSpool(t)
 			var evs []store.Event
 			for _, at := range []time.Time{now.AddDate(0, 0, -5), now} {
 				evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", VisitorID: 1, SessionID: 1, IP: "203.0.0.0"})
@@ -80,4 +72,15 @@ func TestEraseQueuesTheRepairOfToday(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openSpool opens a collector's spool in a folder of the test's, closed at its end.
+func openSpool(t *testing.T) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
 }
