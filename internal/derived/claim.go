@@ -135,9 +135,11 @@ func (c *siteClaim) renew() {
 		case <-c.stop:
 			return
 		case <-tick.C:
-			if err := c.record(context.Background(), claimHeld); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), claimLease/4)
+			if err := c.record(ctx, claimHeld); err != nil {
 				slog.Warn("rebuild: renewing the claim of a site failed", "site", c.site, "err", err)
 			}
+			cancel()
 		}
 	}
 }
