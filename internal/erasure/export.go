@@ -33,6 +33,10 @@ func Export(ctx context.Context, db store.Store, sel Selector, format string, w 
 	if err != nil {
 		return 0, err
 	}
+	// On a cluster, an event stored a moment ago may be on one replica only.
+	if err := store.SyncReplicas(ctx, db, EventsTable); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
 	var rows []store.Event
 	if err := db.Select(ctx, &rows, "SELECT "+strings.Join(store.EventColumns, ", ")+" FROM events WHERE "+where+" ORDER BY timestamp, event_id", args...); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
