@@ -99,7 +99,7 @@ func isCTL(r rune) bool { return r < ' ' || r == 0x7f }
 // validEscapes says whether every '%' in s begins an escape of two hex digits.
 func validEscapes(s string) bool {
 	for i := strings.IndexByte(s, '%'); i >= 0; i = strings.IndexByte(s, '%') {
-		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+		if !escapeAt(s, i) {
 			return false
 		}
 		s = s[i+3:]

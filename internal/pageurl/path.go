@@ -71,7 +71,7 @@ func decodeReadable(p string) string {
 // encode. A lone or broken '%' is a run of its own that decodes to nothing.
 func escapeRun(s string) (raw string, decoded []byte) {
 	n := 0
-	for n+2 < len(s) && s[n] == '%' && isHex(s[n+1]) && isHex(s[n+2]) {
+	for escapeAt(s, n) {
 		decoded = append(decoded, unhex(s[n+1])<<4|unhex(s[n+2]))
 		n += 3
 	}
@@ -133,6 +133,11 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// escapeAt reports whether s holds a %XX escape at i: '%' and two hex digits.
+func escapeAt(s string, i int) bool {
+	return i+2 < len(s) && s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2])
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
