@@ -94,28 +94,29 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 		if err != nil {
 			return res, fmt.Errorf("erasure: spool: %w", err)
 		}
-		if live := liveDays(sel.Site, plan.Days, opts.Now()); len(live) > 0 {
-			if err := opts.Spool.AddRepairs(live); err != nil {
-				return res, fmt.Errorf("erasure: queue the repair of today's rollups: %w", err)
-			}
+	}
+	if !opts.NoRecord && (!opts.RecordOnlyErased || res.Rows > 0 || res.Spooled > 0) {
+		if err := record(ctx, db, res, opts); err != nil {
+			return res, err
+		}
+		res.Recorded = true
+	}
+	// Queued once the erasure is recorded: a failure here leaves counts to correct,
+	// never an erasure unrecorded.
+	if live := liveDays(plan.Selector.Site, plan.Days, opts.Now()); opts.Spool != nil && len(live) > 0 {
+		if err := opts.Spool.AddRepairs(live); err != nil {
+			return res, fmt.Errorf("erasure: queue the repair of today's rollups: %w", err)
 		}
 	}
-	if opts.NoRecord || opts.RecordOnlyErased && res.Rows == 0 && res.Spooled == 0 {
-		return res, nil
-	}
-	if err := record(ctx, db, res, opts); err != nil {
-		return res, err
-	}
-	res.Recorded = true
 	return res, nil
 }
 
 // liveDays are the days among days that may still be receiving events: today and
 // yesterday (UTC), as events are stamped when they arrive. The recomputation after an
-// erasure counts twice an event stored while it runs, as the replay's repair would
-// (derived.RebuildDays); on a live site that happens, so these days are computed once
-// more when nothing writes the site, or after the day is over. The erasure itself is
-// done already: this only corrects page view counts.
+// erasure counts twice an event stored while it runs (derived.RebuildDays); on a live
+// site that happens, so these days are computed once more when nothing writes the
+// site, or after the day is over. The erasure itself is done already: this only
+// corrects counts.
 func liveDays(site string, days []string, now time.Time) []spool.Repair {
 	yesterday := now.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 	var out []spool.Repair
