@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/periodic"
 )
 
 // Rebuilds of one site run one at a time among all the processes that share a database
@@ -47,7 +48,8 @@ func exclusive(ctx context.Context, db DB, site string, rebuild func() error) er
 type siteClaim struct {
 	db          DB
 	site, token string
-	stop, done  chan struct{}
+	stopRenewal context.CancelFunc
+	renewed     chan struct{} // closed when the renewal has stopped
 }
 
 func claimSite(ctx context.Context, db DB, site string) (*siteClaim, error) {
@@ -87,8 +89,7 @@ func (c *siteClaim) try(ctx context.Context, settle time.Duration) (bool, error)
 		holder, err = c.holder(ctx)
 	}
 	if err == nil && holder == c.token {
-		c.stop, c.done = make(chan struct{}), make(chan struct{})
-		go c.renew()
+		c.renew()
 		return true, nil
 	}
 	if endErr := c.record(context.WithoutCancel(ctx), claimEnded); err == nil {
@@ -125,30 +126,27 @@ func (c *siteClaim) record(ctx context.Context, state string) error {
 	return nil
 }
 
-// renew keeps the claim alive while the rebuild runs (a year of days can take minutes).
+// renew keeps the claim alive while the rebuild runs (a year of days can take minutes),
+// until release.
 func (c *siteClaim) renew() {
-	defer close(c.done)
-	tick := time.NewTicker(claimLease / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), claimLease/4)
-			if err := c.record(ctx, claimHeld); err != nil {
-				slog.Warn("rebuild: renewing the claim of a site failed", "site", c.site, "err", err)
-			}
-			cancel()
-		}
-	}
+	ctx, stop := context.WithCancel(context.Background())
+	c.stopRenewal, c.renewed = stop, make(chan struct{})
+	go func() {
+		defer close(c.renewed)
+		periodic.Run(ctx, claimLease/4, slog.Default(), "rebuild: renewing the claim of "+c.site+" failed",
+			func(ctx context.Context) error {
+				ctx, cancel := context.WithTimeout(ctx, claimLease/4)
+				defer cancel()
+				return c.record(ctx, claimHeld)
+			})
+	}()
 }
 
 // release ends the claim. If that fails, the claim lapses after claimLease: the next
 // rebuild of the site waits that long, and nothing is lost, so it is only logged.
 func (c *siteClaim) release() {
-	close(c.stop)
-	<-c.done
+	c.stopRenewal()
+	<-c.renewed
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.record(ctx, claimEnded); err != nil {

@@ -1,6 +1,6 @@
 // Package periodic runs a reload on a fixed interval: the registries that mirror a
-// ClickHouse table in memory (sites, salts, exclusions) and the erasure ledger's
-// follower share it.
+// ClickHouse table in memory (sites, salts, exclusions), the erasure ledger's follower
+// and the renewal of a rebuild's claim (internal/derived) share it.
 package periodic
 
 import (
