@@ -3,6 +3,7 @@ package derived
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -17,9 +18,11 @@ import (
 // that started on those days or the two before (a visit begins at most two days before
 // any of its events, see Finalizer), and the rollups of those visits. Erasure, the
 // replay of a batch and the finalizer's repair all come here; tables are the rollups
-// to rebuild (all: All()). Events that arrive for those days while this runs may be
-// counted twice in the rollups (never in events). Rebuilds of one site run one at a
-// time, among every process that shares db (exclusive).
+// to rebuild (all: All()). A table whose source rows changed while it was computed is
+// computed once more (rebuildTable); events that keep arriving for those days (a live
+// day) may still be counted twice in the rollups until the day is repaired, never in
+// events. Rebuilds of one site run one at a time, among every process that shares db
+// (exclusive).
 func RebuildDays(ctx context.Context, db DB, site string, days []string, tables []Table) error {
 	return exclusive(ctx, db, site, func() error { return rebuildDays(ctx, db, site, days, tables) })
 }
@@ -62,20 +65,69 @@ func rebuild(ctx context.Context, db DB, site string, days []string, tables []Ta
 		return err
 	}
 	for _, t := range tables {
-		rows, source := t.Bucket.covers(t.Time, parsed)
-		if err := deleteWhere(ctx, db, t.Name(), "site = ? AND "+rows, site); err != nil {
+		if err := rebuildTable(ctx, db, site, t, parsed); err != nil {
 			return err
-		}
-		names := make([]string, 0, len(t.Columns()))
-		for _, c := range t.Columns() {
-			names = append(names, c.Name)
-		}
-		q := strings.Replace(t.Query("site = ? AND "+source), "FROM "+t.Source, "FROM "+t.from(), 1)
-		if err := db.Exec(ctx, "INSERT INTO "+t.Name()+" ("+strings.Join(names, ", ")+") "+q, site); err != nil {
-			return fmt.Errorf("rebuild %s: %w", t.Name(), err)
 		}
 	}
 	return nil
+}
+
+// rebuildAttempts is how many times a table is computed while its source rows keep
+// changing: once more catches a batch that landed during the first time; rows that
+// still arrive then are a live day's, which the collector repairs when the site is quiet.
+const rebuildAttempts = 2
+
+// rebuildTable deletes t's rows of days and computes them again. A source row stored
+// while that runs reaches t twice, through the materialized view and through the
+// INSERT … SELECT, whatever its timestamp (a batch another collector replays, a visit
+// the finalizer writes). So the source rows of those days are counted before and
+// after, and t is computed once more when their number changed.
+func rebuildTable(ctx context.Context, db DB, site string, t Table, days []time.Time) error {
+	rows, source := t.Bucket.covers(t.Time, days)
+	names := make([]string, 0, len(t.Columns()))
+	for _, c := range t.Columns() {
+		names = append(names, c.Name)
+	}
+	q := strings.Replace(t.Query("site = ? AND "+source), "FROM "+t.Source, "FROM "+t.from(), 1)
+	insert := "INSERT INTO " + t.Name() + " (" + strings.Join(names, ", ") + ") " + q
+	count := "SELECT count() AS n FROM " + t.from() + " WHERE site = ? AND " + source
+	for attempt := 1; ; attempt++ {
+		before, err := countRows(ctx, db, count, site)
+		if err != nil {
+			return fmt.Errorf("rebuild %s: %w", t.Name(), err)
+		}
+		if err := deleteWhere(ctx, db, t.Name(), "site = ? AND "+rows, site); err != nil {
+			return err
+		}
+		if err := db.Exec(ctx, insert, site); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t.Name(), err)
+		}
+		after, err := countRows(ctx, db, count, site)
+		if err != nil {
+			return fmt.Errorf("rebuild %s: %w", t.Name(), err)
+		}
+		if after == before {
+			return nil
+		}
+		if attempt == rebuildAttempts {
+			slog.Info("rebuild: rows kept arriving while a table was computed; some may count twice until the day is repaired",
+				"table", t.Name(), "site", site, "rows_before", before, "rows_after", after)
+			return nil
+		}
+	}
+}
+
+func countRows(ctx context.Context, db DB, query string, args ...any) (uint64, error) {
+	var n []struct {
+		N uint64 `ch:"n"`
+	}
+	if err := db.Select(ctx, &n, query, args...); err != nil {
+		return 0, fmt.Errorf("count source rows: %w", err)
+	}
+	if len(n) == 0 {
+		return 0, nil
+	}
+	return n[0].N, nil
 }
 
 func parseDays(days []string) ([]time.Time, error) {

@@ -2,6 +2,7 @@ package derived_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,22 +28,7 @@ func TestRebuildsOfOneDayAgreeWithEvents(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			site := engine + ".rebuilds.test"
-			var evs []store.Event
-			for i, visitor := range derivedtest.SampledVisitors(4, 1) {
-				at := day.Add(time.Duration(i+1) * time.Hour)
-				for j, page := range []string{"/", "/pricing", "/signup"} {
-					evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(time.Duration(j) * time.Minute),
-						Name: "pageview", Hostname: site, Pathname: page, VisitorID: visitor, SessionID: visitor, IP: "203.0.0.0"})
-				}
-				evs = append(evs, store.Event{EventID: uuid.New(), Site: site, Timestamp: at.Add(5 * time.Minute),
-					Name: "Signup", Hostname: site, Pathname: "/signup", VisitorID: visitor, SessionID: visitor, IP: "203.0.0.0"})
-			}
-			if err := store.InsertEvents(ctx, db, evs); err != nil {
-				t.Fatal(err)
-			}
-			derivedtest.Finalize(t, db, site, day.Add(24*time.Hour))
-			derivedtest.RequireRows(t, db, site)
-			days := []string{day.Format(time.DateOnly)}
+			days := storeVisits(t, db, site, day)
 
 			for range 2 {
 				if err := derived.RebuildDays(ctx, db, site, days, derived.OfEvents()); err != nil {
@@ -66,4 +52,75 @@ func TestRebuildsOfOneDayAgreeWithEvents(t *testing.T) {
 			derivedtest.NoDrift(t, db, site, "after three rebuilds at once")
 		})
 	}
+}
+
+// storeVisits stores four visits of site on day, writes them as the finalizer would,
+// and returns the day as RebuildDays takes it.
+func storeVisits(t *testing.T, db store.Store, site string, day time.Time) []string {
+	t.Helper()
+	var evs []store.Event
+	for i, visitor := range derivedtest.SampledVisitors(4, 1) {
+		at := day.Add(time.Duration(i+1) * time.Hour)
+		for j, page := range []string{"/", "/pricing", "/signup"} {
+			evs = append(evs, pageview(site, page, visitor, at.Add(time.Duration(j)*time.Minute)))
+		}
+		signup := pageview(site, "/signup", visitor, at.Add(5*time.Minute))
+		signup.Name = "Signup"
+		evs = append(evs, signup)
+	}
+	if err := store.InsertEvents(context.Background(), db, evs); err != nil {
+		t.Fatal(err)
+	}
+	derivedtest.Finalize(t, db, site, day.Add(24*time.Hour))
+	derivedtest.RequireRows(t, db, site)
+	return []string{day.Format(time.DateOnly)}
+}
+
+func pageview(site, page string, visitor uint64, at time.Time) store.Event {
+	return store.Event{EventID: uuid.New(), Site: site, Timestamp: at, Name: "pageview", Hostname: site,
+		Pathname: page, VisitorID: visitor, SessionID: visitor, IP: "203.0.0.0"}
+}
+
+// An event of the day stored while a rebuild computes it (a batch another collector
+// replays, whatever the time) reaches the rollups through their materialized views
+// and through the rebuild's INSERT … SELECT; the rebuild sees the day's events change
+// and computes the table again. Without that, the day's rollups count it twice.
+func TestRebuildCountsOnceWhatLandsDuringIt(t *testing.T) {
+	day := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			site := engine + ".landing.test"
+			days := storeVisits(t, db, site, day)
+			late := pageview(site, "/late", 99, day.Add(20*time.Hour))
+			landing := &landsBeforeInsertSelect{DB: db, store: db, event: late}
+			if err := derived.RebuildDays(context.Background(), landing, site, days, derived.OfEvents()); err != nil {
+				t.Fatal(err)
+			}
+			if !landing.landed {
+				t.Fatal("the event was never stored: no INSERT … SELECT ran")
+			}
+			derivedtest.NoDrift(t, db, site, "after an event landed during the rebuild")
+		})
+	}
+}
+
+// landsBeforeInsertSelect stores its event in the real database right before the
+// first INSERT … SELECT of a rebuild runs, after the rebuild deleted that table's rows:
+// the moment a concurrent insert does harm.
+type landsBeforeInsertSelect struct {
+	derived.DB
+	store  store.Store
+	event  store.Event
+	landed bool
+}
+
+func (l *landsBeforeInsertSelect) Exec(ctx context.Context, query string, args ...any) error {
+	if !l.landed && strings.HasPrefix(query, "INSERT INTO") {
+		l.landed = true
+		if err := store.InsertEvents(ctx, l.store, []store.Event{l.event}); err != nil {
+			return err
+		}
+	}
+	return l.DB.Exec(ctx, query, args...)
 }
