@@ -14,9 +14,27 @@ import (
 	"github.com/websystems/loendur/internal/privacy"
 )
 
-// finalizeChunk bounds one finalizer step, so catching up on months of events reads
-// them a day at a time.
-const finalizeChunk = 24 * time.Hour
+// A finalizer step reads the events of a span into memory, so catching up on months of
+// events goes a span at a time: a day first, then as many days as keep a step near
+// stepVisits visits (up to maxStep). A small site's history (an import of years) is
+// then written in a few steps rather than one query and insert per day.
+const (
+	firstStep  = 24 * time.Hour
+	maxStep    = 32 * 24 * time.Hour
+	stepVisits = 50_000
+)
+
+// nextStep is the span after one of step that wrote n visits: twice as long while a
+// step holds under a quarter of stepVisits, half as long (down to an hour) above it.
+func nextStep(step time.Duration, n int) time.Duration {
+	switch {
+	case n < stepVisits/4:
+		return min(2*step, maxStep)
+	case n > stepVisits:
+		return max(step/2, time.Hour)
+	}
+	return step
+}
 
 // VisitRow is one visit as VisitSpan.Query computes it and the sessions table keeps it;
 // visitColumns says which field holds which column.
@@ -152,9 +170,9 @@ func (f *Finalizer) Finalize(ctx context.Context, site string) (int, error) {
 			return 0, err
 		}
 	}
-	written := 0
+	written, step := 0, firstStep
 	for done.Before(target) {
-		until := done.Add(finalizeChunk)
+		until := done.Add(step)
 		if until.After(target) {
 			until = target
 		}
@@ -164,6 +182,7 @@ func (f *Finalizer) Finalize(ctx context.Context, site string) (int, error) {
 		}
 		written += n
 		done = until
+		step = nextStep(step, n)
 	}
 	f.metrics.setFinalizeLag(site, f.now().Sub(done).Seconds())
 	return written, nil

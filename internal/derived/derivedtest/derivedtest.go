@@ -64,7 +64,7 @@ func NoDrift(t testing.TB, db derived.DB, site, when string) {
 }
 
 // WriteVisits writes the site's visits that ended before done in one go, as the
-// finalizer would over time (it walks a fixture spread over years a day at a time).
+// finalizer would over time (it walks a fixture spread over years a span at a time).
 func WriteVisits(t testing.TB, db derived.DB, site string, done time.Time) {
 	t.Helper()
 	ctx := context.Background()
