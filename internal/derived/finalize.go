@@ -15,25 +15,49 @@ import (
 )
 
 // A finalizer step reads the events of a span into memory, so catching up on months of
-// events goes a span at a time: a day first, then as many days as keep a step near
-// stepVisits visits (up to maxStep). A small site's history (an import of years) is
-// then written in a few steps rather than one query and insert per day.
+// events goes a span at a time: a day, as when a site is busy, and twice as long after
+// each step that wrote under growBelow visits (up to maxStep, and no more than
+// stepEvents events), so a small site's history (an import of years) takes a few steps
+// rather than one query and insert per day.
 const (
 	firstStep  = 24 * time.Hour
 	maxStep    = 32 * 24 * time.Hour
-	stepVisits = 50_000
+	growBelow  = 12_500
+	stepEvents = 250_000
 )
 
-// nextStep is the span after one of step that wrote n visits: twice as long while a
-// step holds under a quarter of stepVisits, half as long (down to an hour) above it.
-func nextStep(step time.Duration, n int) time.Duration {
-	switch {
-	case n < stepVisits/4:
-		return min(2*step, maxStep)
-	case n > stepVisits:
-		return max(step/2, time.Hour)
+// nextStep is the span after a step of span that wrote n visits.
+func nextStep(span time.Duration, n int) time.Duration {
+	if n < growBelow {
+		return min(2*span, maxStep)
 	}
-	return step
+	return firstStep
+}
+
+// stepEnd is where the step from done ends: step later, or target. A step longer than
+// the first is shortened while it would read over stepEvents events, so a burst after
+// quiet months is not read at once.
+func (f *Finalizer) stepEnd(ctx context.Context, site string, done, target time.Time, step time.Duration) (time.Time, error) {
+	for {
+		until := done.Add(step)
+		if !until.Before(target) {
+			until = target
+		}
+		if step <= firstStep {
+			return until, nil
+		}
+		var n []struct {
+			N uint64 `ch:"n"`
+		}
+		if err := f.db.Select(ctx, &n, "SELECT count() AS n FROM "+EventsTable+
+			" WHERE site = ? AND timestamp >= ? AND timestamp < ?", site, done, until); err != nil {
+			return until, fmt.Errorf("count events of %s from %s: %w", site, done.Format(time.RFC3339), err)
+		}
+		if len(n) == 0 || n[0].N <= stepEvents {
+			return until, nil
+		}
+		step /= 2
+	}
 }
 
 // VisitRow is one visit as VisitSpan.Query computes it and the sessions table keeps it;
@@ -172,17 +196,17 @@ func (f *Finalizer) Finalize(ctx context.Context, site string) (int, error) {
 	}
 	written, step := 0, firstStep
 	for done.Before(target) {
-		until := done.Add(step)
-		if until.After(target) {
-			until = target
+		until, err := f.stepEnd(ctx, site, done, target, step)
+		if err != nil {
+			return written, err
 		}
 		n, err := f.finalizeSpan(ctx, site, done, until)
 		if err != nil {
 			return written, err
 		}
 		written += n
+		step = nextStep(until.Sub(done), n)
 		done = until
-		step = nextStep(step, n)
 	}
 	f.metrics.setFinalizeLag(site, f.now().Sub(done).Seconds())
 	return written, nil
