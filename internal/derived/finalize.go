@@ -46,14 +46,12 @@ func (f *Finalizer) stepEnd(ctx context.Context, site string, done, target time.
 		if step <= firstStep {
 			return until, nil
 		}
-		var n []struct {
-			N uint64 `ch:"n"`
+		n, err := countRows(ctx, f.db, "SELECT count() AS n FROM "+EventsTable+
+			" WHERE site = ? AND timestamp >= ? AND timestamp < ?", site, done, until)
+		if err != nil {
+			return until, fmt.Errorf("finalize visits of %s from %s: %w", site, done.Format(time.RFC3339), err)
 		}
-		if err := f.db.Select(ctx, &n, "SELECT count() AS n FROM "+EventsTable+
-			" WHERE site = ? AND timestamp >= ? AND timestamp < ?", site, done, until); err != nil {
-			return until, fmt.Errorf("count events of %s from %s: %w", site, done.Format(time.RFC3339), err)
-		}
-		if len(n) == 0 || n[0].N <= stepEvents {
+		if n <= stepEvents {
 			return until, nil
 		}
 		step /= 2

@@ -122,7 +122,7 @@ func countRows(ctx context.Context, db DB, query string, args ...any) (uint64, e
 		N uint64 `ch:"n"`
 	}
 	if err := db.Select(ctx, &n, query, args...); err != nil {
-		return 0, fmt.Errorf("count source rows: %w", err)
+		return 0, fmt.Errorf("count rows: %w", err)
 	}
 	if len(n) == 0 {
 		return 0, nil
