@@ -113,10 +113,10 @@ func Apply(ctx context.Context, db store.Store, plan Plan, opts Options) (Result
 
 // liveDays are the days among days that may still be receiving events: today and
 // yesterday (UTC), as events are stamped when they arrive. The recomputation after an
-// erasure counts twice an event stored while it runs (derived.RebuildDays); on a live
-// site that happens, so these days are computed once more when nothing writes the
-// site, or after the day is over. The erasure itself is done already: this only
-// corrects counts.
+// erasure may count twice an event stored while it runs when events keep arriving
+// (derived.RebuildDays); on a live site they do, so these days are computed once more
+// when nothing writes the site, or after the day is over. The erasure itself is done
+// already: this only corrects counts.
 func liveDays(site string, days []string, now time.Time) []spool.Repair {
 	yesterday := now.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 	var out []spool.Repair
