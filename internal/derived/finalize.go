@@ -34,10 +34,23 @@ func nextStep(span time.Duration, n int) time.Duration {
 	return firstStep
 }
 
-// stepEnd is where the step from done ends: step later, or target. A step longer than
-// the first is shortened while it would read over stepEvents events, so a burst after
-// quiet months is not read at once.
+// stepEnd is where the step from done ends: step later, or target, shortened while it
+// would read over stepEvents events (stepWithin).
 func (f *Finalizer) stepEnd(ctx context.Context, site string, done, target time.Time, step time.Duration) (time.Time, error) {
+	until, err := stepWithin(done, target, step, func(until time.Time) (uint64, error) {
+		return countRows(ctx, f.db, "SELECT count() AS n FROM "+EventsTable+
+			" WHERE site = ? AND timestamp >= ? AND timestamp < ?", site, done, until)
+	})
+	if err != nil {
+		return until, fmt.Errorf("finalize visits of %s from %s: %w", site, done.Format(time.RFC3339), err)
+	}
+	return until, nil
+}
+
+// stepWithin is the end of a step of step from done (at most target). A step longer
+// than the first is halved while events, the events from done to its end, says it
+// holds over stepEvents, so a burst after quiet months is not read at once.
+func stepWithin(done, target time.Time, step time.Duration, events func(until time.Time) (uint64, error)) (time.Time, error) {
 	for {
 		until := done.Add(step)
 		if !until.Before(target) {
@@ -46,13 +59,9 @@ func (f *Finalizer) stepEnd(ctx context.Context, site string, done, target time.
 		if step <= firstStep {
 			return until, nil
 		}
-		n, err := countRows(ctx, f.db, "SELECT count() AS n FROM "+EventsTable+
-			" WHERE site = ? AND timestamp >= ? AND timestamp < ?", site, done, until)
-		if err != nil {
-			return until, fmt.Errorf("finalize visits of %s from %s: %w", site, done.Format(time.RFC3339), err)
-		}
-		if n <= stepEvents {
-			return until, nil
+		n, err := events(until)
+		if err != nil || n <= stepEvents {
+			return until, err
 		}
 		step /= 2
 	}
