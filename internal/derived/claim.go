@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,4 +181,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// DropOldClaims drops the months of ClaimsTable before the previous one, and returns
+// how many it dropped: a claim lives for claimLease and is read back for a day, so older
+// rows are history only. Retention calls it daily.
+func DropOldClaims(ctx context.Context, db DB, now time.Time) (int, error) {
+	prev := now.UTC().AddDate(0, 0, -now.UTC().Day()+1).AddDate(0, -1, 0)
+	var parts []struct {
+		Partition string `ch:"partition"`
+	}
+	if err := db.Select(ctx, &parts, `SELECT DISTINCT partition FROM system.parts
+		WHERE database = currentDatabase() AND table = ? AND active AND partition < ?`,
+		ClaimsTable, prev.Format("200601")); err != nil {
+		return 0, fmt.Errorf("list months of %s: %w", ClaimsTable, err)
+	}
+	for i, p := range parts {
+		if _, err := strconv.ParseUint(p.Partition, 10, 32); err != nil || len(p.Partition) != 6 {
+			return i, fmt.Errorf("%s: month partition %q is not YYYYMM", ClaimsTable, p.Partition)
+		}
+		if err := db.Exec(ctx, "ALTER TABLE "+ClaimsTable+" DROP PARTITION "+p.Partition); err != nil {
+			return i, fmt.Errorf("drop %s of %s: %w", ClaimsTable, p.Partition, err)
+		}
+	}
+	return len(parts), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/store"
@@ -45,6 +46,12 @@ func TestRetentionOnCluster(t *testing.T) {
 	derivedtest.WriteVisits(t, db, site, now.Add(-time.Hour))
 	derivedtest.RequireRows(t, db, site)
 
+	// Rebuild claims of three months ago are dropped on every server, this month's kept.
+	if err := db.Insert(ctx, derived.ClaimsTable, []string{"site", "token", "state", "at"},
+		[][]any{{site, uuid.NewString(), "done", now.AddDate(0, -3, 0)}, {site, uuid.NewString(), "done", now}}); err != nil {
+		t.Fatal(err)
+	}
+
 	job := retention.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, func() time.Time { return now })
 	deleted, err := job.RunOnce(ctx)
 	if err != nil {
@@ -60,6 +67,7 @@ func TestRetentionOnCluster(t *testing.T) {
 		{"sessions_local", "start_time < toDateTime(" + cutoff + ", 'UTC')"},
 		{"page_stats_daily_local", "day < toDate(" + cutoff + ")"},
 		{"event_stats_hourly_local", "hour < toDateTime(" + cutoff + ", 'UTC')"},
+		{derived.ClaimsTable, "at < toDateTime(" + cutoff + ", 'UTC')"},
 	}
 	for _, n := range c.Nodes() {
 		for _, ch := range checks {

@@ -1,7 +1,9 @@
 // Package retention deletes events older than each site's retention (sites table,
 // retention_months; default 25 months, the CNIL limit for exempt audience measurement)
 // from every table that holds event data: the tables erasure finds (events, sessions,
-// any added later), the rollups kept from events and the imported aggregates. It runs at start and daily.
+// any added later), the rollups kept from events and the imported aggregates, and the
+// months of rebuild claims before the last (derived.DropOldClaims). It runs at start
+// and daily.
 package retention
 
 import (
@@ -148,6 +150,9 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 				return out, fmt.Errorf("retention: %w", err)
 			}
 		}
+	}
+	if _, err := derived.DropOldClaims(ctx, j.db, j.now()); err != nil {
+		return out, fmt.Errorf("retention: %w", err)
 	}
 	j.lastRun.SetToCurrentTime()
 	return out, nil

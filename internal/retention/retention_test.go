@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/websystems/loendur/internal/derived"
 	"github.com/websystems/loendur/internal/derived/derivedtest"
 	"github.com/websystems/loendur/internal/retention"
 	"github.com/websystems/loendur/internal/store"
@@ -129,4 +130,41 @@ func visitors(ns ...int) []uint64 {
 		out[i] = visitor(n)
 	}
 	return out
+}
+
+// Rebuild claims live two minutes; retention drops their months before the last.
+func TestRetentionDropsClaimsOfPastMonths(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 3, 0, 0, 0, time.UTC)
+	for engine, db := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			site := engine + ".claims.retention.test"
+			months := []time.Time{now.AddDate(0, -3, 0), now.AddDate(0, -2, 0), now.AddDate(0, -1, 0), now}
+			var rows [][]any
+			for _, at := range months {
+				rows = append(rows, []any{site, uuid.NewString(), "done", at})
+			}
+			if err := db.Insert(ctx, derived.ClaimsTable, []string{"site", "token", "state", "at"}, rows); err != nil {
+				t.Fatal(err)
+			}
+			job := retention.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, func() time.Time { return now })
+			if _, err := job.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var left []struct {
+				Month uint32 `ch:"month"`
+			}
+			if err := db.Select(ctx, &left, "SELECT DISTINCT toYYYYMM(at) AS month FROM "+derived.ClaimsTable+
+				" WHERE site = ? ORDER BY month", site); err != nil {
+				t.Fatal(err)
+			}
+			var got []uint32
+			for _, l := range left {
+				got = append(got, l.Month)
+			}
+			if want := []uint32{202605, 202606}; !slices.Equal(got, want) {
+				t.Errorf("claims left of months %v, want %v", got, want)
+			}
+		})
+	}
 }
