@@ -348,9 +348,10 @@ func daysToRepair(ctx context.Context, db store.Store, events []store.Event, sto
 
 // A day's repair deletes its derived rows and computes them again from events, once
 // more if events landed meanwhile (derived.RebuildDays); events that keep landing would
-// still be counted twice. It therefore waits until nothing writes the day: until its site has stored no event for repairQuiet (or three flush
-// intervals, if longer) while this process holds none and its spool is empty, or until
-// the day has been over for repairLateness (a busy site's day is repaired after it ends).
+// still be counted twice. It therefore waits until nothing writes the day: until its
+// site has stored no event for repairQuiet (or three flush intervals, if longer) while
+// this process holds none and its spool is empty, or until the day has been over for
+// repairLateness (a busy site's day is repaired after it ends).
 const (
 	repairQuiet    = 10 * time.Second
 	repairLateness = time.Hour

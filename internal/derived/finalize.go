@@ -51,11 +51,9 @@ func (f *Finalizer) stepEnd(ctx context.Context, site string, done, target time.
 // than the first is halved while events, the events from done to its end, says it
 // holds over stepEvents, so a burst after quiet months is not read at once.
 func stepWithin(done, target time.Time, step time.Duration, events func(until time.Time) (uint64, error)) (time.Time, error) {
+	step = min(step, target.Sub(done))
 	for {
 		until := done.Add(step)
-		if !until.Before(target) {
-			until = target
-		}
 		if step <= firstStep {
 			return until, nil
 		}

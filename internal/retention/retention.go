@@ -151,8 +151,12 @@ func (j *Job) RunOnce(ctx context.Context) (map[string]uint64, error) {
 			}
 		}
 	}
-	if _, err := derived.DropOldClaims(ctx, j.db, j.now()); err != nil {
+	dropped, err := derived.DropOldClaims(ctx, j.db, j.now())
+	if err != nil {
 		return out, fmt.Errorf("retention: %w", err)
+	}
+	if dropped > 0 {
+		j.log.Info("retention: months of rebuild claims dropped", "months", dropped)
 	}
 	j.lastRun.SetToCurrentTime()
 	return out, nil
